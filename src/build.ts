@@ -1,0 +1,182 @@
+/**
+ * One build, start to finish: load the config, open the cache and the worker pool, run the
+ * pipeline through the executor, write the dataset version, and summarise. Also `status`, which
+ * runs the same pipeline answering only from the cache.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfig, type LoadedConfig } from './config.ts';
+import { RetraceError } from './errors.ts';
+import { Executor, StaleItem, type Failure, type StageStats } from './executor.ts';
+import { initHash } from './hash.ts';
+import { LmdbCache } from './cache/lmdb-store.ts';
+import { writeVersion } from './dataset.ts';
+import type { Pipeline, PipelineOutput, PipelineRun } from './pipeline.ts';
+import { PiscinaPool, type TaskPool } from './pool.ts';
+import type { Reporter } from './reporter.ts';
+
+export interface BuildOptions {
+  config: string;
+  /** Default: cache.dir from the config, else <config dir>/cache. */
+  cacheDir?: string;
+  /** Default: <config dir>/datasets. */
+  outDir?: string;
+  workers?: number;
+  reporter: Reporter;
+}
+
+export interface BuildSummary {
+  name: string;
+  version: string;
+  path: string;
+  documents: number;
+  tokens: number;
+  shards: number;
+  stages: Record<string, { items: number; cached: number; computed: number; unchanged: number; failed: number; ms: number }>;
+  llm: PipelineOutput['llm'];
+  failures: Failure[];
+  ms: number;
+  cacheDir: string;
+  [k: string]: unknown;
+}
+
+export function resolveDirs(loaded: LoadedConfig, opts: { cacheDir?: string; outDir?: string }): { cacheDir: string; outDir: string } {
+  return {
+    cacheDir: resolve(opts.cacheDir ?? (loaded.config.cache?.dir ? resolve(loaded.dir, loaded.config.cache.dir) : join(loaded.dir, 'cache'))),
+    outDir: resolve(opts.outDir ?? join(loaded.dir, 'datasets')),
+  };
+}
+
+interface Session {
+  loaded: LoadedConfig;
+  cache: LmdbCache;
+  pool: TaskPool;
+  exec: Executor;
+  run: PipelineRun;
+  cacheDir: string;
+  outDir: string;
+  close(): Promise<void>;
+}
+
+async function openSession(opts: BuildOptions, mode: 'build' | 'status'): Promise<Session> {
+  await initHash();
+  const loaded = await loadConfig(opts.config);
+  const { cacheDir, outDir } = resolveDirs(loaded, opts);
+  const cache = LmdbCache.open(cacheDir);
+  const pool = new PiscinaPool(opts.workers ?? loaded.config.workers);
+  const controller = new AbortController();
+  const exec = new Executor({ cache, pool, reporter: opts.reporter, salt: loaded.config.cache?.salt, mode, signal: controller.signal });
+  const run: PipelineRun = {
+    loaded,
+    exec,
+    pool,
+    reporter: opts.reporter,
+    mode,
+    signal: controller.signal,
+    abort: (reason) => controller.abort(new RetraceError('LLM_BUDGET_EXHAUSTED', reason)),
+    blobs: {
+      put: (b) => cache.putBlob(b),
+      get: async (h) => {
+        const b = await cache.getBlob(h);
+        if (!b) throw new RetraceError('CACHE_CORRUPT', `blob ${h} is missing or damaged`, { hint: 'run `retrace cache verify --repair`, then build again' });
+        return b;
+      },
+    },
+  };
+  return {
+    loaded, cache, pool, exec, run, cacheDir, outDir,
+    close: async () => {
+      opts.reporter.done();
+      await pool.close();
+      await cache.close();
+    },
+  };
+}
+
+function stageTable(exec: Executor, pipeline: Pipeline): BuildSummary['stages'] {
+  const out: BuildSummary['stages'] = {};
+  for (const s of pipeline.stages) {
+    const st: StageStats = exec.statsFor(s.name);
+    out[s.name] = { items: st.items, cached: st.cached, computed: st.computed, unchanged: st.unchanged, failed: st.failed, ms: Math.round(st.ms) };
+  }
+  return out;
+}
+
+export async function runBuild(pipeline: Pipeline, opts: BuildOptions): Promise<BuildSummary> {
+  const t0 = performance.now();
+  const s = await openSession(opts, 'build');
+  try {
+    const out = await pipeline.run(s.run);
+    if (out.shards.length === 0) {
+      throw new RetraceError('SOURCE_EMPTY', 'the build produced no documents: every source failed or was empty', {
+        item: s.loaded.path,
+        hint: 'see the errors above; check the sources in the config',
+      });
+    }
+    opts.reporter.emit({ type: 'phase', name: 'writing dataset' });
+    const body = { manifestVersion: 1 as const, name: s.loaded.config.name, shards: out.shards.map(({ blob: _b, ...rest }) => rest), ...out.pins };
+    const written = await writeVersion(s.outDir, body, async (tmp) => {
+      for (const shard of out.shards) writeFileSync(join(tmp, shard.file), await s.run.blobs.get(shard.blob));
+    });
+    return {
+      name: s.loaded.config.name,
+      version: written.manifest.version,
+      path: written.path,
+      documents: out.documents,
+      tokens: out.tokens,
+      shards: out.shards.length,
+      stages: stageTable(s.exec, pipeline),
+      llm: out.llm,
+      failures: s.exec.failures,
+      ms: Math.round(performance.now() - t0),
+      cacheDir: s.cacheDir,
+      ...out.extra,
+    };
+  } finally {
+    await s.close();
+  }
+}
+
+export interface StatusReport {
+  upToDate: boolean;
+  stages: Record<string, { cached: number; stale: number }>;
+  stale: Array<{ stage: string; item: string; reason: string[] | 'new' }>;
+  llm?: PipelineOutput['llm'];
+  cacheDir: string;
+}
+
+/** What a build would do now: items answered from the cache, and the first stale items with why. */
+export async function runStatus(pipeline: Pipeline, opts: BuildOptions): Promise<StatusReport> {
+  const s = await openSession(opts, 'status');
+  try {
+    let out: PipelineOutput | undefined;
+    try {
+      out = await pipeline.run(s.run);
+    } catch (err) {
+      if (!(err instanceof StaleItem)) throw err;
+    }
+    const stages: StatusReport['stages'] = {};
+    for (const st of pipeline.stages) stages[st.name] = { cached: s.exec.statsFor(st.name).cached, stale: 0 };
+    for (const x of s.exec.stale) (stages[x.stage] ??= { cached: 0, stale: 0 }).stale++;
+    return {
+      upToDate: s.exec.stale.length === 0,
+      stages,
+      stale: s.exec.stale.map((x) => ({
+        stage: x.stage,
+        item: x.item,
+        reason: x.changes === 'new' ? 'new' : x.changes.map((c) => `${c.field}: ${short(c.before)} -> ${short(c.after)}`),
+      })),
+      llm: out?.llm,
+      cacheDir: s.cacheDir,
+    };
+  } finally {
+    await s.close();
+  }
+}
+
+function short(v: unknown): string {
+  const t = typeof v === 'string' ? v : JSON.stringify(v);
+  return t === undefined ? '(none)' : t.length > 60 ? t.slice(0, 57) + '...' : t;
+}
+
+export { openSession };

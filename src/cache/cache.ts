@@ -1,0 +1,58 @@
+/**
+ * The one cache interface the executor talks to. Two stores: an action cache (action key ->
+ * small result record) and a content-addressed store (content hash -> bytes). Tiers (the local
+ * LMDB store, later remote stores) sit behind this interface; stages never see it.
+ */
+import type { ActionKey, ContentHash } from '../hash.ts';
+import type { KeyParts } from '../key.ts';
+
+export interface ActionRecord {
+  /** Record layout version, so an old cache is read or ignored deliberately. */
+  format: 1;
+  stage: string;
+  /** Human-readable item id (repository, path, document): for explain and error messages. */
+  item: string;
+  /** Hash of the encoded output. Early cutoff compares these across re-runs. */
+  output: ContentHash;
+  /** Other blobs the output refers to (file contents, token arrays); a hit needs them all. */
+  refs: ContentHash[];
+  /** The key's parts, recorded so `explain` can diff them. */
+  parts: KeyParts;
+  /** Time spent computing, in ms. */
+  ms: number;
+  createdAt: number;
+  /** Refreshed (coarsely) on use: garbage collection by age evicts what no build used lately. */
+  usedAt: number;
+}
+
+/** What the last builds recorded for one stage item: its current key and the one before. */
+export interface ItemState {
+  stage: string;
+  item: string;
+  key: ActionKey;
+  parts: KeyParts;
+  output: ContentHash;
+  builtAt: number;
+  previous?: { key: ActionKey; parts: KeyParts; output: ContentHash; builtAt: number };
+}
+
+export interface CacheStats {
+  actions: number;
+  blobs: number;
+  blobBytes: number;
+  items: number;
+  fileBytes: number;
+  byStage: Record<string, number>;
+}
+
+export interface Cache {
+  getAction(key: ActionKey): Promise<ActionRecord | undefined>;
+  putAction(key: ActionKey, record: ActionRecord): Promise<void>;
+  /** Verified read: the bytes are re-hashed; a mismatching blob is dropped and reported missing. */
+  getBlob(hash: ContentHash): Promise<Uint8Array | undefined>;
+  hasBlob(hash: ContentHash): Promise<boolean>;
+  putBlob(bytes: Uint8Array): Promise<ContentHash>;
+  getItem(stage: string, item: string): Promise<ItemState | undefined>;
+  recordItem(state: Omit<ItemState, 'previous'>): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,220 @@
+/**
+ * The `retrace` command line: yargs builds typed options and calls the engine; nothing here
+ * knows how a build works. Errors are printed once, with their code, item and hint.
+ * Exit codes: 0 success; 1 error (nothing built); 2 usage error; 3 built, but some items failed
+ * (listed in the summary) or a check (verify) found problems.
+ */
+import { resolve } from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { runBuild, runStatus, resolveDirs } from './build.ts';
+import { loadConfig } from './config.ts';
+import { RetraceError } from './errors.ts';
+import { initHash } from './hash.ts';
+import { LmdbCache } from './cache/lmdb-store.ts';
+import { findVersion, listVersions, verifyVersion } from './dataset.ts';
+import { explainItem, formatExplanation, matchItems } from './explain.ts';
+import { NullReporter, PlainReporter, TtyReporter, type Reporter } from './reporter.ts';
+import { parseBytes, parseDuration } from './units.ts';
+import { diffVersions, formatDiff } from './dataset-diff.ts';
+import { retracePipeline } from '../stages/pipeline.ts';
+
+interface Common {
+  config: string;
+  'cache-dir'?: string;
+  out?: string;
+  json: boolean;
+}
+
+function reporterFor(json: boolean): Reporter {
+  if (json) return new PlainReporter();
+  return process.stderr.isTTY ? new TtyReporter() : new PlainReporter();
+}
+
+function print(json: boolean, value: unknown, text: string): void {
+  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text + '\n');
+}
+
+async function dirs(a: Common): Promise<{ cacheDir: string; outDir: string }> {
+  const loaded = await loadConfig(a.config).catch((err) => {
+    // Cache and dataset commands also work without a config: default folders next to cwd.
+    if (err instanceof RetraceError && err.code === 'CONFIG_NOT_FOUND') return undefined;
+    throw err;
+  });
+  if (!loaded) return { cacheDir: resolve(a['cache-dir'] ?? 'cache'), outDir: resolve(a.out ?? 'datasets') };
+  return resolveDirs(loaded, { cacheDir: a['cache-dir'], outDir: a.out });
+}
+
+async function withCache<T>(a: Common, fn: (cache: LmdbCache) => Promise<T>): Promise<T> {
+  await initHash();
+  const { cacheDir } = await dirs(a);
+  const cache = LmdbCache.open(cacheDir);
+  try {
+    return await fn(cache);
+  } finally {
+    await cache.close();
+  }
+}
+
+const human = (n: number): string => (n >= 1 << 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 1 << 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+
+function common<T>(y: Argv<T>): Argv<T & Common> {
+  return y
+    .option('config', { alias: 'c', type: 'string', default: 'pipeline.config.ts', describe: 'pipeline config file (relative paths inside it resolve against its folder)' })
+    .option('cache-dir', { type: 'string', describe: 'cache folder (default: cache.dir from the config, else <config folder>/cache); must be on a local disk' })
+    .option('out', { type: 'string', describe: 'datasets folder (default: <config folder>/datasets)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object on stdout instead of text; no progress display' }) as Argv<T & Common>;
+}
+
+let exitCode = 0;
+
+const cli = yargs(hideBin(process.argv))
+  .scriptName('retrace')
+  .usage('$0 <command> [options]\n\nBuilds pretraining datasets from code repositories, caching every intermediate artifact by content.\nRun it from a folder holding pipeline.config.ts (or pass --config).')
+  .command(
+    'build',
+    'build the dataset: only what changed since the last build is computed',
+    (y) => common(y).option('workers', { type: 'number', describe: 'worker threads for parsing and tokenization (default: config `workers`, else all cores)' }).example('$0 build --json', 'build and print the summary as JSON'),
+    async (a) => {
+      const reporter = reporterFor(a.json);
+      const summary = await runBuild(retracePipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, reporter });
+      if (summary.failures.length > 0) exitCode = 3;
+      const stageLines = Object.entries(summary.stages).map(([n, s]) => `  ${n.padEnd(10)} ${String(s.items).padStart(6)} items  ${String(s.cached).padStart(6)} cached  ${String(s.computed).padStart(6)} computed  ${(s.ms / 1000).toFixed(1).padStart(6)} s`);
+      const failLines = summary.failures.map((f) => `  ${f.code} ${f.stage} ${f.item}: ${f.message}${f.hint ? ` (${f.hint})` : ''}`);
+      print(
+        a.json,
+        summary,
+        [
+          `built ${summary.name} version ${summary.version}`,
+          `  ${summary.path}`,
+          `  ${summary.documents} documents, ${summary.tokens} tokens, ${summary.shards} shard(s), ${(summary.ms / 1000).toFixed(1)} s`,
+          ...stageLines,
+          `  llm: ${summary.llm.requests} requests, ${summary.llm.cached} cached answers, ${summary.llm.promptTokens}+${summary.llm.completionTokens} tokens`,
+          ...(summary.skipped ? [`  ${summary.skipped} file(s) skipped (reasons in manifest.json)`] : []),
+          ...(failLines.length ? [`${failLines.length} failure(s):`, ...failLines] : []),
+        ].join('\n'),
+      );
+    },
+  )
+  .command(
+    'status',
+    'what a build would compute now, and why (answers from the cache only; computes nothing)',
+    (y) => common(y),
+    async (a) => {
+      const st = await runStatus(retracePipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: new NullReporter() });
+      const lines = [st.upToDate ? 'up to date: a build would compute nothing' : 'stale: a build would compute'];
+      for (const [n, s] of Object.entries(st.stages)) lines.push(`  ${n.padEnd(10)} ${String(s.cached).padStart(6)} cached  ${String(s.stale).padStart(6)} stale`);
+      for (const s of st.stale.slice(0, 50)) lines.push(`  ${s.stage} ${s.item}: ${s.reason === 'new' ? 'never built' : s.reason.join('; ') || 'dependency changed'}`);
+      if (st.stale.length > 50) lines.push(`  ... and ${st.stale.length - 50} more`);
+      if (!st.upToDate) lines.push('  (items downstream of a stale item are checked once it is rebuilt)');
+      print(a.json, st, lines.join('\n'));
+    },
+  )
+  .command(
+    'explain <item>',
+    'why an item re-ran: which part of its key changed between the last two builds that computed it',
+    (y) => common(y).positional('item', { type: 'string', demandOption: true, describe: 'an item id (repo, repo:path, shard file) or a path suffix' }),
+    async (a) => {
+      await withCache(a, async (cache) => {
+        const found = matchItems(cache, a.item as string);
+        if (found.length === 0) throw new RetraceError('ITEM_NOT_FOUND', `no item named "${a.item}" in the cache`, { item: a.item as string, hint: 'use an id printed by `retrace status`, e.g. yargs:lib/yargs.js or a repository name' });
+        const ex = found.map(explainItem);
+        print(a.json, ex, ex.map(formatExplanation).join('\n\n'));
+      });
+    },
+  )
+  .command('cache', 'inspect and maintain the cache', (y) =>
+    y
+      .command('stats', 'entries and bytes per store and per stage', (yy) => common(yy), async (a) => {
+        await withCache(a, async (cache) => {
+          const s = await cache.stats();
+          print(a.json, { dir: cache.dir, ...s }, [`cache ${cache.dir}`, `  actions ${s.actions}, blobs ${s.blobs} (${human(s.blobBytes)} stored), items ${s.items}, file ${human(s.fileBytes)}`, ...Object.entries(s.byStage).map(([k, v]) => `  ${k.padEnd(10)} ${v}`)].join('\n'));
+        });
+      })
+      .command('verify', 're-hash every blob and check every result points at existing blobs', (yy) => common(yy).option('repair', { type: 'boolean', default: false, describe: 'remove damaged entries so the next build recomputes them' }), async (a) => {
+        await withCache(a, async (cache) => {
+          const r = await cache.verify();
+          const damaged = r.corruptBlobs.length + r.missingBlobs.length + r.badRecords.length;
+          if (damaged && a.repair) await cache.repair(r);
+          if (damaged && !a.repair) exitCode = 3;
+          print(a.json, { ok: damaged === 0, repaired: damaged > 0 && a.repair, ...r }, [
+            damaged === 0 ? `cache ok: ${r.blobsChecked} blobs re-hashed, ${r.actionsChecked} results checked` : `cache damaged: ${r.corruptBlobs.length} corrupt blob(s), ${r.missingBlobs.length} result(s) missing blobs, ${r.badRecords.length} bad record(s)${a.repair ? ' (repaired: they will be recomputed)' : ' (run with --repair)'}`,
+            ...r.missingBlobs.slice(0, 20).map((m) => `  missing ${m.blob} for ${m.stage} ${m.item}`),
+          ].join('\n'));
+        });
+      })
+      .command('gc', 'evict results unused for --max-age, then least recently used ones until the cache fits --max-size', (yy) =>
+        common(yy)
+          .option('max-age', { type: 'string', describe: 'e.g. 30d, 12h' })
+          .option('max-size', { type: 'string', describe: 'e.g. 10GB, 500MB' })
+          .check((x) => (x['max-age'] || x['max-size'] ? true : 'give --max-age and/or --max-size')),
+        async (a) => {
+          await withCache(a, async (cache) => {
+            const r = await cache.gc({ maxAgeMs: a['max-age'] ? parseDuration(a['max-age']) : undefined, maxBytes: a['max-size'] ? parseBytes(a['max-size']) : undefined });
+            print(a.json, r, `gc: removed ${r.actionsRemoved} result(s) and ${r.blobsRemoved} blob(s), freed ${human(r.bytesFreed)}`);
+          });
+        })
+      .demandCommand(1, 'name a cache command: stats, verify or gc'),
+  )
+  .command('dataset', 'list, show, verify and compare built dataset versions', (y) =>
+    y
+      .command('list', 'every built version', (yy) => common(yy), async (a) => {
+        const { outDir } = await dirs(a);
+        const vs = listVersions(outDir);
+        print(a.json, vs.map((v) => ({ name: v.name, version: v.version, latest: v.latest, path: v.path, shards: v.manifest.shards.length, documents: (v.manifest.documents as unknown[] | undefined)?.length, tokens: v.manifest.shards.reduce((n, s) => n + s.tokens, 0) })),
+          vs.length === 0 ? `no dataset versions under ${outDir}` : vs.map((v) => `${v.name}/${v.version}${v.latest ? ' (latest)' : ''}  ${v.manifest.shards.length} shard(s), ${v.manifest.shards.reduce((n, s) => n + s.tokens, 0)} tokens`).join('\n'));
+      })
+      .command('show <version>', 'a version\'s manifest: sources, settings, shards', (yy) => common(yy).positional('version', { type: 'string', demandOption: true, describe: 'version id, prefix, name/version or latest' }), async (a) => {
+        const { outDir } = await dirs(a);
+        const v = findVersion(outDir, a.version as string);
+        const m = v.manifest as Record<string, any>;
+        const lines = [
+          `${v.name}/${v.version}${v.latest ? ' (latest)' : ''}  ${v.path}`,
+          `  format ${m.format}, layout ${m.output?.layout}, ${m.output?.format}/${m.output?.compression}, tokenizer ${m.tokenizer?.name} (bos ${m.tokenizer?.bos}, eos ${m.tokenizer?.eos})`,
+          `  merkle root ${m.merkleRoot}`,
+          '  sources:',
+          ...(m.sources ?? []).map((s: any) => `    ${s.name ?? JSON.stringify(s.source)}${s.commit ? ' @' + s.commit.slice(0, 12) : ''}: ${s.files ?? 0} files, ${s.skipped?.length ?? 0} skipped${s.excluded ? `, EXCLUDED (${s.excluded.code})` : ''}`),
+          '  shards:',
+          ...m.shards.map((s: any) => `    ${s.file}  ${s.rows} rows, ${s.tokens} tokens, ${s.bytes} bytes, sha256 ${s.sha256.slice(0, 16)}…`),
+        ];
+        if (m.search) lines.push('  search:', ...Object.entries(m.search).map(([k, val]) => `    ${k}: ${typeof val === 'number' ? +val.toFixed(4) : JSON.stringify(val)}`));
+        print(a.json, m, lines.join('\n'));
+      })
+      .command('verify <version>', 're-check every shard\'s checksum and the version id', (yy) => common(yy).positional('version', { type: 'string', demandOption: true }), async (a) => {
+        const { outDir } = await dirs(a);
+        const v = findVersion(outDir, a.version as string);
+        const r = await verifyVersion(v);
+        if (!r.ok) exitCode = 3;
+        print(a.json, { version: v.version, ...r }, r.ok ? `${v.name}/${v.version} ok: ${v.manifest.shards.length} shard(s) verified` : [`${v.name}/${v.version} DAMAGED:`, ...r.problems.map((p) => `  ${p.file}: ${p.problem}`)].join('\n'));
+      })
+      .command('diff <a> <b>', 'what changed between two versions: sources, settings, documents, tokens', (yy) => common(yy).positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }), async (a) => {
+        const { outDir } = await dirs(a);
+        const d = diffVersions(findVersion(outDir, a.a as string), findVersion(outDir, a.b as string));
+        print(a.json, d, formatDiff(d));
+      })
+      .demandCommand(1, 'name a dataset command: list, show, verify or diff'),
+  )
+  .demandCommand(1, 'name a command; see retrace --help')
+  .strict()
+  .recommendCommands()
+  .help()
+  .alias('h', 'help')
+  .version(false)
+  .fail((msg, err) => {
+    if (err) throw err;
+    process.stderr.write(`error USAGE: ${msg}\n(retrace --help lists commands and options)\n`);
+    process.exit(2);
+  })
+  .wrap(Math.min(120, process.stdout.columns ?? 100));
+
+try {
+  await cli.parseAsync();
+  process.exitCode = exitCode;
+} catch (err) {
+  if (err instanceof RetraceError) {
+    process.stderr.write(`error ${err.describe()}\n`);
+  } else {
+    process.stderr.write(`error INTERNAL: ${(err as Error)?.stack ?? String(err)}\n(this is a bug in retrace; please report it with the command you ran)\n`);
+  }
+  process.exitCode = 1;
+}

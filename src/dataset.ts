@@ -1,0 +1,187 @@
+/**
+ * Dataset versions on disk: datasets/<name>/<version>/{manifest.json, shard files}. The manifest
+ * pins every input and setting and lists each shard with its checksum; the version id is a Merkle
+ * root over the shards' SHA-256 and the manifest's own content, so the same inputs give the same
+ * id on any machine and any change to a shard or an input gives a new one. A version folder is
+ * written under a temporary name and renamed into place: it is complete or absent.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, lstatSync, readlinkSync, fsyncSync, openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { RetraceError } from './errors.ts';
+import { canonicalJson } from './key.ts';
+
+export interface ShardEntry {
+  file: string;
+  sha256: string;
+  bytes: number;
+  rows: number;
+  tokens: number;
+}
+
+export interface ManifestBody {
+  /** Manifest layout version. */
+  manifestVersion: 1;
+  name: string;
+  shards: ShardEntry[];
+  /** Everything else the pipeline pins: sources, stages, prompts, models, tokenizer, settings. */
+  [k: string]: unknown;
+}
+
+export interface Manifest extends ManifestBody {
+  version: string;
+  merkleRoot: string;
+}
+
+const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+/** Binary Merkle tree of SHA-256 over the leaves; an odd node is promoted unchanged. */
+export function merkleRoot(leaves: string[]): string {
+  if (leaves.length === 0) return sha256('');
+  let level = leaves.map((l) => sha256('leaf:' + l));
+  while (level.length > 1) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? sha256('node:' + level[i] + level[i + 1]) : level[i]);
+    level = next;
+  }
+  return level[0];
+}
+
+/** The version id: shards in order, then the manifest's canonical content (without the id). */
+export function versionOf(body: ManifestBody): { version: string; merkleRoot: string } {
+  const root = merkleRoot([...body.shards.map((s) => s.sha256), sha256(canonicalJson(body))]);
+  return { version: root.slice(0, 16), merkleRoot: root };
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Write a version: `writeShards` fills a temporary folder (it gets the folder path), then the
+ * manifest is written and the folder renamed to the version id. If the version already exists
+ * (an identical earlier or concurrent build), the existing one is kept.
+ */
+export async function writeVersion(
+  datasetsDir: string,
+  body: ManifestBody,
+  writeShards: (tmpDir: string) => Promise<void>,
+): Promise<{ manifest: Manifest; path: string; existed: boolean }> {
+  const { version, merkleRoot: root } = versionOf(body);
+  const manifest: Manifest = { ...body, version, merkleRoot: root };
+  const nameDir = join(datasetsDir, body.name);
+  const finalDir = join(nameDir, version);
+  mkdirSync(nameDir, { recursive: true });
+  let existed = existsSync(join(finalDir, 'manifest.json'));
+  if (!existed) {
+    const tmp = join(nameDir, `.tmp-${version}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(tmp, { recursive: true });
+    try {
+      await writeShards(tmp);
+      writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+      for (const f of readdirSync(tmp)) fsyncPath(join(tmp, f));
+      try {
+        renameSync(tmp, finalDir);
+      } catch (err) {
+        // Another build finished the same version first: keep theirs.
+        if (!existsSync(join(finalDir, 'manifest.json'))) throw err;
+        existed = true;
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  pointLatest(nameDir, version);
+  return { manifest, path: finalDir, existed };
+}
+
+/** datasets/<name>/latest -> <version>, replaced atomically. */
+function pointLatest(nameDir: string, version: string): void {
+  const link = join(nameDir, 'latest');
+  const tmp = join(nameDir, `.latest-${randomBytes(4).toString('hex')}`);
+  symlinkSync(version, tmp);
+  renameSync(tmp, link);
+}
+
+export interface VersionInfo {
+  name: string;
+  version: string;
+  path: string;
+  latest: boolean;
+  manifest: Manifest;
+}
+
+export function listVersions(datasetsDir: string, name?: string): VersionInfo[] {
+  if (!existsSync(datasetsDir)) return [];
+  const out: VersionInfo[] = [];
+  const names = name ? [name] : readdirSync(datasetsDir).filter((n) => !n.startsWith('.'));
+  for (const n of names) {
+    const nameDir = join(datasetsDir, n);
+    if (!existsSync(nameDir) || !lstatSync(nameDir).isDirectory()) continue;
+    let latest: string | undefined;
+    try {
+      latest = readlinkSync(join(nameDir, 'latest'));
+    } catch {
+      latest = undefined;
+    }
+    for (const v of readdirSync(nameDir)) {
+      const mf = join(nameDir, v, 'manifest.json');
+      if (v.startsWith('.') || v === 'latest' || !existsSync(mf)) continue;
+      out.push({ name: n, version: v, path: join(nameDir, v), latest: v === latest, manifest: JSON.parse(readFileSync(mf, 'utf8')) as Manifest });
+    }
+  }
+  return out;
+}
+
+/** Find a version by id, id prefix, `latest` or `name/version`. */
+export function findVersion(datasetsDir: string, ref: string, name?: string): VersionInfo {
+  let wantName = name;
+  let wantVersion = ref;
+  if (ref.includes('/')) [wantName, wantVersion] = ref.split('/', 2);
+  const all = listVersions(datasetsDir, wantName);
+  const matches = wantVersion === 'latest' ? all.filter((v) => v.latest) : all.filter((v) => v.version.startsWith(wantVersion));
+  if (matches.length === 1) return matches[0];
+  const known = all.map((v) => `${v.name}/${v.version}${v.latest ? ' (latest)' : ''}`).join(', ') || 'none';
+  throw new RetraceError('DATASET_NOT_FOUND', matches.length === 0 ? `no dataset version matches "${ref}"` : `"${ref}" matches ${matches.length} versions`, {
+    item: ref,
+    hint: `known versions: ${known}`,
+  });
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  problems: Array<{ file: string; problem: string }>;
+}
+
+/** Re-check every shard's checksum and size, and the version id against the manifest. */
+export async function verifyVersion(info: VersionInfo): Promise<VerifyResult> {
+  const problems: VerifyResult['problems'] = [];
+  const { version: _v, merkleRoot: root, ...body } = info.manifest;
+  const recomputed = versionOf(body as ManifestBody);
+  if (recomputed.merkleRoot !== root || recomputed.version !== info.version) {
+    problems.push({ file: 'manifest.json', problem: `version id does not match its content (expected ${recomputed.version})` });
+  }
+  for (const s of info.manifest.shards) {
+    const p = join(info.path, s.file);
+    if (!existsSync(p)) {
+      problems.push({ file: s.file, problem: 'missing' });
+      continue;
+    }
+    const size = lstatSync(p).size;
+    if (size !== s.bytes) problems.push({ file: s.file, problem: `size ${size} != manifest ${s.bytes}` });
+    const sum = await sha256File(p);
+    if (sum !== s.sha256) problems.push({ file: s.file, problem: `sha256 ${sum.slice(0, 16)}… != manifest ${s.sha256.slice(0, 16)}…` });
+  }
+  return { ok: problems.length === 0, problems };
+}

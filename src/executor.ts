@@ -1,0 +1,202 @@
+/**
+ * The executor: for each (stage, item) it computes the action key on the main thread, answers
+ * from the cache when it can, and otherwise runs the stage and stores the result. Results are
+ * keyed by the *content* of their inputs, so when a re-run stage produces the same output hash,
+ * its dependents' keys do not change and they stay cached (early cutoff). Concurrent requests
+ * for the same key share one computation. A failure is never cached.
+ */
+import { asRetraceError, RetraceError } from './errors.ts';
+import type { ActionKey, ContentHash } from './hash.ts';
+import { actionKey, diffKeyParts, type KeyChange, type KeyParts } from './key.ts';
+import type { ActionRecord, Cache } from './cache/cache.ts';
+import type { TaskPool } from './pool.ts';
+import { jsonCodec, type StageContext, type StageDef } from './stage.ts';
+import type { Reporter } from './reporter.ts';
+
+export interface StageStats {
+  items: number;
+  cached: number;
+  computed: number;
+  /** Recomputed items whose output hash equalled the previous build's (early cutoff). */
+  unchanged: number;
+  failed: number;
+  /** Sum of compute time of computed items. */
+  ms: number;
+}
+
+export interface StageResult<O> {
+  value: O;
+  hash: ContentHash;
+  cached: boolean;
+  key: ActionKey;
+}
+
+export interface Failure {
+  stage: string;
+  item: string;
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/** Thrown in `status` mode when an item would have to be computed. */
+export class StaleItem extends Error {
+  constructor(
+    readonly stage: string,
+    readonly item: string,
+    readonly changes: KeyChange[] | 'new',
+  ) {
+    super(`${stage} ${item} is stale`);
+  }
+}
+
+export interface ExecutorOptions {
+  cache: Cache;
+  pool: TaskPool;
+  reporter: Reporter;
+  /** Disowns every result written under another salt (part of every key). */
+  salt?: string;
+  /** 'status' answers from the cache only and throws StaleItem instead of computing. */
+  mode?: 'build' | 'status';
+  signal?: AbortSignal;
+}
+
+export class Executor {
+  readonly stats = new Map<string, StageStats>();
+  readonly failures: Failure[] = [];
+  readonly stale: StaleItem[] = [];
+  private readonly inflight = new Map<ActionKey, Promise<StageResult<unknown>>>();
+  private readonly opts: ExecutorOptions;
+  private readonly signal: AbortSignal;
+
+  constructor(opts: ExecutorOptions) {
+    this.opts = opts;
+    this.signal = opts.signal ?? new AbortController().signal;
+  }
+
+  get cache(): Cache {
+    return this.opts.cache;
+  }
+
+  statsFor(stage: string): StageStats {
+    let s = this.stats.get(stage);
+    if (!s) {
+      s = { items: 0, cached: 0, computed: 0, unchanged: 0, failed: 0, ms: 0 };
+      this.stats.set(stage, s);
+    }
+    return s;
+  }
+
+  keyParts<I>(stage: StageDef<I, unknown>, input: I): KeyParts {
+    const k = stage.key(input);
+    const settings = this.opts.salt ? { ...k.settings, cacheSalt: this.opts.salt } : k.settings;
+    return { stage: stage.name, version: stage.version, inputs: k.inputs, settings };
+  }
+
+  /** Run one item of a stage, or answer it from the cache. */
+  async run<I, O>(stage: StageDef<I, O>, input: I): Promise<StageResult<O>> {
+    const parts = this.keyParts(stage, input);
+    const key = actionKey(parts);
+    const item = stage.item(input);
+    const existing = this.inflight.get(key);
+    if (existing) return existing as Promise<StageResult<O>>;
+    const p = this.runKeyed(stage, input, item, key, parts);
+    this.inflight.set(key, p as Promise<StageResult<unknown>>);
+    try {
+      return await p;
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  /** Look up a stage item without computing it (undefined on a miss). */
+  async peek<I, O>(stage: StageDef<I, O>, input: I): Promise<StageResult<O> | undefined> {
+    const parts = this.keyParts(stage, input);
+    const key = actionKey(parts);
+    const hit = await this.lookup(stage, key);
+    return hit ? { value: hit.value, hash: hit.record.output, cached: true, key } : undefined;
+  }
+
+  private async lookup<O>(stage: StageDef<unknown, O>, key: ActionKey): Promise<{ record: ActionRecord; value: O } | undefined> {
+    const cache = this.opts.cache;
+    const record = await cache.getAction(key);
+    if (!record) return undefined;
+    for (const ref of record.refs) if (!(await cache.hasBlob(ref))) return undefined;
+    const bytes = await cache.getBlob(record.output);
+    if (!bytes) return undefined;
+    try {
+      return { record, value: (stage.codec ?? jsonCodec<O>()).decode(bytes) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async runKeyed<I, O>(stage: StageDef<I, O>, input: I, item: string, key: ActionKey, parts: KeyParts): Promise<StageResult<O>> {
+    const stats = this.statsFor(stage.name);
+    stats.items++;
+    const cache = this.opts.cache;
+    const hit = await this.lookup(stage as StageDef<unknown, O>, key);
+    if (hit) {
+      stats.cached++;
+      await cache.recordItem({ stage: stage.name, item, key, parts, output: hit.record.output, builtAt: hit.record.createdAt });
+      this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
+      return { value: hit.value, hash: hit.record.output, cached: true, key };
+    }
+    if (this.opts.mode === 'status') {
+      const prev = await cache.getItem(stage.name, item);
+      const stale = new StaleItem(stage.name, item, prev ? diffKeyParts(prev.parts, parts) : 'new');
+      this.stale.push(stale);
+      stats.items--;
+      throw stale;
+    }
+    if (this.signal.aborted) throw new RetraceError('LLM_BUDGET_EXHAUSTED', 'build stopped before this item', { item });
+
+    const refs = new Set<ContentHash>();
+    const ctx: StageContext = {
+      item,
+      pool: this.opts.pool,
+      signal: this.signal,
+      putBlob: async (bytes) => {
+        const h = await cache.putBlob(bytes);
+        refs.add(h);
+        return h;
+      },
+      getBlob: async (hash) => {
+        const bytes = await cache.getBlob(hash);
+        if (!bytes) {
+          throw new RetraceError('CACHE_CORRUPT', `blob ${hash} is missing or damaged`, {
+            item,
+            hint: 'run `retrace cache verify --repair`, then build again',
+          });
+        }
+        return bytes;
+      },
+    };
+    this.opts.reporter.emit({ type: 'item-start', stage: stage.name, item });
+    const t0 = performance.now();
+    let value: O;
+    try {
+      value = await stage.run(input, ctx);
+    } catch (err) {
+      const e = asRetraceError(err, 'STAGE_FAILED', item);
+      stats.failed++;
+      this.failures.push({ stage: stage.name, item: e.item ?? item, code: e.code, message: e.message, hint: e.hint });
+      this.opts.reporter.emit({ type: 'item-failed', stage: stage.name, item, error: e.describe() });
+      throw e;
+    }
+    const ms = performance.now() - t0;
+    const bytes = (stage.codec ?? jsonCodec<O>()).encode(value);
+    const output = await cache.putBlob(bytes);
+    const now = Date.now();
+    // The blobs are committed before the record that points at them: a crash in between leaves
+    // an orphan blob (collected by gc), never a record without its data.
+    await cache.putAction(key, { format: 1, stage: stage.name, item, output, refs: [...refs], parts, ms: Math.round(ms), createdAt: now, usedAt: now });
+    const prev = await cache.getItem(stage.name, item);
+    if (prev && prev.output === output) stats.unchanged++;
+    await cache.recordItem({ stage: stage.name, item, key, parts, output, builtAt: now });
+    stats.computed++;
+    stats.ms += ms;
+    this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: false, ms });
+    return { value, hash: output, cached: false, key };
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Action keys. A key is the hash of a structured, canonical description of everything that can
+ * change a stage's output for one item: the stage's name and version, the item's input content
+ * hashes, and only those settings that can change this output. Field order is fixed (stage,
+ * version, inputs, settings), inputs keep the order the stage declares them in, nested settings
+ * objects are canonicalised with sorted keys, and empty fields are kept, never dropped. The parts
+ * are recorded with each result so `retrace explain` can say which part changed.
+ */
+import { hashKey, type ActionKey } from './hash.ts';
+
+export interface KeyParts {
+  /** Stage name: different stages never share results. */
+  stage: string;
+  /** Stage version: bumped when the stage's code changes what it produces. */
+  version: string;
+  /** Input content hashes (or other content-derived identities), in the stage's declared order. */
+  inputs: Record<string, string>;
+  /** Settings that can change this output, and nothing else (no paths, mtimes, worker counts). */
+  settings: Record<string, unknown>;
+}
+
+/** JSON with object keys sorted at every level; arrays keep their order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    if (value === undefined) return 'null';
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new Error(`cannot key non-finite number ${value}`);
+    if (typeof value === 'bigint') return JSON.stringify(value.toString());
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}';
+}
+
+/** The canonical serialisation: fixed top-level order, declared input order, sorted settings. */
+export function serializeKey(parts: KeyParts): string {
+  const inputs = Object.entries(parts.inputs).map(([k, v]) => JSON.stringify(k) + ':' + JSON.stringify(v));
+  return (
+    '{"stage":' + JSON.stringify(parts.stage) +
+    ',"version":' + JSON.stringify(parts.version) +
+    ',"inputs":{' + inputs.join(',') + '}' +
+    ',"settings":' + canonicalJson(parts.settings) + '}'
+  );
+}
+
+export function actionKey(parts: KeyParts): ActionKey {
+  return hashKey(serializeKey(parts));
+}
+
+export interface KeyChange {
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** Which parts differ between two keys, field by field (used by `explain` and `status`). */
+export function diffKeyParts(before: KeyParts, after: KeyParts): KeyChange[] {
+  const changes: KeyChange[] = [];
+  if (before.stage !== after.stage) changes.push({ field: 'stage', before: before.stage, after: after.stage });
+  if (before.version !== after.version) changes.push({ field: 'version', before: before.version, after: after.version });
+  for (const name of new Set([...Object.keys(before.inputs), ...Object.keys(after.inputs)])) {
+    if (before.inputs[name] !== after.inputs[name]) {
+      changes.push({ field: `inputs.${name}`, before: before.inputs[name], after: after.inputs[name] });
+    }
+  }
+  for (const name of new Set([...Object.keys(before.settings), ...Object.keys(after.settings)])) {
+    const a = canonicalJson(before.settings[name]);
+    const b = canonicalJson(after.settings[name]);
+    if (a !== b) changes.push({ field: `settings.${name}`, before: before.settings[name], after: after.settings[name] });
+  }
+  return changes;
+}

@@ -1,0 +1,69 @@
+/**
+ * The contract between the engine and a pipeline definition. The engine opens the cache, the
+ * worker pool and the executor, hands them to the pipeline, and turns what comes back into a
+ * dataset version. The pipeline (stages/pipeline.ts) decides which stages run on which items;
+ * the engine knows nothing about repositories or trajectories.
+ */
+import type { LoadedConfig } from './config.ts';
+import type { Executor } from './executor.ts';
+import type { ContentHash } from './hash.ts';
+import type { TaskPool } from './pool.ts';
+import type { Reporter } from './reporter.ts';
+import type { StageDef } from './stage.ts';
+
+export interface BlobAccess {
+  put(bytes: Uint8Array): Promise<ContentHash>;
+  get(hash: ContentHash): Promise<Uint8Array>;
+}
+
+export interface PipelineRun {
+  loaded: LoadedConfig;
+  exec: Executor;
+  pool: TaskPool;
+  reporter: Reporter;
+  blobs: BlobAccess;
+  mode: 'build' | 'status';
+  signal: AbortSignal;
+  /** Stop the build cleanly (e.g. a token budget was reached); finished work stays cached. */
+  abort(reason: string): void;
+}
+
+export interface OutputShard {
+  /** File name inside the version folder. */
+  file: string;
+  /** Content hash of the file's bytes in the cache. */
+  blob: ContentHash;
+  sha256: string;
+  bytes: number;
+  rows: number;
+  tokens: number;
+}
+
+export interface LlmSummary {
+  /** Requests sent over the network (retries included). */
+  requests: number;
+  /** Answers reused from the cache. */
+  cached: number;
+  promptTokens: number;
+  completionTokens: number;
+  [k: string]: unknown;
+}
+
+export interface PipelineOutput {
+  documents: number;
+  tokens: number;
+  shards: OutputShard[];
+  /** Everything the manifest pins besides the shards (sources, stages, tokenizer, settings...). */
+  pins: Record<string, unknown>;
+  llm: LlmSummary;
+  /** Extra summary fields for --json (skipped files, excluded sources...). */
+  extra?: Record<string, unknown>;
+}
+
+export interface Pipeline {
+  /** Every stage, in dependency order: for status, explain and docs. */
+  readonly stages: ReadonlyArray<StageDef<any, any>>;
+  run(run: PipelineRun): Promise<PipelineOutput>;
+  /** Human-readable description of one item's artifact (`retrace show`), if the pipeline has one. */
+  show?(run: PipelineRun, what: string, item: string): Promise<string>;
+}

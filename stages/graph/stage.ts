@@ -1,0 +1,34 @@
+/**
+ * graph: one item per repository. Its key covers only what resolution reads (paths, each file's
+ * import specifiers and kinds, package.json), never definitions or line numbers, so editing a
+ * comment or a function body re-parses that file and stops there (early cutoff).
+ */
+import { defineStage } from '../../src/stage.ts';
+import { hashText, type ContentHash } from '../../src/hash.ts';
+import { canonicalJson } from '../../src/key.ts';
+import type { FileFacts } from '../parse/facts.ts';
+import { buildRepoGraph, graphInputOf, GRAPH_VERSION, type RepoGraph } from './index.ts';
+
+export interface GraphInput {
+  repo: string;
+  files: Array<{ path: string; facts?: FileFacts }>;
+  packageJson?: { hash: ContentHash; value: unknown };
+}
+
+export const graphStage = defineStage<GraphInput, RepoGraph>({
+  name: 'graph',
+  version: '1',
+  deps: ['parse'],
+  description: 'per repository: resolve imports, dependency graph, cycles, implementation order',
+  item: (i) => i.repo,
+  key: (i) => ({
+    inputs: {
+      structure: hashText(canonicalJson(i.files.map((f) => [f.path, f.facts ? graphInputOf(f.facts) : null]))),
+      packageJson: i.packageJson?.hash ?? '',
+    },
+    settings: { graph: GRAPH_VERSION },
+  }),
+  async run(i) {
+    return buildRepoGraph({ files: i.files, packageJson: i.packageJson?.value });
+  },
+});

@@ -1,0 +1,217 @@
+/**
+ * The Retrace pipeline: which stage runs on which item, in what order.
+ *
+ *   source ─▶ ingest (per file) ─▶ parse (per code file) ─▶ graph (per repository)
+ *          ─▶ render (per repository: one document) ─▶ tokenize (per document) ─▶ shard (per file)
+ *
+ * Sources are processed a few at a time and each repository flows through its stages on its
+ * own, so a build holds one repository's files at a time, never the corpus. Shards are planned
+ * from token counts and read their documents back from the cache one by one.
+ */
+import pLimit from 'p-limit';
+import { RetraceError, asRetraceError } from '../src/errors.ts';
+import { StaleItem } from '../src/executor.ts';
+import { hashBytes, hashText, type ContentHash } from '../src/hash.ts';
+import { canonicalJson } from '../src/key.ts';
+import type { Pipeline, PipelineOutput, PipelineRun } from '../src/pipeline.ts';
+import type { SourceConfig } from '../src/config.ts';
+import { ingestStage, type IngestedFile } from './ingest/stage.ts';
+import { openSource, type OpenedSource, type SkippedFile, type SourceIdentity } from './ingest/sources.ts';
+import { parseStage } from './parse/stage.ts';
+import { languageFor } from './parse/languages/registry.ts';
+import { PARSER_VERSION } from './parse/version.ts';
+import type { FileFacts } from './parse/facts.ts';
+import { graphStage } from './graph/stage.ts';
+import { GRAPH_VERSION, type RepoGraph } from './graph/index.ts';
+import { orderFiles, RAW_LAYOUT, renderRawStage } from './render/raw.ts';
+import { tokenizeStage, type TokenizedRef } from './tokenize/stage.ts';
+import { llama3TokenizerId } from './tokenize/llama3.ts';
+import { planDocumentShards, planPackedShards, shardStage } from './shard/stage.ts';
+import { resolveSettings, type ResolvedSettings } from './settings.ts';
+
+export const stages = [ingestStage, parseStage, graphStage, renderRawStage, tokenizeStage, shardStage] as const;
+
+/** Repositories processed at once; each one's files go through the worker pool concurrently. */
+const SOURCES_AT_ONCE = 4;
+
+interface SourceOutcome {
+  index: number;
+  spec: SourceConfig;
+  identity?: SourceIdentity;
+  docId?: string;
+  files?: number;
+  snapshot?: ContentHash;
+  skipped: SkippedFile[];
+  doc?: TokenizedRef;
+  graph?: { files: number; edges: number; unresolved: number; cycles: number };
+  error?: { code: string; message: string };
+}
+
+function describeSource(spec: SourceConfig, index: number): string {
+  const where = 'dir' in spec ? spec.dir : 'git' in spec ? `${spec.git}${spec.rev ? '@' + spec.rev : ''}` : spec.tarball;
+  return `sources[${index}] ${where}`;
+}
+
+async function processSource(
+  run: PipelineRun,
+  settings: ResolvedSettings,
+  tokenizerId: string,
+  opened: OpenedSource,
+  out: SourceOutcome,
+): Promise<void> {
+  const { exec } = run;
+  const repo = out.docId!;
+  const files: IngestedFile[] = [];
+  const facts = new Map<string, Promise<FileFacts | undefined>>();
+  const parseLimit = pLimit(Math.max(2, run.pool.threads * 4));
+  for await (const f of opened.files()) {
+    const hash = hashBytes(f.bytes);
+    const r = await exec.run(ingestStage, { repo, path: f.path, bytes: f.bytes, hash });
+    files.push(r.value);
+    const language = languageFor(f.path);
+    if (language) {
+      facts.set(f.path, parseLimit(() => exec.run(parseStage, { repo, path: f.path, hash, language }).then((p) => p.value)));
+    }
+  }
+  out.skipped = opened.skipped;
+  out.files = files.length;
+  for (const s of opened.skipped) run.reporter.emit({ type: 'warn', code: s.code, item: `${repo}:${s.path}`, message: s.reason });
+  if (files.length === 0) {
+    // Parse promises are empty too; nothing to wait for.
+    throw new RetraceError('SOURCE_EMPTY', 'no usable file in this repository (empty, or every file was skipped)', {
+      item: describeSource(out.spec, out.index),
+      hint: 'check the path; skipped files and their reasons are listed in the build report',
+    });
+  }
+  out.snapshot = hashText(canonicalJson(files.map((f) => [f.path, f.hash])));
+  const factList = await Promise.all(files.map(async (f) => ({ path: f.path, facts: await facts.get(f.path) })));
+  const pkg = files.find((f) => f.path === 'package.json');
+  let packageJson: { hash: ContentHash; value: unknown } | undefined;
+  if (pkg) {
+    try {
+      packageJson = { hash: pkg.hash, value: JSON.parse(new TextDecoder().decode(await run.blobs.get(pkg.hash))) };
+    } catch {
+      packageJson = undefined; // an invalid package.json resolves nothing; the graph lists such imports as unresolved
+    }
+  }
+  const graph: RepoGraph = (await exec.run(graphStage, { repo, files: factList, packageJson })).value;
+  out.graph = { files: files.length, edges: graph.edges.length, unresolved: graph.unresolved.length, cycles: graph.cycles.length };
+  const ordered = orderFiles(files, graph.order);
+  const doc = (await exec.run(renderRawStage, { docId: repo, repo, files: ordered.map((f) => ({ path: f.path, hash: f.hash })) })).value;
+  out.doc = (await exec.run(tokenizeStage, { doc, tokenizerId, bos: settings.tokenizer.bos, eos: settings.tokenizer.eos })).value;
+}
+
+/** Document ids: the repository name, made unique by config position where names repeat. */
+function assignDocIds(outcomes: SourceOutcome[]): void {
+  const count = new Map<string, number>();
+  for (const o of outcomes) if (o.identity) count.set(o.identity.name, (count.get(o.identity.name) ?? 0) + 1);
+  for (const o of outcomes) {
+    if (!o.identity) continue;
+    o.docId = (count.get(o.identity.name) ?? 0) > 1 ? `${o.identity.name}~${o.index}` : o.identity.name;
+  }
+}
+
+export const retracePipeline: Pipeline = {
+  stages,
+  async run(run: PipelineRun): Promise<PipelineOutput> {
+    const cfg = run.loaded.config;
+    if (cfg.format === 'trajectory') {
+      throw new RetraceError('CONFIG_INVALID', "format 'trajectory' is not available in this version", {
+        item: `${run.loaded.path} → config.format`,
+        hint: "use format: 'raw'",
+      });
+    }
+    const settings = resolveSettings(cfg);
+    const tokenizerId = await llama3TokenizerId();
+
+    // Open every source first: names must be known to give unique document ids.
+    run.reporter.emit({ type: 'phase', name: 'reading sources' });
+    const outcomes: SourceOutcome[] = cfg.sources.map((spec, index) => ({ index, spec, skipped: [] }));
+    const opened = await Promise.all(
+      outcomes.map(async (o) => {
+        try {
+          const src = await openSource(o.spec, run.loaded.dir, settings.limits);
+          o.identity = src.identity;
+          return src;
+        } catch (err) {
+          const e = asRetraceError(err, 'SOURCE_NOT_FOUND', describeSource(o.spec, o.index));
+          o.error = { code: e.code, message: e.message };
+          run.exec.failures.push({ stage: 'ingest', item: describeSource(o.spec, o.index), code: e.code, message: e.message, hint: e.hint });
+          run.reporter.emit({ type: 'item-failed', stage: 'ingest', item: describeSource(o.spec, o.index), error: e.describe() });
+          return undefined;
+        }
+      }),
+    );
+    assignDocIds(outcomes);
+
+    run.reporter.emit({ type: 'phase', name: 'building' });
+    const limit = pLimit(SOURCES_AT_ONCE);
+    let stale = false;
+    await Promise.all(
+      outcomes.map((o, i) =>
+        limit(async () => {
+          const src = opened[i];
+          if (!src) return;
+          try {
+            await processSource(run, settings, tokenizerId, src, o);
+          } catch (err) {
+            if (err instanceof StaleItem) {
+              stale = true;
+              return;
+            }
+            const e = asRetraceError(err, 'STAGE_FAILED', o.docId);
+            o.error = { code: e.code, message: e.message };
+            // Stage failures are recorded by the executor; record the rest (e.g. an empty source) here.
+            if (!run.exec.failures.some((f) => f.code === e.code && f.message === e.message)) {
+              run.exec.failures.push({ stage: 'ingest', item: e.item ?? describeSource(o.spec, o.index), code: e.code, message: e.message, hint: e.hint });
+              run.reporter.emit({ type: 'item-failed', stage: 'ingest', item: e.item ?? o.docId ?? '', error: e.describe() });
+            }
+          }
+        }),
+      ),
+    );
+    if (stale) throw new StaleItem('shard', '(all shards: upstream items are stale)', 'new');
+
+    const docs = outcomes.flatMap((o) => (o.doc ? [o.doc] : []));
+    const out = settings.output;
+    const plan = out.layout === 'packed' ? planPackedShards(docs, out) : planDocumentShards(docs, out);
+    run.reporter.emit({ type: 'phase', name: 'sharding', detail: `${plan.length} shard(s)` });
+    const shards = [];
+    for (let k = 0; k < plan.length; k++) {
+      shards.push((await run.exec.run(shardStage, { index: k, slices: plan[k], last: k === plan.length - 1, settings: out })).value);
+    }
+    const tokens = shards.reduce((n, s) => n + s.tokens, 0);
+
+    return {
+      documents: docs.length,
+      tokens,
+      shards,
+      llm: { requests: 0, cached: 0, promptTokens: 0, completionTokens: 0 },
+      pins: {
+        format: cfg.format,
+        sources: outcomes.map((o) => ({
+          source: o.spec,
+          kind: o.identity?.kind,
+          name: o.identity?.name,
+          commit: o.identity?.commit,
+          tarballHash: o.identity?.tarballHash,
+          document: o.doc?.id,
+          snapshot: o.snapshot,
+          files: o.files,
+          skipped: o.skipped.map((s) => ({ path: s.path, code: s.code, reason: s.reason })),
+          excluded: o.error ? { code: o.error.code } : undefined,
+        })),
+        stages: Object.fromEntries(stages.map((s) => [s.name, s.version])),
+        versions: { parser: PARSER_VERSION, graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
+        tokenizer: { ...settings.tokenizer, id: tokenizerId },
+        files: settings.limits,
+        output: out,
+        documents: docs.map((d) => ({ id: d.id, repo: d.repo, text: d.text, tokens: d.tokens, trained: d.trained })),
+      },
+      extra: {
+        skipped: outcomes.reduce((n, o) => n + o.skipped.length, 0),
+        excluded: outcomes.filter((o) => o.error).map((o) => ({ source: describeSource(o.spec, o.index), code: o.error!.code, message: o.error!.message })),
+      },
+    };
+  },
+};

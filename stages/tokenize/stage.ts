@@ -1,0 +1,57 @@
+/**
+ * tokenize: one item per document. Keyed by the text's content hash, the masked spans, the
+ * tokenizer's identity (vocabulary, split pattern, implementation) and the pinned BOS/EOS ids.
+ * The ids and the mask are stored as blobs (little-endian int32 / uint8).
+ */
+import { defineStage } from '../../src/stage.ts';
+import { hashText, type ContentHash } from '../../src/hash.ts';
+import type { RenderedDoc } from '../render/document.ts';
+import type { TokenizeResult } from './task.ts';
+
+const TASK = new URL('./task.ts', import.meta.url).href;
+
+export interface TokenizeInput {
+  doc: RenderedDoc;
+  tokenizerId: string;
+  bos: number;
+  eos: number;
+}
+
+export interface TokenizedRef {
+  id: string;
+  repo: string;
+  text: ContentHash;
+  ids: ContentHash;
+  mask: ContentHash;
+  tokens: number;
+  /** Tokens with loss_mask 1. */
+  trained: number;
+}
+
+export const tokenizeStage = defineStage<TokenizeInput, TokenizedRef>({
+  name: 'tokenize',
+  version: '1',
+  deps: ['render'],
+  description: 'exact Llama-3 ids (BOS + text as ordinary text + EOS) and the loss mask, in worker threads',
+  item: (i) => i.doc.id,
+  key: (i) => ({
+    inputs: { text: i.doc.text, masked: hashText(JSON.stringify(i.doc.masked)) },
+    settings: { tokenizer: i.tokenizerId, bos: i.bos, eos: i.eos, docId: i.doc.id, repo: i.doc.repo },
+  }),
+  async run(i, ctx) {
+    const text = await ctx.getBlob(i.doc.text);
+    const r = await ctx.pool.run<TokenizeResult>(TASK, { text, masked: i.doc.masked, bos: i.bos, eos: i.eos }, { item: i.doc.id });
+    const ids = await ctx.putBlob(new Uint8Array(r.ids.buffer, r.ids.byteOffset, r.ids.byteLength));
+    const mask = await ctx.putBlob(r.mask);
+    let trained = 0;
+    for (let k = 0; k < r.mask.length; k++) trained += r.mask[k];
+    return { id: i.doc.id, repo: i.doc.repo, text: i.doc.text, ids, mask, tokens: r.ids.length, trained };
+  },
+});
+
+/** Int32 ids from a blob (copied to an aligned buffer). */
+export function idsFromBlob(bytes: Uint8Array): Int32Array {
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new Int32Array(copy.buffer);
+}
