@@ -3,7 +3,7 @@
  * install has (they come with this project's own dependencies), built as the paper's Raw-Repos
  * baseline. Point `sources` at your own repositories: { dir }, { git, rev } or { tarball }.
  */
-import { defineConfig } from './src/index.ts';
+import { defineConfig } from './src/config.ts';
 
 export default defineConfig({
   name: 'embedded-js',

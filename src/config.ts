@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { RetraceError } from './errors.ts';
 
 export type SourceConfig = { dir: string } | { git: string; rev?: string } | { tarball: string };
@@ -102,7 +103,9 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   }
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    // tsImport loads the file as ESM wherever it lives (a .ts file outside any package with
+    // "type": "module" would otherwise be compiled as CommonJS).
+    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
   } catch (err) {
     throw new RetraceError('CONFIG_LOAD_FAILED', `cannot load the config: ${(err as Error).message}`, {
       item: path,
@@ -110,7 +113,10 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
       cause: err,
     });
   }
-  const config = validateConfig(mod.default, path);
+  // A .ts file outside an ESM package is compiled as CommonJS: its default export arrives wrapped.
+  let value = mod.default;
+  if (value && typeof value === 'object' && 'default' in value && !('name' in value)) value = (value as { default: unknown }).default;
+  const config = validateConfig(value, path);
   return { config, path, dir: dirname(path) };
 }
 
@@ -119,7 +125,7 @@ type Check = (v: unknown, at: string) => void;
 /** Validate an unknown value as a PipelineConfig; every error names the path of the bad value. */
 export function validateConfig(value: unknown, file = 'pipeline.config.ts'): PipelineConfig {
   const bad = (at: string, msg: string): never => {
-    throw new RetraceError('CONFIG_INVALID', `${at}: ${msg}`, { item: `${file} → ${at}`, hint: 'fix the value in the config file; see README "Configuration"' });
+    throw new RetraceError('CONFIG_INVALID', msg, { item: `${file} → ${at}`, hint: 'fix the value in the config file; see README "Configuration"' });
   };
   const obj = (allowed: Record<string, Check>, required: string[] = []): Check => (v, at) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(at, `expected an object, got ${describe(v)}`);

@@ -20,8 +20,13 @@ export interface StageStats {
   /** Recomputed items whose output hash equalled the previous build's (early cutoff). */
   unchanged: number;
   failed: number;
-  /** Sum of compute time of computed items. */
+  /**
+   * Wall time during which at least one item of the stage was computing. Items overlap (worker
+   * threads, concurrent LLM calls), so a sum of item times would overstate it.
+   */
   ms: number;
+  /** Sum of item compute times (>= ms when items overlap). */
+  itemMs: number;
 }
 
 export interface StageResult<O> {
@@ -66,6 +71,8 @@ export class Executor {
   readonly failures: Failure[] = [];
   readonly stale: StaleItem[] = [];
   private readonly inflight = new Map<ActionKey, Promise<StageResult<unknown>>>();
+  /** Per stage: items computing now, and since when the stage has been busy. */
+  private readonly busy = new Map<string, { running: number; since: number }>();
   private readonly opts: ExecutorOptions;
   private readonly signal: AbortSignal;
 
@@ -81,7 +88,7 @@ export class Executor {
   statsFor(stage: string): StageStats {
     let s = this.stats.get(stage);
     if (!s) {
-      s = { items: 0, cached: 0, computed: 0, unchanged: 0, failed: 0, ms: 0 };
+      s = { items: 0, cached: 0, computed: 0, unchanged: 0, failed: 0, ms: 0, itemMs: 0 };
       this.stats.set(stage, s);
     }
     return s;
@@ -99,7 +106,13 @@ export class Executor {
     const key = actionKey(parts);
     const item = stage.item(input);
     const existing = this.inflight.get(key);
-    if (existing) return existing as Promise<StageResult<O>>;
+    if (existing) {
+      // Same key requested twice at once (identical files): answered by the one computation.
+      const stats = this.statsFor(stage.name);
+      stats.items++;
+      stats.cached++;
+      return { ...(await (existing as Promise<StageResult<O>>)), cached: true };
+    }
     const p = this.runKeyed(stage, input, item, key, parts);
     this.inflight.set(key, p as Promise<StageResult<unknown>>);
     try {
@@ -107,6 +120,19 @@ export class Executor {
     } finally {
       this.inflight.delete(key);
     }
+  }
+
+  private enter(stage: string, now: number): void {
+    const b = this.busy.get(stage) ?? { running: 0, since: now };
+    if (b.running === 0) b.since = now;
+    b.running++;
+    this.busy.set(stage, b);
+  }
+
+  private leave(stage: string): void {
+    const b = this.busy.get(stage)!;
+    b.running--;
+    if (b.running === 0) this.statsFor(stage).ms += performance.now() - b.since;
   }
 
   /** Look up a stage item without computing it (undefined on a miss). */
@@ -174,10 +200,12 @@ export class Executor {
     };
     this.opts.reporter.emit({ type: 'item-start', stage: stage.name, item });
     const t0 = performance.now();
+    this.enter(stage.name, t0);
     let value: O;
     try {
       value = await stage.run(input, ctx);
     } catch (err) {
+      this.leave(stage.name);
       const e = asRetraceError(err, 'STAGE_FAILED', item);
       stats.failed++;
       this.failures.push({ stage: stage.name, item: e.item ?? item, code: e.code, message: e.message, hint: e.hint });
@@ -185,6 +213,7 @@ export class Executor {
       throw e;
     }
     const ms = performance.now() - t0;
+    this.leave(stage.name);
     const bytes = (stage.codec ?? jsonCodec<O>()).encode(value);
     const output = await cache.putBlob(bytes);
     const now = Date.now();
@@ -195,7 +224,7 @@ export class Executor {
     if (prev && prev.output === output) stats.unchanged++;
     await cache.recordItem({ stage: stage.name, item, key, parts, output, builtAt: now });
     stats.computed++;
-    stats.ms += ms;
+    stats.itemMs += ms;
     this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: false, ms });
     return { value, hash: output, cached: false, key };
   }

@@ -75,7 +75,12 @@ async function processSource(
   }
   out.skipped = opened.skipped;
   out.files = files.length;
-  for (const s of opened.skipped) run.reporter.emit({ type: 'warn', code: s.code, item: `${repo}:${s.path}`, message: s.reason });
+  if (opened.skipped.length > 0) {
+    const byCode = new Map<string, number>();
+    for (const s of opened.skipped) byCode.set(s.code, (byCode.get(s.code) ?? 0) + 1);
+    const counts = [...byCode].map(([c, n]) => `${c} ${n}`).join(', ');
+    run.reporter.emit({ type: 'warn', code: 'FILES_SKIPPED', item: repo, message: `${opened.skipped.length} file(s) skipped (${counts}); paths and reasons are in manifest.json` });
+  }
   if (files.length === 0) {
     // Parse promises are empty too; nothing to wait for.
     throw new RetraceError('SOURCE_EMPTY', 'no usable file in this repository (empty, or every file was skipped)', {

@@ -1,0 +1,140 @@
+/**
+ * The build engine end to end, through the real `retrace` binary on fixture projects:
+ * no-op rebuilds, incremental rebuilds with explain, reproducibility across caches, independent
+ * readers (DuckDB + a reference Llama-3 tokenizer), and concurrent builds on one cache.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Project, computed } from './helpers/project.ts';
+import { readShard, queryShards, sqlPath } from './helpers/duckdb.ts';
+import { loadReferenceTokenizer } from './helpers/reference-tokenizer.ts';
+
+const p = new Project();
+p.repo('alpha', {
+  'package.json': JSON.stringify({ name: 'alpha', version: '1.0.0', main: 'index.js' }, null, 2),
+  'README.md': '# alpha\n\nA tiny CommonJS package.\n',
+  'index.js': "const { add } = require('./lib/util');\n\nmodule.exports = function sum(xs) {\n  return xs.reduce(add, 0);\n};\n",
+  'lib/util.js': "// helpers\nfunction add(a, b) {\n  return a + b;\n}\nexports.add = add;\n",
+  'lib/special.js': "// a file that mentions special tokens as plain text\nconst EOT = '<|end_of_text|>';\nconst BOT = \"<|begin_of_text|><|eot_id|>\";\nmodule.exports = { EOT, BOT };\n",
+});
+p.repo('beta', {
+  'package.json': JSON.stringify({ name: 'beta', type: 'module' }),
+  'src/main.mjs': "import { greet } from './greet.mjs';\nconsole.log(greet('world'));\n",
+  'src/greet.mjs': "/** Says hello. */\nexport function greet(name) {\n  return `héllo ${name} 🌍`;\n}\n",
+});
+p.config({ name: 'fixture', format: 'raw', sources: [{ dir: 'repos/alpha' }, { dir: 'repos/beta' }], workers: 2 });
+
+let first: any;
+
+test('a cold build writes a version; a second build computes nothing and gives the same id', () => {
+  const a = p.run(['build', '--json']);
+  assert.is(a.code, 0, a.stderr);
+  first = a.json;
+  assert.is(first.documents, 2);
+  assert.ok(first.tokens > 100);
+  assert.is(first.shards, 1);
+  assert.ok(first.stages.ingest.computed >= 7);
+  assert.is(first.stages.parse.computed, 5);
+  const b = p.run(['build', '--json']);
+  assert.is(b.code, 0, b.stderr);
+  assert.is(b.json.version, first.version);
+  for (const [stage, n] of Object.entries(computed(b.json))) assert.is(n, 0, `${stage} recomputed on a no-op build`);
+  assert.is(b.json.stages.ingest.cached, first.stages.ingest.items);
+});
+
+test('DuckDB reads the shard; counts, token sums and ids match a reference tokenizer', async () => {
+  const dir = first.path as string;
+  const shard = join(dir, 'shard-00000.parquet');
+  const [agg] = await queryShards(`SELECT count(*) AS n, sum(num_tokens) AS t FROM read_parquet(${sqlPath(shard)})`);
+  assert.is(Number(agg.n), first.documents);
+  assert.is(Number(agg.t), first.tokens);
+  const rows = await readShard(shard);
+  const ref = await loadReferenceTokenizer();
+  try {
+    for (const row of rows) {
+      const expected = [128000, ...ref.encodeOrdinary(row.text as string), 128001];
+      assert.equal(row.input_ids, expected, `ids of ${row.id}`);
+      assert.is(row.loss_mask.length, row.input_ids.length);
+      assert.ok(row.loss_mask.every((m) => m === 1), 'raw format trains on every token');
+      assert.is(row.num_tokens, row.input_ids.length);
+    }
+    const alpha = rows.find((r) => r.id === 'alpha')!;
+    assert.ok((alpha.text as string).includes("'<|end_of_text|>'"));
+    // Literal special-token text is plain text: the special ids appear only as BOS and EOS.
+    assert.is(alpha.input_ids.filter((id) => id >= 128000).length, 2);
+  } finally {
+    ref.free();
+  }
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  assert.is(manifest.version, first.version);
+  assert.is(manifest.tokenizer.bos, 128000);
+  assert.is(manifest.tokenizer.eos, 128001);
+  assert.is(manifest.shards[0].rows, 2);
+});
+
+test('changing one file recomputes only what depends on it, and explain names the change', () => {
+  p.write('repos/beta/src/greet.mjs', "/** Says hello. */\nexport function greet(name) {\n  return `hello, ${name}!`;\n}\n");
+  const r = p.run(['build', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(computed(r.json), { ingest: 1, parse: 1, graph: 0, render: 1, tokenize: 1, shard: 1 });
+  assert.is.not(r.json.version, first.version);
+  const ex = p.run(['explain', 'beta:src/greet.mjs', '--json']);
+  assert.is(ex.code, 0, ex.stderr);
+  const ingest = ex.json.find((e: any) => e.stage === 'ingest');
+  assert.ok(ingest.changes.some((c: any) => c.field === 'inputs.content'), JSON.stringify(ex.json));
+  const parse = ex.json.find((e: any) => e.stage === 'parse');
+  assert.ok(parse.changes.some((c: any) => c.field === 'inputs.content'));
+  const text = p.run(['explain', 'beta']);
+  assert.match(text.stdout, /render beta/);
+  assert.match(text.stdout, /inputs\.files/);
+  const st = p.run(['status', '--json']);
+  assert.is(st.code, 0, st.stderr);
+  assert.is(st.json.upToDate, true);
+});
+
+test('two cold builds into different caches give byte-identical shards and the same version', () => {
+  const a = p.run(['build', '--json'], { cacheDir: p.path('cacheA'), outDir: p.path('outA') });
+  const b = p.run(['build', '--json', '--workers', '1'], { cacheDir: p.path('cacheB'), outDir: p.path('outB') });
+  assert.is(a.code, 0, a.stderr);
+  assert.is(b.code, 0, b.stderr);
+  assert.is(a.json.version, b.json.version);
+  for (const f of readdirSync(a.json.path)) {
+    assert.ok(readFileSync(join(a.json.path, f)).equals(readFileSync(join(b.json.path, f))), `${f} differs`);
+  }
+});
+
+test('two concurrent builds on one cache directory both succeed with the same version', async () => {
+  const args = ['build', '--json', '--cache-dir', p.path('cacheC'), '--out', p.path('outC')];
+  const [x, y] = await Promise.all([p.spawn(args).done, p.spawn(args).done]);
+  assert.is(x.code, 0, x.stderr);
+  assert.is(y.code, 0, y.stderr);
+  assert.is(x.json.version, y.json.version);
+  const v = p.run(['cache', 'verify', '--json'], { cacheDir: p.path('cacheC') });
+  assert.is(v.code, 0, v.stdout);
+  assert.is(v.json.ok, true);
+});
+
+test('dataset list, show and verify; verify catches a flipped byte', async () => {
+  const list = p.run(['dataset', 'list', '--json']);
+  assert.ok(list.json.length >= 2);
+  const show = p.run(['dataset', 'show', 'latest']);
+  assert.match(show.stdout, /fixture\//);
+  assert.match(show.stdout, /shard-00000\.parquet/);
+  const ok = p.run(['dataset', 'verify', first.version, '--json']);
+  assert.is(ok.code, 0);
+  assert.is(ok.json.ok, true);
+  const { writeFileSync } = await import('node:fs');
+  const f = join(first.path, 'shard-00000.parquet');
+  const bytes = readFileSync(f);
+  bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+  writeFileSync(f, bytes);
+  const bad = p.run(['dataset', 'verify', first.version, '--json']);
+  assert.is(bad.code, 3);
+  assert.is(bad.json.ok, false);
+  assert.match(JSON.stringify(bad.json.problems), /sha256/);
+});
+
+test.after(() => p.cleanup());
+test.run();
