@@ -1,0 +1,95 @@
+/**
+ * Shard writer throughput: parquet-wasm (snappy, zstd, none) through our ShardWriter, the
+ * parquetjs-lite candidate (snappy), and Arrow IPC, on the same synthetic documents in one run.
+ * Payload = UTF-8 text bytes + 4 bytes per input id + 1 byte per loss_mask entry.
+ *
+ *   node --import tsx bench/shard-write.ts [docs=10000]
+ */
+import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TokenizedDoc } from '../stages/shard/layout.ts';
+import { openShardWriter, type ShardWriterOptions } from '../stages/shard/writers.ts';
+
+const DOCS = Number(process.argv[2] ?? 10_000);
+
+/** Deterministic code-like documents: ~3.6 KB of text and ~950 ids each on average. */
+function makeDocs(count: number): TokenizedDoc[] {
+  let seed = 42;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const words = ['const', 'function', 'return', 'import', 'export', 'if', 'else', 'for', 'await', 'value', 'items', 'length',
+    'config', 'stage', '=', '=>', '{', '}', '(', ')', ';', '\n  ', '\n', 'cache', 'key', 'hash', 'résumé', '// note:'];
+  return Array.from({ length: count }, (_, d) => {
+    const nWords = 200 + Math.floor(rand() * 1000);
+    const parts: string[] = [];
+    for (let i = 0; i < nWords; i++) parts.push(words[Math.floor(rand() * words.length)]!);
+    const text = parts.join(' ');
+    const n = Math.max(2, Math.round(text.length / 3.8));
+    const inputIds = new Int32Array(n);
+    for (let i = 1; i < n - 1; i++) inputIds[i] = Math.floor(rand() * 128000);
+    inputIds[0] = 128000;
+    inputIds[n - 1] = 128001;
+    const lossMask = new Uint8Array(n).fill(1);
+    return { id: `repo-${d % 17}/src/file-${d}.ts`, repo: `repo-${d % 17}`, text, inputIds, lossMask };
+  });
+}
+
+const docs = makeDocs(DOCS);
+const textBytes = docs.reduce((n, d) => n + Buffer.byteLength(d.text), 0);
+const ids = docs.reduce((n, d) => n + d.inputIds.length, 0);
+const payload = textBytes + 5 * ids;
+console.log(`${DOCS} docs, ${(textBytes / 1e6).toFixed(1)} MB text, ${(ids / 1e6).toFixed(2)}M ids, payload ${(payload / 1e6).toFixed(1)} MB`);
+
+const dir = mkdtempSync(join(tmpdir(), 'retrace-bench-shard-'));
+
+async function viaShardWriter(opts: ShardWriterOptions<'documents'>): Promise<void> {
+  const writer = await openShardWriter(opts);
+  for (let i = 0; i < docs.length; i += 500) await writer.append(docs.slice(i, i + 500));
+  await writer.close();
+}
+
+/** The design card's parquetjs-lite (no types), with `repeated: true` INT32 lists. */
+async function viaParquetjsLite(file: string): Promise<void> {
+  const parquet = createRequire(import.meta.url)('parquetjs-lite');
+  const schema = new parquet.ParquetSchema({
+    id: { type: 'UTF8', compression: 'SNAPPY' },
+    repo: { type: 'UTF8', compression: 'SNAPPY' },
+    text: { type: 'UTF8', compression: 'SNAPPY' },
+    input_ids: { type: 'INT32', repeated: true, compression: 'SNAPPY' },
+    loss_mask: { type: 'INT32', repeated: true, compression: 'SNAPPY' },
+    num_tokens: { type: 'INT32', compression: 'SNAPPY' },
+  });
+  const writer = await parquet.ParquetWriter.openFile(schema, file);
+  for (const d of docs) {
+    await writer.appendRow({
+      id: d.id, repo: d.repo, text: d.text,
+      input_ids: Array.from(d.inputIds), loss_mask: Array.from(d.lossMask), num_tokens: d.inputIds.length,
+    });
+  }
+  await writer.close();
+}
+
+const cases: [string, (file: string) => Promise<void>][] = [
+  ['parquet-wasm snappy', (file) => viaShardWriter({ file, layout: 'documents', format: 'parquet', compression: 'snappy' })],
+  ['parquet-wasm zstd', (file) => viaShardWriter({ file, layout: 'documents', format: 'parquet', compression: 'zstd' })],
+  ['parquet-wasm none', (file) => viaShardWriter({ file, layout: 'documents', format: 'parquet', compression: 'none' })],
+  ['parquetjs-lite snappy', viaParquetjsLite],
+  ['arrow ipc file', (file) => viaShardWriter({ file, layout: 'documents', format: 'arrow' })],
+];
+
+try {
+  for (const [name, run] of cases) {
+    const file = join(dir, `${name.replaceAll(' ', '-')}.out`);
+    const start = performance.now();
+    await run(file);
+    const s = (performance.now() - start) / 1000;
+    const size = statSync(file).size;
+    console.log(
+      `${name.padEnd(22)} ${(payload / 1e6 / s).toFixed(1).padStart(6)} MB/s  ${Math.round(DOCS / s).toString().padStart(6)} rows/s  ` +
+        `${s.toFixed(2)} s  file ${(size / 1e6).toFixed(1)} MB`,
+    );
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
