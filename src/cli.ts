@@ -123,6 +123,31 @@ const cli = yargs(hideBin(process.argv))
       });
     },
   )
+  .command(
+    'show <stage> <item>',
+    "print an item's cached artifact: `show facts <repo>` (file tree, dependency graph, order), `show parse <repo:path>`, any stage by name",
+    (y) => common(y).positional('stage', { type: 'string', demandOption: true }).positional('item', { type: 'string', demandOption: true }),
+    async (a) => {
+      await withCache(a, async (cache) => {
+        const stage = retracePipeline.showAliases?.[a.stage as string] ?? (a.stage as string);
+        const names = retracePipeline.stages.map((s) => s.name);
+        if (!names.includes(stage)) throw new RetraceError('USAGE', `unknown stage "${a.stage}"`, { item: a.stage as string, hint: `stages: ${names.join(', ')}; aliases: ${Object.keys(retracePipeline.showAliases ?? {}).join(', ')}` });
+        const found = matchItems(cache, a.item as string).filter((s) => s.stage === stage);
+        if (found.length === 0) throw new RetraceError('ITEM_NOT_FOUND', `no ${stage} item named "${a.item}" in the cache`, { item: a.item as string, hint: 'build first; item ids are printed by `retrace status` and `retrace explain`' });
+        const out: string[] = [];
+        const values: unknown[] = [];
+        for (const st of found) {
+          const bytes = await cache.getBlob(st.output);
+          if (!bytes) throw new RetraceError('CACHE_CORRUPT', `the output of ${stage} ${st.item} is missing`, { item: st.item, hint: 'build again' });
+          const def = retracePipeline.stages.find((s) => s.name === stage)!;
+          const value = def.codec ? def.codec.decode(bytes) : JSON.parse(new TextDecoder().decode(bytes));
+          values.push(value);
+          out.push(`${stage} ${st.item}\n` + (retracePipeline.format?.(stage, value) ?? JSON.stringify(value, null, 2)));
+        }
+        print(a.json, values.length === 1 ? values[0] : values, out.join('\n'));
+      });
+    },
+  )
   .command('cache', 'inspect and maintain the cache', (y) =>
     y
       .command('stats', 'entries and bytes per store and per stage', (yy) => common(yy), async (a) => {

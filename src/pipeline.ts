@@ -64,6 +64,11 @@ export interface Pipeline {
   /** Every stage, in dependency order: for status, explain and docs. */
   readonly stages: ReadonlyArray<StageDef<any, any>>;
   run(run: PipelineRun): Promise<PipelineOutput>;
-  /** Human-readable description of one item's artifact (`retrace show`), if the pipeline has one. */
-  show?(run: PipelineRun, what: string, item: string): Promise<string>;
+  /**
+   * Readable print of a stage's cached output for `retrace show <stage> <item>` (e.g. the
+   * repository facts of the graph stage); stages without a formatter are printed as JSON.
+   */
+  format?(stage: string, value: unknown): string | undefined;
+  /** Aliases for `retrace show`: e.g. `facts` -> `graph`. */
+  readonly showAliases?: Record<string, string>;
 }

@@ -22,14 +22,15 @@ import { languageFor } from './parse/languages/registry.ts';
 import { PARSER_VERSION } from './parse/version.ts';
 import type { FileFacts } from './parse/facts.ts';
 import { graphStage } from './graph/stage.ts';
-import { GRAPH_VERSION, type RepoGraph } from './graph/index.ts';
+import { formatRepoGraph, GRAPH_VERSION, type RepoGraph } from './graph/index.ts';
 import { orderFiles, RAW_LAYOUT, renderRawStage } from './render/raw.ts';
 import { tokenizeStage, type TokenizedRef } from './tokenize/stage.ts';
 import { llama3TokenizerId } from './tokenize/llama3.ts';
 import { planDocumentShards, planPackedShards, shardStage } from './shard/stage.ts';
 import { resolveSettings, type ResolvedSettings } from './settings.ts';
+import { llmSummary, renderTrajectory, trajectoryPins, trajectoryStages } from './trajectory.ts';
 
-export const stages = [ingestStage, parseStage, graphStage, renderRawStage, tokenizeStage, shardStage] as const;
+export const stages = [ingestStage, parseStage, graphStage, renderRawStage, ...trajectoryStages(), tokenizeStage, shardStage] as const;
 
 /** Repositories processed at once; each one's files go through the worker pool concurrently. */
 const SOURCES_AT_ONCE = 4;
@@ -102,7 +103,18 @@ async function processSource(
   const graph: RepoGraph = (await exec.run(graphStage, { repo, files: factList, packageJson })).value;
   out.graph = { files: files.length, edges: graph.edges.length, unresolved: graph.unresolved.length, cycles: graph.cycles.length };
   const ordered = orderFiles(files, graph.order);
-  const doc = (await exec.run(renderRawStage, { docId: repo, repo, files: ordered.map((f) => ({ path: f.path, hash: f.hash })) })).value;
+  const readme = files.find((f) => !f.path.includes('/') && /^readme(\.|$)/i.test(f.path));
+  const doc =
+    run.loaded.config.format === 'trajectory'
+      ? await renderTrajectory(run, {
+          docId: repo,
+          repo,
+          files: files.map((f) => ({ path: f.path, hash: f.hash })),
+          facts: new Map(factList.map((f) => [f.path, f.facts])),
+          graph,
+          readme: readme ? new TextDecoder().decode(await run.blobs.get(readme.hash)) : undefined,
+        })
+      : (await exec.run(renderRawStage, { docId: repo, repo, files: ordered.map((f) => ({ path: f.path, hash: f.hash })) })).value;
   out.doc = (await exec.run(tokenizeStage, { doc, tokenizerId, bos: settings.tokenizer.bos, eos: settings.tokenizer.eos })).value;
 }
 
@@ -118,14 +130,13 @@ function assignDocIds(outcomes: SourceOutcome[]): void {
 
 export const retracePipeline: Pipeline = {
   stages,
+  showAliases: { facts: 'graph' },
+  format(stage, value) {
+    if (stage === 'graph') return formatRepoGraph(value as RepoGraph);
+    return undefined;
+  },
   async run(run: PipelineRun): Promise<PipelineOutput> {
     const cfg = run.loaded.config;
-    if (cfg.format === 'trajectory') {
-      throw new RetraceError('CONFIG_INVALID', "format 'trajectory' is not available in this version", {
-        item: `${run.loaded.path} → config.format`,
-        hint: "use format: 'raw'",
-      });
-    }
     const settings = resolveSettings(cfg);
     const tokenizerId = await llama3TokenizerId();
 
@@ -191,7 +202,7 @@ export const retracePipeline: Pipeline = {
       documents: docs.length,
       tokens,
       shards,
-      llm: { requests: 0, cached: 0, promptTokens: 0, completionTokens: 0 },
+      llm: llmSummary(run),
       pins: {
         format: cfg.format,
         sources: outcomes.map((o) => ({
@@ -208,6 +219,7 @@ export const retracePipeline: Pipeline = {
         })),
         stages: Object.fromEntries(stages.map((s) => [s.name, s.version])),
         versions: { parser: PARSER_VERSION, graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
+        trajectory: cfg.format === 'trajectory' ? trajectoryPins(run.loaded) : undefined,
         tokenizer: { ...settings.tokenizer, id: tokenizerId },
         files: settings.limits,
         output: out,

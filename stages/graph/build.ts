@@ -1,0 +1,82 @@
+/**
+ * buildRepoGraph: pure and deterministic. It reads only paths, the root package.json and each
+ * file's graphInputOf(facts), so definitions, names and line numbers cannot change the graph.
+ */
+import { RetraceError } from '../../src/errors.ts';
+import { graphInputOf } from './input.ts';
+import { compare, implementationOrder, stronglyConnected } from './order.ts';
+import { createResolver } from './resolve.ts';
+import { fileTree } from './tree.ts';
+import {
+  GRAPH_VERSION,
+  type ExternalImport,
+  type GraphEdge,
+  type GraphFacts,
+  type RepoGraph,
+  type UnresolvedImport,
+} from './types.ts';
+
+export interface RepoGraphInput {
+  /** Every file of the repository (repository-relative POSIX paths); facts for the analysed ones. */
+  files: ReadonlyArray<{ path: string; facts?: GraphFacts }>;
+  /** The parsed root package.json, if the repository has one. */
+  packageJson?: unknown;
+}
+
+export function buildRepoGraph(input: RepoGraphInput): RepoGraph {
+  const facts = new Map<string, GraphFacts | undefined>();
+  for (const { path, facts: f } of input.files) {
+    checkPath(path, facts);
+    facts.set(path, f && graphInputOf(f));
+  }
+  const files = [...facts.keys()].sort(compare);
+  const resolver = createResolver(new Set(files), input.packageJson);
+
+  const edges: GraphEdge[] = [];
+  const external: Record<string, ExternalImport[]> = {};
+  const unresolved: UnresolvedImport[] = [];
+  const deps = new Map<string, string[]>();
+  for (const from of files) {
+    const targets = new Set<string>();
+    const ext: ExternalImport[] = [];
+    // graphInputOf sorted the imports by specifier, then kind: outputs come out sorted.
+    for (const { specifier, kind } of facts.get(from)?.imports ?? []) {
+      const r = resolver.resolve(from, specifier, kind);
+      if (r.type === 'file') {
+        edges.push({ from, to: r.path, specifier, kind });
+        targets.add(r.path);
+      } else if (r.type === 'unresolved') {
+        unresolved.push({ from, specifier, kind, reason: r.reason, ...(r.detail !== undefined && { detail: r.detail }) });
+      } else {
+        ext.push({ specifier, kind, type: r.type, name: r.name });
+      }
+    }
+    if (ext.length) external[from] = ext;
+    deps.set(from, [...targets].sort(compare));
+  }
+  edges.sort((a, b) => compare(a.from, b.from) || compare(a.to, b.to) || compare(a.specifier, b.specifier) || compare(a.kind, b.kind));
+
+  const components = stronglyConnected(files, deps);
+  const cycles = components.filter((c) => c.length > 1 || deps.get(c[0])!.includes(c[0]));
+  return {
+    version: GRAPH_VERSION,
+    tree: fileTree(files),
+    files,
+    edges,
+    external,
+    unresolved,
+    cycles,
+    order: implementationOrder(components, deps),
+  };
+}
+
+function checkPath(path: string, seen: ReadonlyMap<string, unknown>): void {
+  const bad =
+    path === '' || path.startsWith('/') || path.includes('\\') || path.split('/').some((s) => s === '' || s === '.' || s === '..');
+  if (bad || seen.has(path)) {
+    throw new RetraceError('STAGE_FAILED', bad ? 'not a normalised repository-relative path' : 'listed twice', {
+      item: path,
+      hint: 'pass each file once, as a POSIX path relative to the repository root (e.g. "lib/a.js")',
+    });
+  }
+}

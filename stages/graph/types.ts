@@ -1,0 +1,100 @@
+/**
+ * RepoGraph: the repository's structure as the trajectory planner sees it. Plain JSON, cached per
+ * repository. Bump GRAPH_VERSION whenever the shape changes or the same input could give a
+ * different graph (resolution rules, ordering, tie-breaks); it goes into the cache key.
+ */
+import type { ImportKind } from '../parse/facts.ts';
+
+export const GRAPH_VERSION = 'graph-1';
+
+/** The only part of a file's facts the graph reads (see graphInputOf). FileFacts satisfies it. */
+export interface GraphFacts {
+  imports: ReadonlyArray<{ specifier: string; kind: ImportKind }>;
+}
+
+export interface DirNode {
+  type: 'dir';
+  /** '' for the repository root. */
+  name: string;
+  /** Repository-relative POSIX path; '' for the root. */
+  path: string;
+  /** Directories first, then files, each sorted by name. */
+  children: Array<DirNode | FileNode>;
+}
+
+export interface FileNode {
+  type: 'file';
+  name: string;
+  path: string;
+}
+
+/** `from` imports `to` (both repository paths); one edge per distinct specifier and kind. */
+export interface GraphEdge {
+  from: string;
+  to: string;
+  specifier: string;
+  kind: ImportKind;
+}
+
+export interface ExternalImport {
+  specifier: string;
+  kind: ImportKind;
+  /** 'builtin': a Node core module; 'package': a dependency outside the repository. */
+  type: 'builtin' | 'package';
+  /** Core module name without 'node:', or the npm package name (with its scope). */
+  name: string;
+}
+
+/**
+ * - 'not-found': no repository file at the path, with extensions and index files probed
+ * - 'outside-repository': a relative path climbing above the root
+ * - 'absolute-path': '/x', which depends on the machine
+ * - 'url': 'https:', 'data:', 'file:' and other URL schemes
+ * - 'not-exported': a self-reference the package's "exports" does not expose (or blocks with null)
+ * - 'exports-target-missing': "exports"/"imports"/"main" maps to a file not in the repository
+ *   (often a build output such as dist/)
+ * - 'imports-not-matched': a '#name' with no matching entry in package.json "imports"
+ * - 'invalid-specifier': empty, or an "exports" target not starting with './'
+ */
+export type UnresolvedReason =
+  | 'not-found'
+  | 'outside-repository'
+  | 'absolute-path'
+  | 'url'
+  | 'not-exported'
+  | 'exports-target-missing'
+  | 'imports-not-matched'
+  | 'invalid-specifier';
+
+export interface UnresolvedImport {
+  from: string;
+  specifier: string;
+  kind: ImportKind;
+  reason: UnresolvedReason;
+  /** The path that was looked for, when there is one. */
+  detail?: string;
+}
+
+export interface RepoGraph {
+  version: typeof GRAPH_VERSION;
+  tree: DirNode;
+  /** Every file of the input, sorted. */
+  files: string[];
+  /** Sorted by from, to, specifier, kind. */
+  edges: GraphEdge[];
+  /** Files with external imports only, keys sorted; each list sorted by specifier, kind. */
+  external: Record<string, ExternalImport[]>;
+  /** Sorted by from, specifier, kind. */
+  unresolved: UnresolvedImport[];
+  /**
+   * Strongly connected components (Tarjan) that form a cycle: two or more files, or a file
+   * importing itself. Members sorted by path; the list sorted by first member.
+   */
+  cycles: string[][];
+  /**
+   * Implementation order over all files: dependencies before dependents; the files of a cycle
+   * are adjacent and sorted by path; among groups whose dependencies are all placed, the one
+   * with the smallest path comes first.
+   */
+  order: string[];
+}

@@ -1,0 +1,43 @@
+/**
+ * The parse stage's unit of work: one file's text in, its FileFacts out. Runs in a piscina worker
+ * (default export) and on the main thread in tests. Pure: the same input and PARSER_VERSION give
+ * the same facts.
+ */
+import { RetraceError } from '../../src/errors.ts';
+import { loadLanguage, parseWith } from './binding.ts';
+import { extractFacts } from './extract.ts';
+import type { FileFacts } from './facts.ts';
+import { languageSpecFor } from './languages/registry.ts';
+
+export { languageFor } from './languages/registry.ts';
+export { PARSER_VERSION } from './version.ts';
+export type { FileFacts } from './facts.ts';
+
+/**
+ * Larger files are refused: they are bundles or generated code, and tree-sitter spends seconds on
+ * each (STACK.md: 2.6 s for an 8.8 MB bundle). Callers should filter them before dispatch.
+ */
+export const MAX_PARSE_BYTES = 1 << 20;
+
+export default async function parseTask(input: { path: string; text: string }): Promise<FileFacts> {
+  const spec = languageSpecFor(input.path);
+  if (!spec) {
+    throw new RetraceError('PARSE_FAILED', 'no grammar is registered for this file type', {
+      item: input.path,
+      hint: 'only call parseTask for paths where languageFor(path) is defined',
+    });
+  }
+  const bytes = Buffer.byteLength(input.text, 'utf8');
+  if (bytes > MAX_PARSE_BYTES) {
+    throw new RetraceError('FILE_TOO_LARGE', `${bytes} bytes is over the parser's limit of ${MAX_PARSE_BYTES}`, {
+      item: input.path,
+      hint: 'large files are usually bundles or generated; exclude them from analysis',
+    });
+  }
+  const lang = await loadLanguage(spec);
+  try {
+    return parseWith(lang, input.text, (root) => extractFacts(spec, lang.queries, root, input.text));
+  } catch (err) {
+    throw new RetraceError('PARSE_FAILED', (err as Error).message, { item: input.path, cause: err });
+  }
+}
