@@ -23,6 +23,22 @@ export interface LlmEndpointConfig {
   maxConcurrency?: number;
 }
 
+export interface RemoteCacheConfig {
+  /** http(s)://host/path (a WebDAV-capable server) or file:///path (a shared directory). */
+  url: string;
+  /** 'read-write' (default): read, and upload what builds compute; 'read-only'; 'off'. */
+  mode?: 'read-write' | 'read-only' | 'off';
+  /** Name of the environment variable holding the bearer token (never the token itself). */
+  tokenEnv?: string;
+  /** Name of the environment variable holding the HMAC key that signs and checks results. */
+  signingKeyEnv?: string;
+  /** With a signing key, ignore unsigned results (default true). */
+  requireSignatures?: boolean;
+  timeoutMs?: number;
+  maxConcurrency?: number;
+  maxRetries?: number;
+}
+
 export interface PipelineConfig {
   /** Dataset name: output goes to datasets/<name>/<version>/. */
   name: string;
@@ -43,6 +59,8 @@ export interface PipelineConfig {
     maxTokens?: number;
     /** Stop the build cleanly once this many prompt+completion tokens were spent. */
     tokenBudget?: number;
+    /** Folder overriding the prompt files: plan/{system,user}.md, implement/{system,user}.md. Relative to the config file. */
+    promptsDir?: string;
   };
   search?: {
     enabled?: boolean;
@@ -77,6 +95,8 @@ export interface PipelineConfig {
     dir?: string;
     /** Changing the salt disowns every cached result written under another one. */
     salt?: string;
+    /** A shared tier behind the local one (README "Sharing the cache"). */
+    remote?: RemoteCacheConfig;
   };
   /** Worker threads for parsing and tokenization. Default: the machine's cores. */
   workers?: number;
@@ -178,7 +198,7 @@ export function validateConfig(value: unknown, file = 'pipeline.config.ts'): Pip
       sources,
       format: oneOf('raw', 'trajectory'),
       files: obj({ maxFileBytes: int(1), maxLineLength: int(1) }),
-      llm: obj({ provider: oneOf('offline', 'openai'), endpoint, temperature: num(0, 2), maxTokens: int(1), tokenBudget: int(1) }),
+      llm: obj({ provider: oneOf('offline', 'openai'), endpoint, temperature: num(0, 2), maxTokens: int(1), tokenBudget: int(1), promptsDir: str }),
       search: obj({
         enabled: bool,
         candidates: int(1, 64),
@@ -196,13 +216,33 @@ export function validateConfig(value: unknown, file = 'pipeline.config.ts'): Pip
         shardTokens: int(1),
         rowGroupRows: int(1),
       }),
-      cache: obj({ dir: str, salt: str }),
+      cache: obj({
+        dir: str,
+        salt: str,
+        remote: obj(
+          {
+            url: (v, at) => {
+              str(v, at);
+              if (!/^(https?:\/\/[^/]|file:\/\/\/)/i.test(v as string)) bad(at, `expected http(s)://host/path or file:///absolute/path, got ${describe(v)}`);
+            },
+            mode: oneOf('read-write', 'read-only', 'off'),
+            tokenEnv: str,
+            signingKeyEnv: str,
+            requireSignatures: bool,
+            timeoutMs: int(1),
+            maxConcurrency: int(1, 1024),
+            maxRetries: int(0, 100),
+          },
+          ['url'],
+        ),
+      }),
       workers: int(1, 256),
     },
     ['name', 'sources', 'format'],
   )(value, 'config');
   const c = value as PipelineConfig;
   if (c.llm?.provider === 'openai' && !c.llm.endpoint) bad('config.llm.endpoint', "is required when llm.provider is 'openai'");
+  if (c.cache?.remote?.requireSignatures && !c.cache.remote.signingKeyEnv) bad('config.cache.remote.signingKeyEnv', 'is required when cache.remote.requireSignatures is true');
   if (c.search?.scorer?.provider === 'openai' && !c.search.scorer.endpoint) bad('config.search.scorer.endpoint', "is required when search.scorer.provider is 'openai'");
   return c;
 }

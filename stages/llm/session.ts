@@ -1,0 +1,110 @@
+/**
+ * One build's LLM state: the provider, the prompts, the token budget and the counts the summary
+ * reports (network requests vs answers reused from the cache, tokens, per agent). One session
+ * per PipelineRun, made on first use, so concurrent or successive builds in one process never
+ * share counters.
+ */
+import type { LlmSummary, PipelineRun } from '../../src/pipeline.ts';
+import { loadPrompts, type PromptSet } from './prompts.ts';
+import { offlineProvider, openaiProvider, type Provider } from './providers.ts';
+import type { OfflineContext } from './offline.ts';
+import type { AgentRole, LlmAnswer, LlmRequest } from './request.ts';
+import { resolveLlmSettings, type LlmSettings } from './settings.ts';
+
+export interface AgentStats {
+  /** Calls made (cached or not). */
+  calls: number;
+  /** Answered from the cache (or by an identical call in flight). */
+  cached: number;
+  /** Answered by the provider in this build. */
+  computed: number;
+  /** Network requests, retries included (0 offline). */
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+const emptyStats = (): AgentStats => ({ calls: 0, cached: 0, computed: 0, requests: 0, promptTokens: 0, completionTokens: 0 });
+
+export class LlmSession {
+  readonly settings: LlmSettings;
+  readonly prompts: PromptSet;
+  readonly provider: Provider;
+  private readonly run: PipelineRun;
+  private readonly roleOfItem = new Map<string, AgentRole>();
+  private readonly agents: Record<AgentRole, AgentStats> = { plan: emptyStats(), implement: emptyStats() };
+
+  constructor(run: PipelineRun) {
+    this.run = run;
+    this.settings = resolveLlmSettings(run.loaded);
+    this.prompts = loadPrompts(this.settings.promptsDir);
+    this.provider =
+      this.settings.provider === 'openai'
+        ? openaiProvider(this.settings.endpoint!, (item) => {
+            const role = item === undefined ? undefined : this.roleOfItem.get(item);
+            if (role) this.agents[role].requests++;
+          })
+        : offlineProvider(this.settings.model);
+  }
+
+  /** Called by the llm stage on a cache miss. */
+  async complete(role: AgentRole, item: string, req: LlmRequest, context: OfflineContext | undefined, signal: AbortSignal): Promise<LlmAnswer> {
+    this.roleOfItem.set(item, role);
+    try {
+      const answer = await this.provider.complete(req, context, { item, signal });
+      this.agents[role].promptTokens += answer.promptTokens;
+      this.agents[role].completionTokens += answer.completionTokens;
+      return answer;
+    } finally {
+      this.checkBudget();
+    }
+  }
+
+  /** Called for every call, once the executor has answered it. */
+  count(role: AgentRole, cached: boolean): void {
+    const a = this.agents[role];
+    a.calls++;
+    if (cached) a.cached++;
+    else a.computed++;
+  }
+
+  /** Stops the build cleanly once the budget is spent; finished calls stay cached. */
+  private checkBudget(): void {
+    const budget = this.settings.tokenBudget;
+    if (budget === undefined || this.run.signal.aborted) return;
+    const u = this.provider.usage();
+    const spent = u.promptTokens + u.completionTokens;
+    if (spent >= budget) this.run.abort(`LLM token budget reached: ${spent} tokens spent, llm.tokenBudget is ${budget}`);
+  }
+
+  summary(): LlmSummary {
+    const u = this.provider.usage();
+    const { plan, implement } = this.agents;
+    return {
+      requests: u.requests,
+      cached: plan.cached + implement.cached,
+      promptTokens: u.promptTokens,
+      completionTokens: u.completionTokens,
+      provider: this.settings.provider,
+      model: this.settings.model,
+      calls: plan.calls + implement.calls,
+      retries: u.retries,
+      failed: u.failed,
+      plan: { ...plan },
+      implement: { ...implement },
+    };
+  }
+}
+
+const sessions = new WeakMap<PipelineRun, LlmSession>();
+
+export function sessionFor(run: PipelineRun): LlmSession {
+  let s = sessions.get(run);
+  if (!s) sessions.set(run, (s = new LlmSession(run)));
+  return s;
+}
+
+/** The summary of a run; zeros when it made no LLM call. */
+export function summaryOf(run: PipelineRun): LlmSummary {
+  return sessions.get(run)?.summary() ?? { requests: 0, cached: 0, promptTokens: 0, completionTokens: 0 };
+}

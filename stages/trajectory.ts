@@ -1,0 +1,163 @@
+/**
+ * The trajectory format for one repository, as the pipeline calls it:
+ *
+ *   facts + graph ─▶ llm (main agent) ─▶ plan ─▶ llm (one sub-agent per code file, concurrently)
+ *                 ─▶ implement (per file) ─▶ render-trajectory (one document)
+ *
+ * Every LLM call is its own cached `llm` item, so an edited prompt re-sends only the calls whose
+ * rendered request changed, and an interrupted build resumes where it stopped. A repository
+ * whose calls fail after the client's retries fails as a whole, naming the file; its finished
+ * calls stay cached.
+ */
+import type { LoadedConfig } from '../src/config.ts';
+import type { ContentHash } from '../src/hash.ts';
+import type { LlmSummary, PipelineRun } from '../src/pipeline.ts';
+import type { StageDef } from '../src/stage.ts';
+import type { FileFacts } from './parse/facts.ts';
+import type { RepoGraph } from './graph/types.ts';
+import { llmStage } from './llm/stage.ts';
+import { sessionFor, summaryOf, type LlmSession } from './llm/session.ts';
+import { structuralPurpose, structuralRequirements, structuralSteps, type ImplementContext, type PlanContext } from './llm/offline.ts';
+import { loadPrompts, promptHashes } from './llm/prompts.ts';
+import { resolveLlmSettings } from './llm/settings.ts';
+import type { AgentRole, LlmRequest } from './llm/request.ts';
+import type { OfflineContext } from './llm/offline.ts';
+import { briefOf, renderTree, type FileBrief } from './plan/brief.ts';
+import { planRequest } from './plan/request.ts';
+import { planStage } from './plan/stage.ts';
+import { implementRequest } from './implement/request.ts';
+import { implementStage } from './implement/stage.ts';
+import { renderTrajectoryStage, TRAJECTORY_LAYOUT, type FileStep } from './render/trajectory.ts';
+import type { RenderedDoc } from './render/document.ts';
+
+export { TRAJECTORY_LAYOUT };
+
+export interface TrajectoryRepo {
+  /** Unique document id (the repository name, or name~index). */
+  docId: string;
+  repo: string;
+  files: Array<{ path: string; hash: ContentHash }>;
+  /** Facts of code files; undefined (or absent) for other files. */
+  facts: Map<string, FileFacts | undefined>;
+  graph: RepoGraph;
+  readme?: string;
+}
+
+const decoder = new TextDecoder();
+
+/** Code files (those with facts) in the graph's implementation order. */
+function codeOrder(repo: Pick<TrajectoryRepo, 'files' | 'facts' | 'graph'>): string[] {
+  const present = new Set(repo.files.filter((f) => repo.facts.get(f.path)).map((f) => f.path));
+  const order = repo.graph.order.filter((p) => present.has(p));
+  const placed = new Set(order);
+  return [...order, ...[...present].filter((p) => !placed.has(p)).sort()];
+}
+
+/** LLM calls a build of this repository makes when nothing is cached: 1 plan + 1 per code file. */
+export function plannedLlmCalls(repo: Pick<TrajectoryRepo, 'files' | 'facts' | 'graph'>, samples = 1): number {
+  return (1 + codeOrder(repo).length) * samples;
+}
+
+async function call(run: PipelineRun, session: LlmSession, role: AgentRole, item: string, r: { request: LlmRequest; context?: OfflineContext }): Promise<string> {
+  const res = await run.exec.run(llmStage, { role, item, request: r.request, context: r.context, session });
+  session.count(role, res.cached);
+  return res.value.content;
+}
+
+async function packageInfo(run: PipelineRun, repo: TrajectoryRepo): Promise<{ name?: string; description?: string }> {
+  const pkg = repo.files.find((f) => f.path === 'package.json');
+  if (!pkg) return {};
+  try {
+    const v = JSON.parse(decoder.decode(await run.blobs.get(pkg.hash))) as { name?: unknown; description?: unknown };
+    return { name: typeof v.name === 'string' ? v.name : undefined, description: typeof v.description === 'string' ? v.description : undefined };
+  } catch {
+    return {}; // an invalid package.json is still written as a file; it just names nothing
+  }
+}
+
+export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): Promise<RenderedDoc> {
+  const session = sessionFor(run);
+  const { exec } = run;
+  const hashOf = new Map(repo.files.map((f) => [f.path, f.hash]));
+  const code = codeOrder(repo);
+  const codeSet = new Set(code);
+  const briefs = new Map<string, FileBrief>(code.map((p) => [p, briefOf(p, repo.facts.get(p)!, repo.graph)]));
+  // Written before the code: the manifest, and the data files (JSON...) that code imports.
+  const imported = new Set(repo.graph.edges.filter((e) => codeSet.has(e.from) && !codeSet.has(e.to)).map((e) => e.to));
+  const setupPaths = [
+    ...(hashOf.has('package.json') && !codeSet.has('package.json') ? ['package.json'] : []),
+    ...repo.graph.order.filter((p) => imported.has(p) && p !== 'package.json' && hashOf.has(p)),
+  ];
+  const setup = setupPaths.map((path) => ({ path, hash: hashOf.get(path)! }));
+  const inSetup = new Set(setupPaths);
+  const rest = repo.files
+    .filter((f) => !codeSet.has(f.path) && !inSetup.has(f.path))
+    .map((f) => ({ path: f.path, hash: f.hash }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  const planContext: PlanContext = {
+    kind: 'plan',
+    repo: repo.repo,
+    ...(await packageInfo(run, repo)),
+    files: code.map((p) => briefs.get(p)!),
+    others: [...setup, ...rest].map((f) => f.path),
+  };
+  const edges = [...new Set(repo.graph.edges.filter((e) => e.from !== e.to).map((e) => `${e.from} -> ${e.to}`))];
+  const planAnswer = await call(run, session, 'plan', repo.docId, planRequest(session, { context: planContext, tree: renderTree(repo.graph), edges, readme: repo.readme }));
+  const plan = (
+    await exec.run(planStage, {
+      repo: repo.docId,
+      answer: planAnswer,
+      files: code.map((p) => ({ path: p, fallback: structuralPurpose(briefs.get(p)!) })),
+      fallbackRequirements: structuralRequirements(planContext),
+    })
+  ).value;
+
+  // Sub-agents run concurrently: what each sees depends on the plan order, not on the others' answers.
+  const settled = await Promise.allSettled(
+    code.map(async (path, k): Promise<FileStep> => {
+      const before = new Set([...setupPaths, ...code.slice(0, k)]);
+      const brief = briefs.get(path)!;
+      const context: ImplementContext = { kind: 'implement', file: brief, position: k + 1, total: code.length, readable: brief.deps.filter((d) => before.has(d.path)) };
+      const done = [...setupPaths, ...code.slice(0, k)];
+      const answer = await call(run, session, 'implement', `${repo.docId}:${path}`, implementRequest(session, plan, done, context));
+      const fallback = structuralSteps(context);
+      const steps = (
+        await exec.run(implementStage, { repo: repo.docId, path, answer, readable: context.readable.map((d) => d.path), fallback: { think: fallback.think, write: fallback.write } })
+      ).value;
+      return { path, hash: hashOf.get(path)!, think: steps.think, reads: steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)! })), write: steps.write };
+    }),
+  );
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  const steps = settled.map((s) => (s as PromiseFulfilledResult<FileStep>).value);
+
+  const doc = await exec.run(renderTrajectoryStage, { docId: repo.docId, repo: repo.repo, plan, setup, steps, rest });
+  return doc.value;
+}
+
+/** For the pipeline's `stages` list, in dependency order. */
+export function trajectoryStages(): StageDef<any, any>[] {
+  return [llmStage, planStage, implementStage, renderTrajectoryStage];
+}
+
+/** The run's LLM summary (requests sent, answers reused, tokens; per agent under plan/implement). */
+export function llmSummary(run: PipelineRun): LlmSummary {
+  return summaryOf(run);
+}
+
+/** What the manifest pins about the trajectory: provider, model, endpoint, prompts by hash, layout. */
+export function trajectoryPins(loaded: LoadedConfig): Record<string, unknown> {
+  const s = resolveLlmSettings(loaded);
+  return {
+    provider: s.provider,
+    model: s.model,
+    baseURL: s.endpoint?.baseURL ?? null,
+    temperature: s.temperature,
+    seed: s.seed,
+    maxTokens: s.maxTokens,
+    prompts: promptHashes(loadPrompts(s.promptsDir)),
+    layout: TRAJECTORY_LAYOUT,
+    stages: Object.fromEntries(trajectoryStages().map((st) => [st.name, st.version])),
+  };
+}
