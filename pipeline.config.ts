@@ -1,13 +1,16 @@
 /**
  * The default pipeline: a small embedded corpus of real JavaScript packages that every fresh
- * install has (they come with this project's own dependencies), built as the paper's Raw-Repos
- * baseline. Point `sources` at your own repositories: { dir }, { git, rev } or { tarball }.
+ * install has (they come with this project's own dependencies), rebuilt as development
+ * trajectories. With no LLM endpoint configured, the offline provider writes plans and thoughts
+ * from the code's structure (deterministic, no network; not a language model): set `llm` to an
+ * OpenAI-compatible endpoint for real ones. `format: 'raw'` gives the paper's Raw-Repos baseline.
+ * Point `sources` at your own repositories: { dir }, { git, rev } or { tarball }.
  */
-import { defineConfig } from './src/config.ts';
+import { defineConfig } from './src/config-types.ts';
 
 export default defineConfig({
   name: 'embedded-js',
-  format: 'raw',
+  format: 'trajectory',
   sources: [
     { dir: 'node_modules/yargs' },
     { dir: 'node_modules/yargs-parser' },

@@ -7,104 +7,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { RetraceError } from './errors.ts';
 
-export type SourceConfig = { dir: string } | { git: string; rev?: string } | { tarball: string };
-
-export interface LlmEndpointConfig {
-  /** OpenAI-compatible base URL, e.g. https://api.openai.com/v1 or http://localhost:8000/v1. */
-  baseURL: string;
-  model: string;
-  /** Name of the environment variable that holds the API key (never the key itself). */
-  apiKeyEnv?: string;
-  timeoutMs?: number;
-  maxRetries?: number;
-  maxConcurrency?: number;
-}
-
-export interface RemoteCacheConfig {
-  /** http(s)://host/path (a WebDAV-capable server) or file:///path (a shared directory). */
-  url: string;
-  /** 'read-write' (default): read, and upload what builds compute; 'read-only'; 'off'. */
-  mode?: 'read-write' | 'read-only' | 'off';
-  /** Name of the environment variable holding the bearer token (never the token itself). */
-  tokenEnv?: string;
-  /** Name of the environment variable holding the HMAC key that signs and checks results. */
-  signingKeyEnv?: string;
-  /** With a signing key, ignore unsigned results (default true). */
-  requireSignatures?: boolean;
-  timeoutMs?: number;
-  maxConcurrency?: number;
-  maxRetries?: number;
-}
-
-export interface PipelineConfig {
-  /** Dataset name: output goes to datasets/<name>/<version>/. */
-  name: string;
-  sources: SourceConfig[];
-  /** 'raw': the paper's Raw-Repos baseline; 'trajectory': reconstructed development trajectories. */
-  format: 'raw' | 'trajectory';
-  files?: {
-    /** Files larger than this are skipped (FILE_TOO_LARGE). Default 1 MiB. */
-    maxFileBytes?: number;
-    /** A line longer than this marks a file as minified (FILE_MINIFIED). Default 5000. */
-    maxLineLength?: number;
-  };
-  llm?: {
-    /** 'offline' (default): deterministic, structural, no network. 'openai': an OpenAI-compatible endpoint. */
-    provider?: 'offline' | 'openai';
-    endpoint?: LlmEndpointConfig;
-    temperature?: number;
-    maxTokens?: number;
-    /** Stop the build cleanly once this many prompt+completion tokens were spent. */
-    tokenBudget?: number;
-    /** Folder overriding the prompt files: plan/{system,user}.md, implement/{system,user}.md. Relative to the config file. */
-    promptsDir?: string;
-  };
-  search?: {
-    enabled?: boolean;
-    /** Alternative thoughts sampled per step and iteration (paper: 2). */
-    candidates?: number;
-    /** Search iterations (paper: 3). */
-    iterations?: number;
-    scorer?: { provider?: 'offline' | 'openai'; endpoint?: LlmEndpointConfig; contextTokens?: number };
-  };
-  tokenizer?: {
-    name?: 'llama3';
-    /** Pinned explicitly: <|begin_of_text|> = 128000. */
-    bos?: number;
-    /** Pinned explicitly: <|end_of_text|> = 128001. */
-    eos?: number;
-  };
-  output?: {
-    /** 'documents': one row per document; 'packed': fixed-length training sequences. */
-    layout?: 'documents' | 'packed';
-    format?: 'parquet' | 'arrow';
-    compression?: 'zstd' | 'snappy' | 'none';
-    /** Tokens per packed sequence (layout 'packed'). */
-    seqLen?: number;
-    lastPartial?: 'drop' | 'pad' | 'keep';
-    padId?: number;
-    /** Target tokens per shard file. */
-    shardTokens?: number;
-    rowGroupRows?: number;
-  };
-  cache?: {
-    /** Default: <project>/cache, or --cache-dir. */
-    dir?: string;
-    /** Changing the salt disowns every cached result written under another one. */
-    salt?: string;
-    /** A shared tier behind the local one (README "Sharing the cache"). */
-    remote?: RemoteCacheConfig;
-  };
-  /** Worker threads for parsing and tokenization. Default: the machine's cores. */
-  workers?: number;
-}
-
-export function defineConfig(config: PipelineConfig): PipelineConfig {
-  return config;
-}
+export * from './config-types.ts';
+import type { PipelineConfig } from './config-types.ts';
 
 export interface LoadedConfig {
   config: PipelineConfig;
@@ -123,9 +29,7 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   }
   let mod: { default?: unknown };
   try {
-    // tsImport loads the file as ESM wherever it lives (a .ts file outside any package with
-    // "type": "module" would otherwise be compiled as CommonJS).
-    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+    mod = await importConfigModule(path);
   } catch (err) {
     throw new RetraceError('CONFIG_LOAD_FAILED', `cannot load the config: ${(err as Error).message}`, {
       item: path,
@@ -138,6 +42,37 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   if (value && typeof value === 'object' && 'default' in value && !('name' in value)) value = (value as { default: unknown }).default;
   const config = validateConfig(value, path);
   return { config, path, dir: dirname(path) };
+}
+
+/**
+ * Load a TypeScript or JavaScript config as ESM wherever it lives. Fast path: esbuild bundles it
+ * with its relative imports in memory and it is imported from a data: URL (a few ms). A config
+ * that imports packages needs real module resolution from its folder: tsx's tsImport loads it
+ * (~100 ms more).
+ */
+async function importConfigModule(path: string): Promise<{ default?: unknown }> {
+  const { build } = await import('esbuild');
+  let bundled: { code: string; bare: boolean } | undefined;
+  try {
+    const r = await build({ entryPoints: [path], bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', write: false, metafile: true, logLevel: 'silent' });
+    const bare = Object.values(r.metafile!.inputs).some((i) => i.imports.some((x) => x.external && !x.path.startsWith('node:')));
+    bundled = { code: r.outputFiles![0].text, bare };
+  } catch (err) {
+    const errors = (err as { errors?: Array<{ text: string; location?: { line: number; column: number } }> }).errors;
+    if (errors?.length) {
+      const e = errors[0];
+      throw new RetraceError('CONFIG_LOAD_FAILED', `${e.text}${e.location ? ` (line ${e.location.line}, column ${e.location.column})` : ''}`, {
+        item: path,
+        hint: 'fix the syntax; the file must `export default defineConfig({...})` or `export default {...}`',
+      });
+    }
+    throw err;
+  }
+  if (!bundled.bare) return (await import('data:text/javascript;base64,' + Buffer.from(bundled.code).toString('base64'))) as { default?: unknown };
+  // tsImport loads the file as ESM wherever it lives (a .ts file outside any package with
+  // "type": "module" would otherwise be compiled as CommonJS).
+  const { tsImport } = await import('tsx/esm/api');
+  return (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
 }
 
 type Check = (v: unknown, at: string) => void;

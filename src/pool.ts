@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { RetraceError } from './errors.ts';
 
 export interface TaskPool {
@@ -23,23 +23,29 @@ const WORKER = fileURLToPath(new URL('./worker.mjs', import.meta.url));
 
 export class PiscinaPool implements TaskPool {
   readonly threads: number;
-  private readonly piscina: Piscina;
+  private piscina: Promise<Piscina> | undefined;
 
   constructor(threads = defaultThreads()) {
     this.threads = threads;
-    this.piscina = new Piscina({
+  }
+
+  /** Threads start on the first task: a build answered from the cache never starts one. */
+  private start(): Promise<Piscina> {
+    const threads = this.threads;
+    this.piscina ??= import('piscina').then(({ Piscina }) => new Piscina({
       filename: WORKER,
       minThreads: 0,
       maxThreads: threads,
       idleTimeout: 60_000,
       // STACK.md: with atomics, native addons' garbage outpaces finalizers in busy workers.
       atomics: 'disabled',
-    });
+    }));
+    return this.piscina;
   }
 
   async run<T>(moduleUrl: string, payload: unknown, opts: { transfer?: ArrayBufferLike[]; item?: string } = {}): Promise<T> {
     try {
-      return (await this.piscina.run({ moduleUrl, payload }, { transferList: opts.transfer as never })) as T;
+      return (await (await this.start()).run({ moduleUrl, payload }, { transferList: opts.transfer as never })) as T;
     } catch (err) {
       if (err instanceof RetraceError) throw err;
       const e = err as Error & { code?: string; item?: string; hint?: string };
@@ -52,7 +58,7 @@ export class PiscinaPool implements TaskPool {
   }
 
   async close(): Promise<void> {
-    await this.piscina.close();
+    if (this.piscina) await (await this.piscina).close();
   }
 }
 

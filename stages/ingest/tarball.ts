@@ -13,7 +13,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { RetraceError } from '../../src/errors.ts';
 import { hashBytes, initHash } from '../../src/hash.ts';
 import { vendoredDir } from './filter.ts';
@@ -134,7 +134,8 @@ async function readEntry(
   return checkedFile(path, real.size, real.mode, async () => body ?? Buffer.alloc(0), limits, log);
 }
 
-function parse(archive: Buffer, item: string, limits: FileLimits): Promise<Entry[]> {
+async function parse(archive: Buffer, item: string, limits: FileLimits): Promise<Entry[]> {
+  const { Parser } = await import('tar');
   return new Promise((resolve, reject) => {
     const entries: Entry[] = [];
     let buffered = 0;

@@ -5,7 +5,7 @@
  * facts and sends nothing.
  */
 import { RetraceError } from '../../src/errors.ts';
-import { LlmClient } from '../../src/llm/client.ts';
+import type { LlmClient } from '../../src/llm/client.ts';
 import type { LlmEndpointConfig } from '../../src/config.ts';
 import { answerProblem } from './json.ts';
 import { offlineAnswer, type OfflineContext } from './offline.ts';
@@ -27,11 +27,19 @@ export interface Provider {
 }
 
 export function openaiProvider(endpoint: LlmEndpointConfig, onRequest: (item: string | undefined) => void): Provider {
-  const client = new LlmClient(endpoint, { onEvent: (e) => e.type === 'request' && onRequest(e.item) });
+  // The openai SDK is loaded on the first cache miss: a build answered from the cache never pays for it.
+  let client: LlmClient | undefined;
+  const connect = async (): Promise<LlmClient> => {
+    if (!client) {
+      const { LlmClient } = await import('../../src/llm/client.ts');
+      client ??= new LlmClient(endpoint, { onEvent: (e) => e.type === 'request' && onRequest(e.item) });
+    }
+    return client;
+  };
   return {
     id: 'openai',
     async complete(req, _context, { item, signal }) {
-      const a = await client.chat(
+      const a = await (await connect()).chat(
         {
           messages: req.messages,
           ...(req.temperature !== null && { temperature: req.temperature }),
@@ -44,6 +52,7 @@ export function openaiProvider(endpoint: LlmEndpointConfig, onRequest: (item: st
       return { content: a.content, finishReason: a.finishReason, model: a.model, promptTokens: a.promptTokens, completionTokens: a.completionTokens };
     },
     usage() {
+      if (!client) return { requests: 0, retries: 0, failed: 0, promptTokens: 0, completionTokens: 0 };
       const s = client.stats();
       return { requests: s.requests, retries: s.retries, failed: s.failed, promptTokens: s.promptTokens, completionTokens: s.completionTokens };
     },
