@@ -96,6 +96,19 @@ test('changing one file recomputes only what depends on it, and explain names th
   assert.is(st.json.upToDate, true);
 });
 
+test('editing only a comment re-parses that file; the graph and what depends on it stay cached (early cutoff)', () => {
+  // A comment inside a body: not a doc comment, so the file's facts stay the same.
+  p.write('repos/alpha/lib/util.js', "// helpers\nfunction add(a, b) {\n  return a + b; // plain sum\n}\nexports.add = add;\n");
+  const r = p.run(['build', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.json.stages.parse.computed, 1);
+  assert.is(r.json.stages.parse.unchanged, 1, 'the facts of the file did not change');
+  assert.is(r.json.stages.graph.computed, 0, 'the graph input did not change');
+  // The raw document holds the file's text, so it (and only it) is rebuilt.
+  assert.is(r.json.stages.render.computed, 1);
+  assert.is(r.json.stages.graph.cached, 2);
+});
+
 test('two cold builds into different caches give byte-identical shards and the same version', () => {
   const a = p.run(['build', '--json'], { cacheDir: p.path('cacheA'), outDir: p.path('outA') });
   const b = p.run(['build', '--json', '--workers', '1'], { cacheDir: p.path('cacheB'), outDir: p.path('outB') });
