@@ -29,8 +29,9 @@ import { llama3TokenizerId } from './tokenize/llama3.ts';
 import { planDocumentShards, planPackedShards, shardStage } from './shard/stage.ts';
 import { resolveSettings, type ResolvedSettings } from './settings.ts';
 import { llmSummary, renderTrajectory, trajectoryPins, trajectoryStages } from './trajectory.ts';
+import { searchPins, searchStages } from './search/pins.ts';
 
-export const stages = [ingestStage, parseStage, graphStage, renderRawStage, ...trajectoryStages(), tokenizeStage, shardStage] as const;
+export const stages = [ingestStage, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, shardStage] as const;
 
 /** Repositories processed at once; each one's files go through the worker pool concurrently. */
 const SOURCES_AT_ONCE = 4;
@@ -220,6 +221,7 @@ export const retracePipeline: Pipeline = {
         stages: Object.fromEntries(stages.map((s) => [s.name, s.version])),
         versions: { parser: PARSER_VERSION, graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
         trajectory: cfg.format === 'trajectory' ? trajectoryPins(run.loaded) : undefined,
+        search: searchPins(run, docs.map((d) => d.id)),
         tokenizer: { ...settings.tokenizer, id: tokenizerId },
         files: settings.limits,
         output: out,

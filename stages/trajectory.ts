@@ -29,6 +29,8 @@ import { implementRequest } from './implement/request.ts';
 import { implementStage } from './implement/stage.ts';
 import { renderTrajectoryStage, TRAJECTORY_LAYOUT, type FileStep } from './render/trajectory.ts';
 import type { RenderedDoc } from './render/document.ts';
+import { repoSearch } from './search/optimize.ts';
+import { withSearchStats } from './search/pins.ts';
 
 export { TRAJECTORY_LAYOUT };
 
@@ -113,6 +115,7 @@ export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): 
     })
   ).value;
 
+  const search = repoSearch(run, { docId: repo.docId, repo: repo.repo, plan, codeFiles: code.map((p) => ({ path: p, hash: hashOf.get(p)! })) });
   // Sub-agents run concurrently: what each sees depends on the plan order, not on the others' answers.
   const settled = await Promise.allSettled(
     code.map(async (path, k): Promise<FileStep> => {
@@ -125,7 +128,10 @@ export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): 
       const steps = (
         await exec.run(implementStage, { repo: repo.docId, path, answer, readable: context.readable.map((d) => d.path), fallback: { think: fallback.think, write: fallback.write } })
       ).value;
-      return { path, hash: hashOf.get(path)!, think: steps.think, reads: steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)! })), write: steps.write };
+      const reads = steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)! }));
+      // With search.enabled, the thought before the Write is the search's accepted one.
+      const write = await search.optimize({ path, hash: hashOf.get(path)!, position: k + 1, total: code.length, brief, think: steps.think, reads, write: steps.write });
+      return { path, hash: hashOf.get(path)!, think: steps.think, reads, write };
     }),
   );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -143,7 +149,7 @@ export function trajectoryStages(): StageDef<any, any>[] {
 
 /** The run's LLM summary (requests sent, answers reused, tokens; per agent under plan/implement). */
 export function llmSummary(run: PipelineRun): LlmSummary {
-  return summaryOf(run);
+  return withSearchStats(run, summaryOf(run));
 }
 
 /** What the manifest pins about the trajectory: provider, model, endpoint, prompts by hash, layout. */

@@ -26,5 +26,6 @@ export function answerProblem(schema: AnswerSchema, text: string): string | unde
   if (schema === 'plan-1' && !Array.isArray(o.files) && typeof o.requirements !== 'string') {
     return 'the plan has neither "requirements" nor "files"';
   }
+  if (schema === 'thought-1' && (typeof o.think !== 'string' || o.think.trim() === '')) return 'the answer has no "think"';
   return undefined;
 }

@@ -5,6 +5,7 @@
  * asked for, from a structured context that is part of its calls' keys.
  */
 import type { FileBrief } from '../plan/brief.ts';
+import { alternativeThought, type ThoughtContext } from '../search/offline-thoughts.ts';
 
 export interface PlanContext {
   kind: 'plan';
@@ -27,7 +28,7 @@ export interface ImplementContext {
   readable: Array<{ path: string; names: string[] }>;
 }
 
-export type OfflineContext = PlanContext | ImplementContext;
+export type OfflineContext = PlanContext | ImplementContext | ThoughtContext;
 
 function list(items: string[]): string {
   if (items.length <= 1) return items.join('');
@@ -95,6 +96,7 @@ export function structuralSteps(c: ImplementContext): { think: string; reads: Ar
 }
 
 export function offlineAnswer(c: OfflineContext): string {
+  if (c.kind === 'thought') return JSON.stringify({ think: alternativeThought(c) });
   if (c.kind === 'implement') return JSON.stringify(structuralSteps(c));
   return JSON.stringify({ requirements: structuralRequirements(c), files: c.files.map((f) => ({ path: f.path, purpose: structuralPurpose(f) })) });
 }

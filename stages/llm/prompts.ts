@@ -43,7 +43,7 @@ export function promptHashes(set: PromptSet): Record<PromptName, ContentHash> {
   return Object.fromEntries(PROMPT_FILES.map((n) => [n, hashText(set[n])])) as Record<PromptName, ContentHash>;
 }
 
-export function fillTemplate(name: PromptName, template: string, vars: Record<string, string>): string {
+export function fillTemplate(name: PromptName | string, template: string, vars: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     if (!(key in vars)) {
       throw new RetraceError('CONFIG_INVALID', `unknown placeholder {{${key}}} in prompt ${name}`, {

@@ -8,7 +8,7 @@ import type { ChatMessage } from '../../src/llm/types.ts';
 export type ProviderId = 'openai' | 'offline';
 
 /** Which JSON shape the answer must have; an answer of another shape is retried, never cached. */
-export type AnswerSchema = 'plan-1' | 'implement-1';
+export type AnswerSchema = 'plan-1' | 'implement-1' | 'thought-1';
 
 export interface LlmRequest {
   provider: ProviderId;
@@ -33,4 +33,4 @@ export interface LlmAnswer {
 }
 
 /** Which agent made a call: summaries are reported per agent. */
-export type AgentRole = 'plan' | 'implement';
+export type AgentRole = 'plan' | 'implement' | 'search';

@@ -32,7 +32,7 @@ export class LlmSession {
   readonly provider: Provider;
   private readonly run: PipelineRun;
   private readonly roleOfItem = new Map<string, AgentRole>();
-  private readonly agents: Record<AgentRole, AgentStats> = { plan: emptyStats(), implement: emptyStats() };
+  private readonly agents: Record<AgentRole, AgentStats> = { plan: emptyStats(), implement: emptyStats(), search: emptyStats() };
 
   constructor(run: PipelineRun) {
     this.run = run;
@@ -79,19 +79,20 @@ export class LlmSession {
 
   summary(): LlmSummary {
     const u = this.provider.usage();
-    const { plan, implement } = this.agents;
+    const { plan, implement, search } = this.agents;
     return {
       requests: u.requests,
-      cached: plan.cached + implement.cached,
+      cached: plan.cached + implement.cached + search.cached,
       promptTokens: u.promptTokens,
       completionTokens: u.completionTokens,
       provider: this.settings.provider,
       model: this.settings.model,
-      calls: plan.calls + implement.calls,
+      calls: plan.calls + implement.calls + search.calls,
       retries: u.retries,
       failed: u.failed,
       plan: { ...plan },
       implement: { ...implement },
+      search: { ...search },
     };
   }
 }

@@ -26,6 +26,7 @@
  *   <dependency content><\n if it had none>        │ │
  *   --- end of <dependency path><note> ---\n       ┘ ┘
  *   Think: <thought before writing>\n              code files only
+ *                                                  (the search's accepted thought when search.enabled)
  *   Action: Write <path>\n
  *   <file content><\n if it had none>
  *   --- end of <path><note> ---\n
@@ -75,6 +76,11 @@ export function fileBlock(path: string, content: string): string {
   return `${exact ? content : content + '\n'}--- end of ${path}${exact ? '' : ' (no newline at end of file)'} ---\n`;
 }
 
+/** The document's start: requirements, plan, and the Implementation heading (also the search's scoring prefix). */
+export function trajectoryHeader(repo: string, plan: Plan): string {
+  return `Repository: ${repo}\n\n## Requirements\n${plan.requirements}\n\n## Plan\n${plan.files.map((f, k) => `${k + 1}. ${f.path}: ${f.purpose}\n`).join('')}\n## Implementation\n`;
+}
+
 export const renderTrajectoryStage = defineStage<TrajectoryInput, RenderedDoc>({
   name: 'render-trajectory',
   version: '1',
@@ -88,9 +94,7 @@ export const renderTrajectoryStage = defineStage<TrajectoryInput, RenderedDoc>({
   async run(i, ctx) {
     const read = async (h: ContentHash): Promise<string> => decoder.decode(await ctx.getBlob(h));
     const doc = new TextBuilder();
-    doc.append(`Repository: ${i.repo}\n\n## Requirements\n${i.plan.requirements}\n\n## Plan\n`);
-    i.plan.files.forEach((f, k) => doc.append(`${k + 1}. ${f.path}: ${f.purpose}\n`));
-    doc.append('\n## Implementation\n');
+    doc.append(trajectoryHeader(i.repo, i.plan));
     const write = async (f: FileRef): Promise<void> => {
       doc.append(`Action: Write ${f.path}\n`);
       doc.append(fileBlock(f.path, await read(f.hash)));

@@ -1,0 +1,54 @@
+/**
+ * The text a thought is scored in: exactly what the trajectory document holds from its start
+ * through the file's own section, with the other files' sections left out, then the thought,
+ * the Write action and the file's real content (the target):
+ *
+ *   <header: requirements, plan>  ### k/n path / Think / Read + Observation ... / Think: <THOUGHT>
+ *   \nAction: Write path\n<TARGET>
+ *
+ * Leaving the other files out keeps each step's scores independent of every other step's
+ * search, so the steps of a repository are searched concurrently and a thought accepted in one
+ * file never invalidates another file's cached scores.
+ */
+import { fileBlock, trajectoryHeader } from '../render/trajectory.ts';
+import type { Plan } from '../plan/stage.ts';
+
+export interface StepText {
+  /** Everything before the thought, ending with "Think: ". */
+  before: string;
+  /** Between the thought and the target. */
+  after: string;
+  target: string;
+}
+
+export interface ScoredText {
+  prompt: string;
+  /** [start, end) of the thought in the prompt. */
+  thought: [number, number];
+  /** The target is prompt.slice(targetStart). */
+  targetStart: number;
+}
+
+export function stepText(s: {
+  repo: string;
+  plan: Plan;
+  position: number;
+  total: number;
+  path: string;
+  think: string;
+  reads: Array<{ path: string; reason: string; content: string }>;
+  target: string;
+}): StepText {
+  const reads = s.reads.map((r) => `Think: ${r.reason}\nAction: Read ${r.path}\nObservation:\n${fileBlock(r.path, r.content)}`).join('');
+  return {
+    before: `${trajectoryHeader(s.repo, s.plan)}\n### ${s.position}/${s.total} ${s.path}\nThink: ${s.think}\n${reads}Think: `,
+    after: `\nAction: Write ${s.path}\n`,
+    target: s.target,
+  };
+}
+
+export function scoredText(t: StepText, thought: string): ScoredText {
+  const start = t.before.length;
+  const end = start + thought.length;
+  return { prompt: t.before + thought + t.after + t.target, thought: [start, end], targetStart: end + t.after.length };
+}

@@ -1,0 +1,85 @@
+/**
+ * search: one thought's search history, as an item (`retrace show search repo:path`), and the
+ * manifest's summary over every step of a build. The record holds the score of the initial
+ * thought, of every candidate of every iteration, which one was accepted (only a strictly
+ * better score is), and the final thought that replaces the Think text in the document.
+ */
+import { hashText } from '../../src/hash.ts';
+import { canonicalJson } from '../../src/key.ts';
+import { defineStage } from '../../src/stage.ts';
+import type { Score } from './score.ts';
+
+export interface ScoredThought {
+  chars: number;
+  logprob: number;
+  tokens: number;
+  /** exp(-logprob / tokens) of the code under the scorer. */
+  ppl: number;
+}
+
+export interface StepRecord {
+  /** `repo:path`. */
+  item: string;
+  /** The document (repository id) the step belongs to. */
+  doc: string;
+  initial: ScoredThought;
+  iterations: Array<{
+    iteration: number;
+    candidates: ScoredThought[];
+    /** Index of the accepted candidate, or null when none beat the current thought. */
+    accepted: number | null;
+    /** The current thought's score after this iteration. */
+    after: ScoredThought;
+  }>;
+  final: ScoredThought & { thought: string };
+  /** Most tokens cut to fit the scorer's context, over this step's scores. */
+  truncated: { prefixTokens: number; targetTokens: number };
+}
+
+export function scored(thought: string, s: Score): ScoredThought {
+  return { chars: thought.length, logprob: s.logprob, tokens: s.tokens, ppl: Math.exp(-s.logprob / s.tokens) };
+}
+
+export const searchStage = defineStage<StepRecord, StepRecord>({
+  name: 'search',
+  version: '1',
+  deps: ['llm', 'score'],
+  description: "a thought's search: candidates per iteration, their code log-likelihoods, greedy acceptance",
+  item: (i) => i.item,
+  key: (i) => ({ inputs: { record: hashText(canonicalJson(i)) }, settings: {} }),
+  // The history is assembled by optimize.ts from cached calls; this item makes it inspectable.
+  run: async (i) => i,
+});
+
+export interface SearchSummary {
+  steps: number;
+  candidatesScored: number;
+  accepted: number;
+  /** Accepted iterations / (steps × iterations). */
+  acceptanceRate: number;
+  meanCodePplBefore: number | null;
+  meanCodePplAfter: number | null;
+  meanThoughtCharsBefore: number | null;
+  meanThoughtCharsAfter: number | null;
+  /** Steps whose scored text was cut to fit the scorer's context. */
+  truncatedSteps: number;
+}
+
+/** Over records sorted by item: the same steps give the same bytes, whatever order they ran in. */
+export function summarize(records: StepRecord[]): SearchSummary {
+  const rs = [...records].sort((a, b) => (a.item < b.item ? -1 : a.item > b.item ? 1 : 0));
+  const mean = (f: (r: StepRecord) => number): number | null => (rs.length ? rs.reduce((s, r) => s + f(r), 0) / rs.length : null);
+  const iterations = rs.reduce((n, r) => n + r.iterations.length, 0);
+  const accepted = rs.reduce((n, r) => n + r.iterations.filter((it) => it.accepted !== null).length, 0);
+  return {
+    steps: rs.length,
+    candidatesScored: rs.reduce((n, r) => n + r.iterations.reduce((m, it) => m + it.candidates.length, 0), 0),
+    accepted,
+    acceptanceRate: iterations ? accepted / iterations : 0,
+    meanCodePplBefore: mean((r) => r.initial.ppl),
+    meanCodePplAfter: mean((r) => r.final.ppl),
+    meanThoughtCharsBefore: mean((r) => r.initial.chars),
+    meanThoughtCharsAfter: mean((r) => r.final.chars),
+    truncatedSteps: rs.filter((r) => r.truncated.prefixTokens > 0 || r.truncated.targetTokens > 0).length,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * One build's search state: the settings, the scorer's network client (made on the first cache
+ * miss), the scoring counts the --json summary reports, and the per-step records the manifest
+ * summarises. One per PipelineRun, like the LLM session.
+ */
+import type { LlmClient, PromptLogprobs } from '../../src/llm/client.ts';
+import type { PipelineRun } from '../../src/pipeline.ts';
+import { resolveSearchSettings, type SearchSettings } from './settings.ts';
+import type { StepRecord } from './record.ts';
+
+export interface ScoringStats {
+  provider: string;
+  model: string;
+  /** Scores asked for (cached or not). */
+  calls: number;
+  cached: number;
+  computed: number;
+  /** Network requests, retries included (0 offline). */
+  requests: number;
+  /** Prompt tokens billed by the scoring endpoint (0 offline). */
+  promptTokens: number;
+  /** Tokens of the texts scored in this build (cache misses), in the scorer's tokens. */
+  scoredTokens: number;
+}
+
+export class SearchSession {
+  readonly settings: SearchSettings;
+  readonly records: StepRecord[] = [];
+  private client: LlmClient | undefined;
+  private readonly counts = { calls: 0, cached: 0, computed: 0, scoredTokens: 0 };
+
+  constructor(run: PipelineRun) {
+    this.settings = resolveSearchSettings(run.loaded);
+  }
+
+  /** The prompt's own token log-probabilities from the scoring endpoint. */
+  async logprobs(prompt: string, item: string, signal: AbortSignal): Promise<PromptLogprobs> {
+    if (!this.client) {
+      const { LlmClient } = await import('../../src/llm/client.ts');
+      this.client ??= new LlmClient(this.settings.scorer.endpoint!);
+    }
+    return this.client.promptLogprobs({ prompt }, { item, signal });
+  }
+
+  count(cached: boolean, promptTokens: number): void {
+    this.counts.calls++;
+    if (cached) this.counts.cached++;
+    else {
+      this.counts.computed++;
+      this.counts.scoredTokens += promptTokens;
+    }
+  }
+
+  stats(): ScoringStats {
+    const s = this.client?.stats();
+    const { provider, model } = this.settings.scorer;
+    return { provider, model, ...this.counts, requests: s?.requests ?? 0, promptTokens: s?.promptTokens ?? 0 };
+  }
+}
+
+const sessions = new WeakMap<PipelineRun, SearchSession>();
+
+export function searchSessionFor(run: PipelineRun): SearchSession {
+  let s = sessions.get(run);
+  if (!s) sessions.set(run, (s = new SearchSession(run)));
+  return s;
+}
+
+/** The session if the run made one (search enabled and at least one step searched). */
+export function existingSearchSession(run: PipelineRun): SearchSession | undefined {
+  return sessions.get(run);
+}
