@@ -10,6 +10,9 @@ import { RetraceError } from './errors.ts';
 import { Executor, StaleItem, type Failure, type StageStats } from './executor.ts';
 import { initHash } from './hash.ts';
 import { LmdbCache } from './cache/lmdb-store.ts';
+import type { Cache } from './cache/cache.ts';
+import { recordRoot } from './cache/closure.ts';
+import { withRemote, type TieredCache } from './cache/tiered.ts';
 import { writeVersion } from './dataset.ts';
 import type { Pipeline, PipelineOutput, PipelineRun } from './pipeline.ts';
 import { PiscinaPool, type TaskPool } from './pool.ts';
@@ -49,7 +52,10 @@ export function resolveDirs(loaded: LoadedConfig, opts: { cacheDir?: string; out
 
 interface Session {
   loaded: LoadedConfig;
-  cache: LmdbCache;
+  /** The cache builds use: the local tier, or tiered with the configured remote. */
+  cache: Cache;
+  local: LmdbCache;
+  remote?: TieredCache;
   pool: TaskPool;
   exec: Executor;
   run: PipelineRun;
@@ -62,7 +68,8 @@ async function openSession(opts: BuildOptions, mode: 'build' | 'status'): Promis
   await initHash();
   const loaded = await loadConfig(opts.config);
   const { cacheDir, outDir } = resolveDirs(loaded, opts);
-  const cache = LmdbCache.open(cacheDir);
+  const local = LmdbCache.open(cacheDir);
+  const { cache, tiered } = withRemote(local, loaded.config.cache?.remote, opts.reporter, loaded.config.name);
   const pool = new PiscinaPool(opts.workers ?? loaded.config.workers);
   const controller = new AbortController();
   const exec = new Executor({ cache, pool, reporter: opts.reporter, salt: loaded.config.cache?.salt, mode, signal: controller.signal });
@@ -84,7 +91,7 @@ async function openSession(opts: BuildOptions, mode: 'build' | 'status'): Promis
     },
   };
   return {
-    loaded, cache, pool, exec, run, cacheDir, outDir,
+    loaded, cache, local, remote: tiered, pool, exec, run, cacheDir, outDir,
     close: async () => {
       opts.reporter.done();
       await pool.close();
@@ -118,6 +125,9 @@ export async function runBuild(pipeline: Pipeline, opts: BuildOptions): Promise<
     const written = await writeVersion(s.outDir, body, async (tmp) => {
       for (const shard of out.shards) writeFileSync(join(tmp, shard.file), await s.run.blobs.get(shard.blob));
     });
+    // What `cache push/pull/export` and gc of pinned versions walk from (local tier only).
+    await recordRoot(s.local, s.loaded.config.name, written.manifest.version, s.exec.usedKeys);
+    await s.remote?.flush();
     return {
       name: s.loaded.config.name,
       version: written.manifest.version,
@@ -130,6 +140,7 @@ export async function runBuild(pipeline: Pipeline, opts: BuildOptions): Promise<
       failures: s.exec.failures,
       ms: Math.round(performance.now() - t0),
       cacheDir: s.cacheDir,
+      ...(s.remote ? { remote: s.remote.summary() } : {}),
       ...out.extra,
     };
   } finally {

@@ -12,6 +12,8 @@ import { loadConfig } from './config.ts';
 import { RetraceError } from './errors.ts';
 import { initHash } from './hash.ts';
 import { LmdbCache } from './cache/lmdb-store.ts';
+import { cacheContext, cacheExport, cacheGc, cacheImport, cachePull, cachePush, datasetPin } from './cache/commands.ts';
+import type { TransferReport } from './cache/transfer.ts';
 import { findVersion, listVersions, verifyVersion } from './dataset.ts';
 import { explainItem, formatExplanation, matchItems } from './explain.ts';
 import { NullReporter, PlainReporter, TtyReporter, type Reporter } from './reporter.ts';
@@ -67,6 +69,11 @@ function common<T>(y: Argv<T>): Argv<T & Common> {
 }
 
 let exitCode = 0;
+
+function transferLine(verb: string, r: TransferReport): string {
+  const s = Math.max(r.ms, 1) / 1000;
+  return `${verb} ${r.version}: ${r.actionsMoved}/${r.actions} result(s), ${r.blobsMoved}/${r.blobs} blob(s), ${human(r.bytesMoved)} in ${s.toFixed(1)} s (${(r.bytesMoved / 2 ** 20 / s).toFixed(1)} MiB/s)${r.unavailable ? `; ${r.unavailable} result(s) unavailable (they will be computed)` : ''}`;
+}
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('retrace')
@@ -172,14 +179,48 @@ const cli = yargs(hideBin(process.argv))
         common(yy)
           .option('max-age', { type: 'string', describe: 'e.g. 30d, 12h' })
           .option('max-size', { type: 'string', describe: 'e.g. 10GB, 500MB' })
+          .option('remote', { type: 'boolean', default: false, describe: 'also collect the remote cache (it must allow listing); age there is time since upload' })
           .check((x) => (x['max-age'] || x['max-size'] ? true : 'give --max-age and/or --max-size')),
         async (a) => {
-          await withCache(a, async (cache) => {
-            const r = await cache.gc({ maxAgeMs: a['max-age'] ? parseDuration(a['max-age']) : undefined, maxBytes: a['max-size'] ? parseBytes(a['max-size']) : undefined });
-            print(a.json, r, `gc: removed ${r.actionsRemoved} result(s) and ${r.blobsRemoved} blob(s), freed ${human(r.bytesFreed)}`);
+          // Everything reachable from pinned versions (`retrace dataset pin`) is kept.
+          const r = await cacheGc(await cacheContext({ config: a.config, cacheDir: a['cache-dir'], outDir: a.out }), {
+            maxAgeMs: a['max-age'] ? parseDuration(a['max-age']) : undefined,
+            maxBytes: a['max-size'] ? parseBytes(a['max-size']) : undefined,
+            remote: a.remote,
           });
+          print(a.json, r, [
+            `gc: removed ${r.actionsRemoved} result(s) and ${r.blobsRemoved} blob(s), freed ${human(r.bytesFreed)}; kept ${r.pinned.length} pinned version(s)`,
+            ...r.unknownPins.map((p) => `  warning: pinned ${p} has no root in this cache (build it here to protect it)`),
+            ...(r.remote ? [`remote gc: removed ${r.remote.actionsRemoved} result(s), ${r.remote.rootsRemoved} root(s) and ${r.remote.blobsRemoved} blob(s), freed ${human(r.remote.bytesFreed)}`] : []),
+          ].join('\n'));
         })
-      .demandCommand(1, 'name a cache command: stats, verify or gc'),
+      .command('push [version]', 'send a version\'s closure (every result and blob needed to rebuild it) to the remote cache, skipping what it has', (yy) =>
+        common(yy).positional('version', { type: 'string', default: 'latest', describe: 'version id, prefix, name/version or latest' }),
+        async (a) => {
+          const r = await cachePush(await cacheContext({ config: a.config, cacheDir: a['cache-dir'], outDir: a.out }), a.version);
+          print(a.json, r, transferLine('pushed', r));
+        })
+      .command('pull [version]', 'fetch a version\'s closure from the remote cache into the local one', (yy) =>
+        common(yy).positional('version', { type: 'string', default: 'latest', describe: 'version id, name/version or latest (as last pushed)' }),
+        async (a) => {
+          const r = await cachePull(await cacheContext({ config: a.config, cacheDir: a['cache-dir'], outDir: a.out }), a.version);
+          if (r.unavailable > 0) exitCode = 3;
+          print(a.json, r, transferLine('pulled', r));
+        })
+      .command('export <file>', 'write a version\'s closure to one file (gzip if it ends in .gz or .tgz), for machines without a shared store', (yy) =>
+        common(yy).positional('file', { type: 'string', demandOption: true }).option('version', { type: 'string', default: 'latest', describe: 'version id, prefix, name/version or latest' }),
+        async (a) => {
+          const r = await cacheExport(await cacheContext({ config: a.config, cacheDir: a['cache-dir'], outDir: a.out }), a.file as string, a.version);
+          print(a.json, r, `${transferLine('exported', r)} to ${r.file}`);
+        })
+      .command('import <file>', 'load the versions of an exported file into the local cache (every blob re-hashed)', (yy) =>
+        common(yy).positional('file', { type: 'string', demandOption: true }),
+        async (a) => {
+          const rs = await cacheImport(await cacheContext({ config: a.config, cacheDir: a['cache-dir'], outDir: a.out }), a.file as string);
+          if (rs.some((r) => r.unavailable > 0)) exitCode = 3;
+          print(a.json, rs, rs.map((r) => transferLine('imported', r)).join('\n'));
+        })
+      .demandCommand(1, 'name a cache command: stats, verify, gc, push, pull, export or import'),
   )
   .command('dataset', 'list, show, verify and compare built dataset versions', (y) =>
     y
@@ -217,7 +258,15 @@ const cli = yargs(hideBin(process.argv))
         const d = diffVersions(findVersion(outDir, a.a as string), findVersion(outDir, a.b as string));
         print(a.json, d, formatDiff(d));
       })
-      .demandCommand(1, 'name a dataset command: list, show, verify or diff'),
+      .command('pin <version>', 'keep a version\'s closure through `cache gc` (also on a read-write remote)', (yy) => common(yy).positional('version', { type: 'string', demandOption: true }), async (a) => {
+        const r = await datasetPin(await cacheContext({ config: a.config, cacheDir: a['cache-dir'], outDir: a.out }), a.version as string, true);
+        print(a.json, r, `pinned ${r.version}${r.changed ? '' : ' (already pinned)'}${r.remote ? ', also on the remote' : ''}${r.known ? '' : '\n  warning: this cache holds no root for it (build it here so gc can keep it)'}`);
+      })
+      .command('unpin <version>', 'let `cache gc` evict a version\'s closure again', (yy) => common(yy).positional('version', { type: 'string', demandOption: true }), async (a) => {
+        const r = await datasetPin(await cacheContext({ config: a.config, cacheDir: a['cache-dir'], outDir: a.out }), a.version as string, false);
+        print(a.json, r, `unpinned ${r.version}${r.changed ? '' : ' (was not pinned)'}`);
+      })
+      .demandCommand(1, 'name a dataset command: list, show, verify, diff, pin or unpin'),
   )
   .demandCommand(1, 'name a command; see retrace --help')
   .strict()

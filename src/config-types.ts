@@ -29,6 +29,8 @@ export interface RemoteCacheConfig {
   timeoutMs?: number;
   maxConcurrency?: number;
   maxRetries?: number;
+  /** At build start, fetch in bulk what the last pushed version of this dataset needs (default true). */
+  prefetch?: boolean;
 }
 
 export interface PipelineConfig {

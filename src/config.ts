@@ -167,6 +167,7 @@ export function validateConfig(value: unknown, file = 'pipeline.config.ts'): Pip
             timeoutMs: int(1),
             maxConcurrency: int(1, 1024),
             maxRetries: int(0, 100),
+            prefetch: bool,
           },
           ['url'],
         ),

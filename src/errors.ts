@@ -35,6 +35,9 @@ export type ErrorCode =
   // engine and cache
   | 'CACHE_CORRUPT'
   | 'CACHE_OPEN_FAILED'
+  | 'REMOTE_AUTH'
+  | 'REMOTE_FAILED'
+  | 'REMOTE_READ_ONLY'
   | 'STAGE_FAILED'
   | 'WORKER_FAILED'
   | 'TOKENIZER_FAILED'

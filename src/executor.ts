@@ -70,6 +70,8 @@ export class Executor {
   readonly stats = new Map<string, StageStats>();
   readonly failures: Failure[] = [];
   readonly stale: StaleItem[] = [];
+  /** Every action key this run answered or computed: the version's closure (cache/closure.ts). */
+  readonly usedKeys = new Set<ActionKey>();
   private readonly inflight = new Map<ActionKey, Promise<StageResult<unknown>>>();
   /** Per stage: items computing now, and since when the stage has been busy. */
   private readonly busy = new Map<string, { running: number; since: number }>();
@@ -140,6 +142,7 @@ export class Executor {
     const parts = this.keyParts(stage, input);
     const key = actionKey(parts);
     const hit = await this.lookup(stage, key);
+    if (hit) this.usedKeys.add(key);
     return hit ? { value: hit.value, hash: hit.record.output, cached: true, key } : undefined;
   }
 
@@ -164,6 +167,7 @@ export class Executor {
     const hit = await this.lookup(stage as StageDef<unknown, O>, key);
     if (hit) {
       stats.cached++;
+      this.usedKeys.add(key);
       await cache.recordItem({ stage: stage.name, item, key, parts, output: hit.record.output, builtAt: hit.record.createdAt });
       this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
       return { value: hit.value, hash: hit.record.output, cached: true, key };
@@ -224,6 +228,7 @@ export class Executor {
     if (prev && prev.output === output) stats.unchanged++;
     await cache.recordItem({ stage: stage.name, item, key, parts, output, builtAt: now });
     stats.computed++;
+    this.usedKeys.add(key);
     stats.itemMs += ms;
     this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: false, ms });
     return { value, hash: output, cached: false, key };

@@ -1,0 +1,218 @@
+/**
+ * The cache's view of a remote store: where things live, and what is trusted.
+ *   cas/<hh>/<hash>         content blobs, re-hashed on every fetch (a bad one is never used)
+ *   ac/<hh>/<key>           action records as JSON, optionally signed (`sig`)
+ *   roots/<name>/<id>       version roots (a record whose output lists the version's action keys)
+ *   roots/<name>/latest     the id last pushed for <name>
+ *   pins/<name>/<id>        versions remote garbage collection keeps
+ */
+import { RetraceError } from '../errors.ts';
+import { hashBytes, isContentHash, type ActionKey, type ContentHash } from '../hash.ts';
+import type { ActionRecord } from './cache.ts';
+import type { RemoteCacheConfig } from '../config.ts';
+import { openRemoteStore, type RemoteStore } from './remote-store.ts';
+import { checkSignature, signRecord } from './sign.ts';
+
+export interface Trust {
+  /** HMAC secret: records written are signed with it. */
+  signingKey?: string;
+  /** With a key, ignore records that are unsigned (badly signed ones are always ignored). */
+  requireSignatures: boolean;
+}
+
+export interface RemoteCounters {
+  actionsFetched: number;
+  actionsSent: number;
+  blobsFetched: number;
+  blobsSent: number;
+  bytesFetched: number;
+  bytesSent: number;
+  corruptBlobs: number;
+  rejectedRecords: number;
+}
+
+export type ProblemHandler = (code: 'CACHE_CORRUPT' | 'REMOTE_UNTRUSTED', item: string, message: string) => void;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export const blobPath = (h: string): string => `cas/${h.slice(0, 2)}/${h}`;
+export const actionPath = (k: string): string => `ac/${k.slice(0, 2)}/${k}`;
+export const rootPath = (name: string, id: string): string => `roots/${checkName(name)}/${checkName(id)}`;
+export const pinPath = (name: string, id: string): string => `pins/${checkName(name)}/${checkName(id)}`;
+
+function checkName(s: string): string {
+  if (!NAME.test(s)) throw new RetraceError('USAGE', `"${s}" is not a dataset name or version id`, { item: s, hint: 'use name/version as `retrace dataset list` prints it' });
+  return s;
+}
+
+export class RemoteCache {
+  readonly counters: RemoteCounters = { actionsFetched: 0, actionsSent: 0, blobsFetched: 0, blobsSent: 0, bytesFetched: 0, bytesSent: 0, corruptBlobs: 0, rejectedRecords: 0 };
+  /** Blobs known to be on the remote (fetched, checked or sent): never asked about again. */
+  private readonly present = new Set<string>();
+  /** Blobs found damaged on the remote: the next upload replaces them even though they exist. */
+  readonly corrupt = new Set<ContentHash>();
+  onProblem: ProblemHandler = () => {};
+
+  constructor(readonly store: RemoteStore, readonly trust: Trust) {}
+
+  get location(): string {
+    return this.store.location;
+  }
+
+  /** A verified blob: bytes whose hash differs from their address are discarded, never returned. */
+  async getBlob(hash: ContentHash): Promise<Uint8Array | undefined> {
+    const bytes = await this.store.get(blobPath(hash));
+    if (!bytes) return undefined;
+    if (hashBytes(bytes) !== hash) {
+      this.corrupt.add(hash);
+      this.present.delete(hash);
+      this.counters.corruptBlobs++;
+      this.onProblem('CACHE_CORRUPT', `${this.location}/${blobPath(hash)}`, 'remote blob failed its hash check: discarded, the results needing it are recomputed');
+      return undefined;
+    }
+    this.present.add(hash);
+    this.counters.blobsFetched++;
+    this.counters.bytesFetched += bytes.byteLength;
+    return bytes;
+  }
+
+  async hasBlob(hash: ContentHash): Promise<boolean> {
+    if (this.present.has(hash)) return true;
+    if (this.corrupt.has(hash)) return false;
+    const ok = await this.store.has(blobPath(hash));
+    if (ok) this.present.add(hash);
+    return ok;
+  }
+
+  async putBlob(hash: ContentHash, bytes: Uint8Array): Promise<void> {
+    await this.store.put(blobPath(hash), bytes);
+    this.present.add(hash);
+    this.corrupt.delete(hash);
+    this.counters.blobsSent++;
+    this.counters.bytesSent += bytes.byteLength;
+  }
+
+  /** Which of these blobs the remote lacks (existence checks run in parallel, bounded by the store). */
+  async missingBlobs(hashes: Iterable<ContentHash>): Promise<ContentHash[]> {
+    return filterAsync([...hashes], async (h) => !(await this.hasBlob(h)));
+  }
+
+  async getAction(key: ActionKey): Promise<ActionRecord | undefined> {
+    const rec = await this.getRecord(actionPath(key), key);
+    if (rec) this.counters.actionsFetched++;
+    return rec;
+  }
+
+  async hasAction(key: ActionKey): Promise<boolean> {
+    return this.store.has(actionPath(key));
+  }
+
+  async putAction(key: ActionKey, record: ActionRecord): Promise<void> {
+    await this.store.put(actionPath(key), this.encode(key, record));
+    this.counters.actionsSent++;
+  }
+
+  async getRoot(name: string, id: string): Promise<ActionRecord | undefined> {
+    return this.getRecord(rootPath(name, id), rootAddress(name, id));
+  }
+
+  async putRoot(name: string, id: string, record: ActionRecord): Promise<void> {
+    await this.store.put(rootPath(name, id), this.encode(rootAddress(name, id), record));
+    await this.store.put(`roots/${checkName(name)}/latest`, encoder.encode(id));
+  }
+
+  /** The id last pushed for a dataset name, if any. */
+  async latest(name: string): Promise<string | undefined> {
+    const bytes = await this.store.get(`roots/${checkName(name)}/latest`);
+    const id = bytes && decoder.decode(bytes).trim();
+    return id && NAME.test(id) ? id : undefined;
+  }
+
+  private encode(address: string, record: ActionRecord): Uint8Array {
+    const body = this.trust.signingKey ? { ...record, sig: signRecord(this.trust.signingKey, address, record) } : record;
+    return encoder.encode(JSON.stringify(body));
+  }
+
+  /** Parse and check a record; anything malformed or untrusted is reported and ignored. */
+  private async getRecord(path: string, address: string): Promise<ActionRecord | undefined> {
+    const bytes = await this.store.get(path);
+    if (!bytes) return undefined;
+    const reject = (why: string): undefined => {
+      this.counters.rejectedRecords++;
+      this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}`, `remote result ignored: ${why}`);
+      return undefined;
+    };
+    let parsed: (ActionRecord & { sig?: unknown }) | undefined;
+    try {
+      parsed = JSON.parse(decoder.decode(bytes));
+    } catch {
+      return reject('not valid JSON');
+    }
+    if (!isRecord(parsed)) return reject('not a result record of this format');
+    const { sig, ...record } = parsed;
+    if (this.trust.signingKey) {
+      if (sig === undefined) {
+        if (this.trust.requireSignatures) return reject('unsigned, and signatures are required');
+      } else if (!checkSignature(this.trust.signingKey, address, record, sig)) {
+        return reject('bad signature (written with another key, or altered)');
+      }
+    }
+    return record;
+  }
+}
+
+export const rootAddress = (name: string, id: string): string => `version:${name}/${id}`;
+
+function isRecord(v: unknown): v is ActionRecord & { sig?: unknown } {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return (
+    r.format === 1 &&
+    typeof r.stage === 'string' &&
+    typeof r.item === 'string' &&
+    typeof r.output === 'string' &&
+    isContentHash(r.output) &&
+    Array.isArray(r.refs) &&
+    r.refs.every((x) => typeof x === 'string' && isContentHash(x)) &&
+    typeof r.parts === 'object' &&
+    r.parts !== null
+  );
+}
+
+/** Keep the items for which `pred` holds; checks run in chunks so a huge list holds few promises. */
+export async function filterAsync<T>(items: T[], pred: (x: T) => Promise<boolean>, chunk = 4096): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < items.length; i += chunk) {
+    const part = items.slice(i, i + chunk);
+    const keep = await Promise.all(part.map(pred));
+    part.forEach((x, j) => keep[j] && out.push(x));
+  }
+  return out;
+}
+
+/** Signing settings from `cache.remote`, the key read from the environment. */
+export function trustFrom(cfg: RemoteCacheConfig | undefined, env: NodeJS.ProcessEnv = process.env): Trust {
+  const signingKey = secretFrom(cfg, cfg?.signingKeyEnv, 'cache.remote.signingKeyEnv', env);
+  return { signingKey, requireSignatures: cfg?.requireSignatures ?? signingKey !== undefined };
+}
+
+/** Open the remote named by `cache.remote`, reading its credentials from the environment. */
+export function openRemote(cfg: RemoteCacheConfig, env: NodeJS.ProcessEnv = process.env): RemoteCache {
+  const token = secretFrom(cfg, cfg.tokenEnv, 'cache.remote.tokenEnv', env);
+  const store = openRemoteStore(cfg.url, { token, timeoutMs: cfg.timeoutMs, maxConcurrency: cfg.maxConcurrency, maxRetries: cfg.maxRetries });
+  return new RemoteCache(store, trustFrom(cfg, env));
+}
+
+function secretFrom(cfg: RemoteCacheConfig | undefined, name: string | undefined, what: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (!name) return undefined;
+  const v = env[name];
+  if (!v) {
+    throw new RetraceError('REMOTE_AUTH', `the environment variable ${name} (${what}) is empty or not set`, {
+      item: cfg?.url ?? what,
+      hint: `export ${name}=..., or remove ${what} from the config`,
+    });
+  }
+  return v;
+}

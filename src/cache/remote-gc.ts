@@ -1,0 +1,104 @@
+/**
+ * Garbage collection on a remote that allows listing. Same policy as the local tier: keep the
+ * closures of pinned versions (pins/ on the remote, plus this cache's pins), evict other
+ * results older than max-age, then the oldest until the blobs still referenced fit max-size,
+ * then delete blobs nothing references. A remote has no "last used" time, so age is time since
+ * upload. A blob is only deleted once older than a grace period, because another machine may
+ * be uploading it right now, ahead of the record that will refer to it.
+ */
+import { RetraceError } from '../errors.ts';
+import type { ActionRecord } from './cache.ts';
+import { decodeKeyList } from './closure.ts';
+import { actionPath, blobPath, rootPath, type RemoteCache } from './remote-cache.ts';
+import type { StoredFile } from './remote-store.ts';
+
+const GRACE_MS = 60 * 60 * 1000;
+const decoder = new TextDecoder();
+
+export interface RemoteGcReport {
+  pinned: string[];
+  actionsRemoved: number;
+  rootsRemoved: number;
+  blobsRemoved: number;
+  bytesFreed: number;
+}
+
+export async function gcRemote(remote: RemoteCache, opts: { maxAgeMs?: number; maxBytes?: number; localPins: string[] }): Promise<RemoteGcReport> {
+  const now = Date.now();
+  const store = remote.store;
+  const listing = async (prefix: string): Promise<StoredFile[]> => {
+    const files = await store.list(prefix);
+    if (!files) {
+      throw new RetraceError('REMOTE_FAILED', 'the remote cache does not allow listing, so it cannot be garbage-collected from here', {
+        item: remote.location,
+        hint: 'nginx: `autoindex on; autoindex_format json;` (scripts/nginx-webdav.sh sets it), or clean it with the storage\'s own lifecycle rules',
+      });
+    }
+    return files;
+  };
+  const [acFiles, casFiles, rootFiles, pinFiles] = await Promise.all(['ac', 'cas', 'roots', 'pins'].map(listing));
+  const pinned = [...new Set([...opts.localPins, ...pinFiles.map((f) => f.path.split('/').slice(1).join('/'))])].sort();
+
+  // Records are read raw: gc needs their blob references whoever signed them (a pinned root
+  // must never lose its closure because this machine holds another signing key).
+  const raw = async (path: string): Promise<Pick<ActionRecord, 'output' | 'refs'> | undefined> => {
+    try {
+      const bytes = await store.get(path);
+      const r = bytes && JSON.parse(decoder.decode(bytes));
+      return r && typeof r.output === 'string' && Array.isArray(r.refs) ? r : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const keep = new Set<string>();
+  const keepBlobs = new Set<string>();
+  for (const pin of pinned) {
+    const [name, id] = pin.split('/');
+    const root = await raw(rootPath(name, id));
+    const list = root && (await remote.getBlob(root.output));
+    if (!root || !list) continue;
+    keepBlobs.add(root.output);
+    for (const k of decodeKeyList(list, pin)) keep.add(k);
+  }
+
+  // An unreadable record (rec undefined) is evicted below.
+  const records = new Map<string, { file: StoredFile; rec?: Pick<ActionRecord, 'output' | 'refs'> }>();
+  await Promise.all(acFiles.map(async (file) => records.set(file.path.split('/').pop()!, { file, rec: await raw(file.path) })));
+  const evict = new Set<string>();
+  for (const [key, { file, rec }] of records) {
+    if (keep.has(key)) continue;
+    if (!rec || (opts.maxAgeMs !== undefined && now - file.mtimeMs > opts.maxAgeMs)) evict.add(key);
+  }
+  const blobSize = new Map(casFiles.map((f) => [f.path.split('/').pop()!, f]));
+  const rootsKept = rootFiles.filter((f) => !f.path.endsWith('/latest') && (pinned.includes(f.path.split('/').slice(1).join('/')) || opts.maxAgeMs === undefined || now - f.mtimeMs <= opts.maxAgeMs));
+  const live = (): Set<string> => {
+    const s = new Set<string>(keepBlobs);
+    for (const [key, { rec }] of records) if (rec && !evict.has(key)) for (const b of [rec.output, ...rec.refs]) s.add(b);
+    return s;
+  };
+  const bytesOf = (s: Set<string>): number => [...s].reduce((n, b) => n + (blobSize.get(b)?.size ?? 0), 0);
+  if (opts.maxBytes !== undefined) {
+    const oldest = [...records].filter(([k]) => !evict.has(k) && !keep.has(k)).sort((a, b) => a[1].file.mtimeMs - b[1].file.mtimeMs);
+    const batch = Math.max(1, Math.ceil(oldest.length / 50));
+    for (let i = 0; i < oldest.length && bytesOf(live()) > opts.maxBytes; i += batch) for (const [k] of oldest.slice(i, i + batch)) evict.add(k);
+  }
+  // Records go before the blobs they point at, so no reader meets a record without its data.
+  await Promise.all([...evict].map((k) => store.delete(actionPath(k))));
+  const rootsGone = rootFiles.filter((f) => !f.path.endsWith('/latest') && !rootsKept.includes(f));
+  await Promise.all(rootsGone.map((f) => store.delete(f.path)));
+  const liveNow = live();
+  for (const f of rootsKept) {
+    const root = await raw(f.path);
+    if (root) liveNow.add(root.output);
+  }
+  const grace = Math.min(GRACE_MS, opts.maxAgeMs ?? GRACE_MS);
+  const orphans = [...blobSize.values()].filter((f) => !liveNow.has(f.path.split('/').pop()!) && now - f.mtimeMs >= grace);
+  await Promise.all(orphans.map((f) => store.delete(blobPath(f.path.split('/').pop()!))));
+  return {
+    pinned,
+    actionsRemoved: evict.size,
+    rootsRemoved: rootsGone.length,
+    blobsRemoved: orphans.length,
+    bytesFreed: orphans.reduce((n, f) => n + f.size, 0),
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * A remote store over plain HTTP: GET/HEAD/PUT/DELETE on `<base>/<path>`, which any
+ * WebDAV-capable server (nginx `dav_methods PUT DELETE`, bazel-remote-style servers, object
+ * storage gateways) serves. Listing reads nginx's `autoindex_format json`. Requests share one
+ * concurrency limit and a keep-alive connection pool, time out, and are retried with backoff on
+ * network errors, 429 and 5xx; a refused token (401/403) is never retried.
+ * node:http rather than fetch: a build asks for results one after another along each
+ * repository's chain of stages, so per-request latency is what counts, and on loopback nginx
+ * node:http answered a small GET in 0.21 ms against fetch's 0.75 ms (same run, sequential).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { RetraceError } from '../errors.ts';
+import type { RemoteStore, StoreOptions, StoredFile } from './remote-store.ts';
+
+const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+interface Answer {
+  status: number;
+  type: string;
+  body: Buffer;
+}
+
+export class HttpStore implements RemoteStore {
+  readonly location: string;
+  private readonly base: URL;
+  private readonly headers: Record<string, string>;
+  private readonly limit: LimitFunction;
+  private readonly agent: http.Agent;
+  private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+
+  constructor(url: string, opts: StoreOptions = {}) {
+    this.location = url.replace(/\/+$/, '');
+    this.base = new URL(this.location + '/');
+    this.headers = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
+    const sockets = opts.maxConcurrency ?? 16;
+    this.limit = pLimit(sockets);
+    this.agent = new (this.base.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: sockets });
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.maxRetries = opts.maxRetries ?? 3;
+  }
+
+  async get(path: string): Promise<Uint8Array | undefined> {
+    const res = await this.request('GET', path);
+    return res.status === 404 ? undefined : new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength);
+  }
+
+  async has(path: string): Promise<boolean> {
+    return (await this.request('HEAD', path)).status !== 404;
+  }
+
+  async put(path: string, bytes: Uint8Array): Promise<void> {
+    await this.request('PUT', path, bytes);
+  }
+
+  async delete(path: string): Promise<void> {
+    await this.request('DELETE', path);
+  }
+
+  async list(prefix: string): Promise<StoredFile[] | undefined> {
+    const out: StoredFile[] = [];
+    const walk = async (dir: string): Promise<boolean> => {
+      const res = await this.request('GET', dir + '/', undefined, [403, 405]);
+      let entries: Array<{ name: string; type: string; mtime: string; size?: number }> | undefined = [];
+      if (res.status !== 404) {
+        try {
+          entries = res.type.includes('json') ? JSON.parse(res.body.toString('utf8')) : undefined;
+        } catch {
+          entries = undefined;
+        }
+      }
+      if (!Array.isArray(entries)) return false;
+      const subdirs: string[] = [];
+      for (const e of entries) {
+        if (e.type === 'directory') subdirs.push(`${dir}/${e.name}`);
+        else if (e.type === 'file') out.push({ path: `${dir}/${e.name}`, size: e.size ?? 0, mtimeMs: Date.parse(e.mtime) });
+      }
+      const ok = await Promise.all(subdirs.map(walk));
+      return ok.every(Boolean);
+    };
+    return (await walk(prefix.replace(/\/+$/, ''))) ? out : undefined;
+  }
+
+  /** One request with retries. `accept` lists statuses (besides 2xx and 404) returned rather than thrown. */
+  private async request(method: string, path: string, body?: Uint8Array, accept: number[] = []): Promise<Answer> {
+    let lastError = '';
+    for (let attempt = 0; attempt <= this.maxRetries; attempt++) {
+      if (attempt > 0) await sleep(Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random()));
+      let res: Answer;
+      try {
+        res = await this.limit(() => this.send(method, path, body));
+      } catch (err) {
+        lastError = (err as Error).message;
+        continue;
+      }
+      if ((res.status === 401 || res.status === 403) && !accept.includes(res.status)) {
+        throw new RetraceError('REMOTE_AUTH', `the remote cache refused the request (HTTP ${res.status} on ${method})`, {
+          item: this.location,
+          hint: 'check the bearer token in the environment variable named by cache.remote.tokenEnv',
+        });
+      }
+      if ((res.status >= 200 && res.status < 300) || res.status === 404 || accept.includes(res.status)) return res;
+      if (RETRYABLE.has(res.status)) {
+        lastError = `HTTP ${res.status}`;
+        continue;
+      }
+      throw new RetraceError('REMOTE_FAILED', `the remote cache answered HTTP ${res.status} to ${method} ${path}`, {
+        item: this.location,
+        hint: 'check that the server allows GET, HEAD, PUT and DELETE (nginx: dav_methods PUT DELETE; create_full_put_path on)',
+      });
+    }
+    throw new RetraceError('REMOTE_FAILED', `the remote cache is unreachable: ${method} ${path} failed ${this.maxRetries + 1} times (${lastError})`, {
+      item: this.location,
+      hint: 'check cache.remote.url and that the server is running; raise cache.remote.timeoutMs for a slow link',
+    });
+  }
+
+  /** One HTTP exchange, the whole body read; rejects on network errors and after timeoutMs. */
+  private send(method: string, path: string, body?: Uint8Array): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string | number> = { ...this.headers };
+      if (body) headers['content-length'] = body.byteLength;
+      const req = (this.base.protocol === 'https:' ? https : http).request(new URL(path, this.base), { method, headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) });
+        });
+        res.on('error', fail);
+      });
+      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      function fail(err: Error): void {
+        clearTimeout(timer);
+        reject(err);
+      }
+      req.on('error', fail);
+      req.end(body);
+    });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
