@@ -10,6 +10,8 @@ import type { FileFacts } from './facts.ts';
 
 const TASK = new URL('./task.ts', import.meta.url).href;
 const decoder = new TextDecoder();
+/** Keeps parser workers' RSS flat over long runs (bench/parse.ts; src/pool.ts). */
+export const PARSE_YOUNG_GENERATION_MB = 8;
 
 export interface ParseInput {
   repo: string;
@@ -27,6 +29,6 @@ export const parseStage = defineStage<ParseInput, FileFacts>({
   key: (i) => ({ inputs: { content: i.hash }, settings: { language: i.language, parser: PARSER_VERSION } }),
   async run(i, ctx) {
     const text = decoder.decode(await ctx.getBlob(i.hash));
-    return ctx.pool.run<FileFacts>(TASK, { path: i.path, text }, { item: `${i.repo}:${i.path}` });
+    return ctx.pool.run<FileFacts>(TASK, { path: i.path, text }, { item: `${i.repo}:${i.path}`, youngGenerationMb: PARSE_YOUNG_GENERATION_MB });
   },
 });

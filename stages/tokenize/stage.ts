@@ -9,6 +9,8 @@ import type { RenderedDoc } from '../render/document.ts';
 import type { TokenizeResult } from './task.ts';
 
 const TASK = new URL('./task.ts', import.meta.url).href;
+/** Tokenization allocates fast: a large young generation halves scavenges (src/pool.ts). */
+export const TOKENIZE_YOUNG_GENERATION_MB = 64;
 
 export interface TokenizeInput {
   doc: RenderedDoc;
@@ -40,7 +42,12 @@ export const tokenizeStage = defineStage<TokenizeInput, TokenizedRef>({
   }),
   async run(i, ctx) {
     const text = await ctx.getBlob(i.doc.text);
-    const r = await ctx.pool.run<TokenizeResult>(TASK, { text, masked: i.doc.masked, bos: i.bos, eos: i.eos }, { item: i.doc.id });
+    // The text is a fresh copy from the cache: move it to the worker rather than clone it.
+    const r = await ctx.pool.run<TokenizeResult>(TASK, { text, masked: i.doc.masked, bos: i.bos, eos: i.eos }, {
+      item: i.doc.id,
+      transfer: [text.buffer],
+      youngGenerationMb: TOKENIZE_YOUNG_GENERATION_MB,
+    });
     const ids = await ctx.putBlob(new Uint8Array(r.ids.buffer, r.ids.byteOffset, r.ids.byteLength));
     const mask = await ctx.putBlob(r.mask);
     let trained = 0;
