@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from './config.ts';
 import { RetraceError } from './errors.ts';
 import { Executor, StaleItem, type Failure, type StageStats } from './executor.ts';
-import { initHash } from './hash.ts';
+import { hashText, initHash, type ActionKey } from './hash.ts';
+import { actionKey, canonicalJson, type KeyParts } from './key.ts';
 import { LmdbCache } from './cache/lmdb-store.ts';
 import type { Cache } from './cache/cache.ts';
 import { recordRoot } from './cache/closure.ts';
@@ -26,6 +27,8 @@ export interface BuildOptions {
   outDir?: string;
   workers?: number;
   reporter: Reporter;
+  /** Scale-out: build only this partition of the sources and record its completion marker. */
+  partition?: { index: number; count: number };
 }
 
 export interface BuildSummary {
@@ -114,35 +117,123 @@ export async function runBuild(pipeline: Pipeline, opts: BuildOptions): Promise<
   const s = await openSession(opts, 'build');
   try {
     const out = await pipeline.run(s.run);
-    if (out.shards.length === 0) {
-      throw new RetraceError('SOURCE_EMPTY', 'the build produced no documents: every source failed or was empty', {
-        item: s.loaded.path,
-        hint: 'see the errors above; check the sources in the config',
-      });
-    }
-    opts.reporter.emit({ type: 'phase', name: 'writing dataset' });
-    const body = { manifestVersion: 1 as const, name: s.loaded.config.name, shards: out.shards.map(({ blob: _b, ...rest }) => rest), ...out.pins };
-    const written = await writeVersion(s.outDir, body, async (tmp) => {
-      for (const shard of out.shards) writeFileSync(join(tmp, shard.file), await s.run.blobs.get(shard.blob));
+    return await finishVersion(s, pipeline, opts, out, t0);
+  } finally {
+    await s.close();
+  }
+}
+
+/** Write the version a pipeline produced, record its closure, and summarise. */
+async function finishVersion(s: Session, pipeline: Pipeline, opts: BuildOptions, out: PipelineOutput, t0: number): Promise<BuildSummary> {
+  if (out.shards.length === 0) {
+    throw new RetraceError('SOURCE_EMPTY', 'the build produced no documents: every source failed or was empty', {
+      item: s.loaded.path,
+      hint: 'see the errors above; check the sources in the config',
     });
-    // What `cache push/pull/export` and gc of pinned versions walk from (local tier only).
-    await recordRoot(s.local, s.loaded.config.name, written.manifest.version, s.exec.usedKeys);
+  }
+  opts.reporter.emit({ type: 'phase', name: 'writing dataset' });
+  const body = { manifestVersion: 1 as const, name: s.loaded.config.name, shards: out.shards.map(({ blob: _b, ...rest }) => rest), ...out.pins };
+  const written = await writeVersion(s.outDir, body, async (tmp) => {
+    for (const shard of out.shards) writeFileSync(join(tmp, shard.file), await s.run.blobs.get(shard.blob));
+  });
+  // What `cache push/pull/export` and gc of pinned versions walk from (local tier only).
+  await recordRoot(s.local, s.loaded.config.name, written.manifest.version, s.exec.usedKeys);
+  await s.remote?.flush();
+  return {
+    name: s.loaded.config.name,
+    version: written.manifest.version,
+    path: written.path,
+    documents: out.documents,
+    tokens: out.tokens,
+    shards: out.shards.length,
+    stages: stageTable(s.exec, pipeline),
+    llm: out.llm,
+    failures: s.exec.failures,
+    ms: Math.round(performance.now() - t0),
+    cacheDir: s.cacheDir,
+    ...(s.remote ? { remote: s.remote.summary() } : {}),
+    ...out.extra,
+  };
+}
+
+/**
+ * The completion marker of partition `index` of `count`: an action record keyed by the config
+ * (less where it keeps its cache and how many threads it uses, which cannot change a result),
+ * so every machine running the same config finds the same markers in the shared cache.
+ */
+function partitionKey(loaded: LoadedConfig, index: number, count: number): { key: ActionKey; parts: KeyParts } {
+  const { cache: _c, workers: _w, ...config } = loaded.config;
+  const parts: KeyParts = { stage: 'partition', version: '1', inputs: { config: hashText(canonicalJson(config)) }, settings: { index, count } };
+  return { key: actionKey(parts), parts };
+}
+
+export interface PartitionSummary {
+  name: string;
+  partition: { index: number; count: number };
+  /** Sources this partition owns, and the documents it built. */
+  sources: number;
+  documents: number;
+  stages: BuildSummary['stages'];
+  llm: PipelineOutput['llm'];
+  failures: Failure[];
+  ms: number;
+  cacheDir: string;
+  [k: string]: unknown;
+}
+
+/** Scale-out worker: build one partition of the sources and leave its completion marker. */
+export async function runPartition(pipeline: Pipeline, opts: BuildOptions & { partition: { index: number; count: number } }): Promise<PartitionSummary> {
+  const t0 = performance.now();
+  if (!pipeline.runPartition) throw new RetraceError('USAGE', 'this pipeline cannot be partitioned');
+  const { index, count } = opts.partition;
+  const s = await openSession(opts, 'build');
+  try {
+    const r = await pipeline.runPartition(s.run, { index, count });
+    const { key, parts } = partitionKey(s.loaded, index, count);
+    const output = await s.cache.putBlob(new TextEncoder().encode(JSON.stringify(r.result)));
+    const now = Date.now();
+    await s.cache.putAction(key, { format: 1, stage: 'partition', item: `partition ${index}/${count}`, output, refs: [], parts, ms: Math.round(performance.now() - t0), createdAt: now, usedAt: now });
+    await recordRoot(s.local, `${s.loaded.config.name}.partition-${index}-of-${count}`, hashText(key).slice(0, 16), s.exec.usedKeys);
     await s.remote?.flush();
     return {
       name: s.loaded.config.name,
-      version: written.manifest.version,
-      path: written.path,
-      documents: out.documents,
-      tokens: out.tokens,
-      shards: out.shards.length,
+      partition: { index, count },
+      sources: r.sources,
+      documents: r.documents,
       stages: stageTable(s.exec, pipeline),
-      llm: out.llm,
+      llm: r.llm,
       failures: s.exec.failures,
       ms: Math.round(performance.now() - t0),
       cacheDir: s.cacheDir,
       ...(s.remote ? { remote: s.remote.summary() } : {}),
-      ...out.extra,
     };
+  } finally {
+    await s.close();
+  }
+}
+
+/** Assemble the version from every partition's marker; says which partitions are missing. */
+export async function runMerge(pipeline: Pipeline, opts: BuildOptions & { count: number }): Promise<BuildSummary> {
+  const t0 = performance.now();
+  if (!pipeline.merge) throw new RetraceError('USAGE', 'this pipeline cannot merge partitions');
+  const s = await openSession(opts, 'build');
+  try {
+    const results: unknown[] = [];
+    const missing: number[] = [];
+    for (let index = 0; index < opts.count; index++) {
+      const rec = await s.cache.getAction(partitionKey(s.loaded, index, opts.count).key);
+      const bytes = rec ? await s.cache.getBlob(rec.output) : undefined;
+      if (!bytes) missing.push(index);
+      else results.push(JSON.parse(new TextDecoder().decode(bytes)));
+    }
+    if (missing.length > 0) {
+      throw new RetraceError('PARTITIONS_INCOMPLETE', `${missing.length} of ${opts.count} partitions have not completed: ${missing.join(', ')}`, {
+        item: s.loaded.path,
+        hint: `run \`retrace build --shard I/${opts.count}\` for I in ${missing.join(', ')} with this config and the same shared cache, then merge again`,
+      });
+    }
+    const out = await pipeline.merge(s.run, results);
+    return await finishVersion(s, pipeline, opts, out, t0);
   } finally {
     await s.close();
   }

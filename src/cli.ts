@@ -7,7 +7,8 @@
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { runBuild, runStatus, resolveDirs } from './build.ts';
+import { runBuild, runMerge, runPartition, runStatus, resolveDirs, type BuildSummary } from './build.ts';
+import { resolvePartition } from './partition.ts';
 import { loadConfig } from './config.ts';
 import { RetraceError } from './errors.ts';
 import { initHash } from './hash.ts';
@@ -70,6 +71,35 @@ function common<T>(y: Argv<T>): Argv<T & Common> {
 
 let exitCode = 0;
 
+function stageLines(stages: BuildSummary['stages']): string[] {
+  return Object.entries(stages).map(([n, s]) => `  ${n.padEnd(17)} ${String(s.items).padStart(6)} items  ${String(s.cached).padStart(6)} cached  ${String(s.computed).padStart(6)} computed  ${(s.ms / 1000).toFixed(1).padStart(6)} s`);
+}
+
+function failureLines(failures: BuildSummary['failures']): string[] {
+  if (failures.length === 0) return [];
+  return [`${failures.length} failure(s):`, ...failures.map((f) => `  ${f.code} ${f.stage} ${f.item}: ${f.message}${f.hint ? ` (${f.hint})` : ''}`)];
+}
+
+function printBuild(json: boolean, summary: BuildSummary): void {
+  const excluded = (summary.excluded as Array<{ source: string; code: string; message: string }> | undefined) ?? [];
+  if (summary.failures.length > 0 || excluded.length > 0) exitCode = 3;
+  const excludedLines = summary.failures.length === 0 && excluded.length > 0 ? [`${excluded.length} source(s) excluded:`, ...excluded.map((x) => `  ${x.code} ${x.source}: ${x.message}`)] : [];
+  print(
+    json,
+    summary,
+    [
+      `built ${summary.name} version ${summary.version}`,
+      `  ${summary.path}`,
+      `  ${summary.documents} documents, ${summary.tokens} tokens, ${summary.shards} shard(s), ${(summary.ms / 1000).toFixed(1)} s`,
+      ...stageLines(summary.stages),
+      `  llm: ${summary.llm.requests} requests, ${summary.llm.cached} cached answers, ${summary.llm.promptTokens}+${summary.llm.completionTokens} tokens`,
+      ...(summary.skipped ? [`  ${summary.skipped} file(s) skipped (reasons in manifest.json)`] : []),
+      ...failureLines(summary.failures),
+      ...excludedLines,
+    ].join('\n'),
+  );
+}
+
 function transferLine(verb: string, r: TransferReport): string {
   const s = Math.max(r.ms, 1) / 1000;
   return `${verb} ${r.version}: ${r.actionsMoved}/${r.actions} result(s), ${r.blobsMoved}/${r.blobs} blob(s), ${human(r.bytesMoved)} in ${s.toFixed(1)} s (${(r.bytesMoved / 2 ** 20 / s).toFixed(1)} MiB/s)${r.unavailable ? `; ${r.unavailable} result(s) unavailable (they will be computed)` : ''}`;
@@ -81,26 +111,43 @@ const cli = yargs(hideBin(process.argv))
   .command(
     'build',
     'build the dataset: only what changed since the last build is computed',
-    (y) => common(y).option('workers', { type: 'number', describe: 'worker threads for parsing and tokenization (default: config `workers`, else all cores)' }).example('$0 build --json', 'build and print the summary as JSON'),
+    (y) =>
+      common(y)
+        .option('workers', { type: 'number', describe: 'worker threads for parsing and tokenization (default: config `workers`, else all cores)' })
+        .option('shard', { type: 'string', describe: 'scale-out worker: build only partition I of N (I/N, zero-based), or `auto` to take it from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX; then run `retrace merge`' })
+        .example('$0 build --json', 'build and print the summary as JSON')
+        .example('$0 build --shard 2/8', 'scale-out: build partition 2 of 8 into the (shared) cache'),
     async (a) => {
       const reporter = reporterFor(a.json);
-      const summary = await runBuild(retracePipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, reporter });
-      if (summary.failures.length > 0) exitCode = 3;
-      const stageLines = Object.entries(summary.stages).map(([n, s]) => `  ${n.padEnd(10)} ${String(s.items).padStart(6)} items  ${String(s.cached).padStart(6)} cached  ${String(s.computed).padStart(6)} computed  ${(s.ms / 1000).toFixed(1).padStart(6)} s`);
-      const failLines = summary.failures.map((f) => `  ${f.code} ${f.stage} ${f.item}: ${f.message}${f.hint ? ` (${f.hint})` : ''}`);
-      print(
-        a.json,
-        summary,
-        [
-          `built ${summary.name} version ${summary.version}`,
-          `  ${summary.path}`,
-          `  ${summary.documents} documents, ${summary.tokens} tokens, ${summary.shards} shard(s), ${(summary.ms / 1000).toFixed(1)} s`,
-          ...stageLines,
-          `  llm: ${summary.llm.requests} requests, ${summary.llm.cached} cached answers, ${summary.llm.promptTokens}+${summary.llm.completionTokens} tokens`,
-          ...(summary.skipped ? [`  ${summary.skipped} file(s) skipped (reasons in manifest.json)`] : []),
-          ...(failLines.length ? [`${failLines.length} failure(s):`, ...failLines] : []),
-        ].join('\n'),
-      );
+      const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, reporter };
+      if (a.shard !== undefined) {
+        const loaded = await loadConfig(a.config);
+        const partition = resolvePartition(a.shard, process.env, loaded.config.partitions);
+        const p = await runPartition(retracePipeline, { ...opts, partition });
+        if (p.failures.length > 0) exitCode = 3;
+        print(a.json, p, [
+          `built partition ${partition.index}/${partition.count} of ${p.name}: ${p.sources} source(s), ${p.documents} document(s), ${(p.ms / 1000).toFixed(1)} s`,
+          ...stageLines(p.stages),
+          `  llm: ${p.llm.requests} requests, ${p.llm.cached} cached answers`,
+          ...failureLines(p.failures),
+          `when every partition is built: retrace merge --shards ${partition.count}`,
+        ].join('\n'));
+        return;
+      }
+      const summary = await runBuild(retracePipeline, opts);
+      printBuild(a.json, summary);
+    },
+  )
+  .command(
+    'merge',
+    'scale-out: assemble the dataset version from the partitions that `build --shard I/N` workers left in the shared cache (computes only the shard files)',
+    (y) => common(y).option('shards', { type: 'number', describe: 'the number of partitions N (default: config `partitions`)' }),
+    async (a) => {
+      const loaded = await loadConfig(a.config);
+      const count = a.shards ?? loaded.config.partitions;
+      if (!count || count < 1) throw new RetraceError('USAGE', 'the number of partitions is unknown', { hint: 'give --shards N, or set `partitions` in the config' });
+      const summary = await runMerge(retracePipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: reporterFor(a.json), count });
+      printBuild(a.json, summary);
     },
   )
   .command(

@@ -94,6 +94,8 @@ export interface PipelineConfig {
   };
   /** Worker threads for parsing and tokenization. Default: the machine's cores. */
   workers?: number;
+  /** Scale-out: how many partitions `build --shard auto` and `merge` assume when not told. */
+  partitions?: number;
 }
 
 export function defineConfig(config: PipelineConfig): PipelineConfig {

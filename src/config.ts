@@ -173,6 +173,7 @@ export function validateConfig(value: unknown, file = 'pipeline.config.ts'): Pip
         ),
       }),
       workers: int(1, 256),
+      partitions: int(1, 1_000_000),
     },
     ['name', 'sources', 'format'],
   )(value, 'config');

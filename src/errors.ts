@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'DATASET_NOT_FOUND'
   | 'DATASET_CORRUPT'
   | 'ITEM_NOT_FOUND'
+  | 'PARTITIONS_INCOMPLETE'
   | 'USAGE';
 
 export class RetraceError extends Error {

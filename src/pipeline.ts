@@ -60,10 +60,26 @@ export interface PipelineOutput {
   extra?: Record<string, unknown>;
 }
 
+export interface PartitionRun {
+  /** Stored as the partition's marker; handed back to `merge`. */
+  result: unknown;
+  sources: number;
+  documents: number;
+  llm: LlmSummary;
+}
+
 export interface Pipeline {
   /** Every stage, in dependency order: for status, explain and docs. */
   readonly stages: ReadonlyArray<StageDef<any, any>>;
   run(run: PipelineRun): Promise<PipelineOutput>;
+  /**
+   * Scale-out: build only partition `index` of `count` (each source belongs to exactly one) and
+   * return a JSON-serialisable result; the engine stores it in the cache as the partition's
+   * completion marker.
+   */
+  runPartition?(run: PipelineRun, part: { index: number; count: number }): Promise<PartitionRun>;
+  /** Assemble the dataset from every partition's result, computing no upstream item. */
+  merge?(run: PipelineRun, results: unknown[]): Promise<PipelineOutput>;
   /**
    * Readable print of a stage's cached output for `retrace show <stage> <item>` (e.g. the
    * repository facts of the graph stage); stages without a formatter are printed as JSON.

@@ -13,7 +13,7 @@ import { RetraceError, asRetraceError } from '../src/errors.ts';
 import { StaleItem } from '../src/executor.ts';
 import { hashBytes, hashText, type ContentHash } from '../src/hash.ts';
 import { canonicalJson } from '../src/key.ts';
-import type { Pipeline, PipelineOutput, PipelineRun } from '../src/pipeline.ts';
+import type { LlmSummary, Pipeline, PipelineOutput, PipelineRun } from '../src/pipeline.ts';
 import type { SourceConfig } from '../src/config.ts';
 import { ingestStage, type IngestedFile } from './ingest/stage.ts';
 import { openSource, type OpenedSource, type SkippedFile, type SourceIdentity } from './ingest/sources.ts';
@@ -29,7 +29,8 @@ import { llama3TokenizerId } from './tokenize/llama3.ts';
 import { planDocumentShards, planPackedShards, shardStage } from './shard/stage.ts';
 import { resolveSettings, type ResolvedSettings } from './settings.ts';
 import { llmSummary, renderTrajectory, trajectoryPins, trajectoryStages } from './trajectory.ts';
-import { searchPins, searchStages } from './search/pins.ts';
+import { searchPins, searchRecordsOf, searchStages } from './search/pins.ts';
+import type { StepRecord } from './search/record.ts';
 
 export const stages = [ingestStage, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, shardStage] as const;
 
@@ -47,6 +48,8 @@ interface SourceOutcome {
   doc?: TokenizedRef;
   graph?: { files: number; edges: number; unresolved: number; cycles: number };
   error?: { code: string; message: string };
+  /** Search step records of the document (manifest statistics), when search is on. */
+  search?: StepRecord[];
 }
 
 function describeSource(spec: SourceConfig, index: number): string {
@@ -119,14 +122,122 @@ async function processSource(
   out.doc = (await exec.run(tokenizeStage, { doc, tokenizerId, bos: settings.tokenizer.bos, eos: settings.tokenizer.eos })).value;
 }
 
-/** Document ids: the repository name, made unique by config position where names repeat. */
-function assignDocIds(outcomes: SourceOutcome[]): void {
+/**
+ * Document ids: the repository name, made unique by config position where names repeat. Given
+ * when the outcomes are assembled, so a version merged from partitions (each seeing only its own
+ * sources) names documents exactly as a single-machine build does.
+ */
+function uniqueDocIds(outcomes: SourceOutcome[]): Map<number, string> {
   const count = new Map<string, number>();
-  for (const o of outcomes) if (o.identity) count.set(o.identity.name, (count.get(o.identity.name) ?? 0) + 1);
-  for (const o of outcomes) {
-    if (!o.identity) continue;
-    o.docId = (count.get(o.identity.name) ?? 0) > 1 ? `${o.identity.name}~${o.index}` : o.identity.name;
+  for (const o of outcomes) if (o.doc) count.set(o.doc.id, (count.get(o.doc.id) ?? 0) + 1);
+  const ids = new Map<number, string>();
+  for (const o of outcomes) if (o.doc) ids.set(o.index, (count.get(o.doc.id) ?? 0) > 1 ? `${o.doc.id}~${o.index}` : o.doc.id);
+  return ids;
+}
+
+/** Which partition of `count` builds a source: a stable hash of how it is configured, so adding a source moves no other. */
+export function partitionOf(spec: SourceConfig, count: number): number {
+  return parseInt(hashText(canonicalJson(spec)).slice(0, 8), 16) % count;
+}
+
+/** Build the given sources (config indices) up to their tokenized documents. */
+async function buildSources(run: PipelineRun, indices: number[]): Promise<SourceOutcome[]> {
+  const cfg = run.loaded.config;
+  const settings = resolveSettings(cfg);
+  const tokenizerId = await llama3TokenizerId();
+  run.reporter.emit({ type: 'phase', name: 'building' });
+  const limit = pLimit(SOURCES_AT_ONCE);
+  let stale = false;
+  const outcomes = await Promise.all(
+    indices.map((index) =>
+      limit(async () => {
+        const o: SourceOutcome = { index, spec: cfg.sources[index], skipped: [] };
+        const where = describeSource(o.spec, o.index);
+        try {
+          const src = await openSource(o.spec, run.loaded.dir, settings.limits);
+          o.identity = src.identity;
+          o.docId = src.identity.name;
+          await processSource(run, settings, tokenizerId, src, o);
+          if (o.doc) o.search = searchRecordsOf(run, o.doc.id);
+        } catch (err) {
+          if (err instanceof StaleItem) {
+            stale = true;
+            return o;
+          }
+          const e = asRetraceError(err, 'STAGE_FAILED', where);
+          o.error = { code: e.code, message: e.message };
+          // Stage failures are recorded by the executor; record the rest (a missing or empty source) here.
+          if (!run.exec.failures.some((f) => f.code === e.code && f.message === e.message)) {
+            run.exec.failures.push({ stage: 'ingest', item: e.item ?? where, code: e.code, message: e.message, hint: e.hint });
+            run.reporter.emit({ type: 'item-failed', stage: 'ingest', item: e.item ?? where, error: e.describe() });
+          }
+        }
+        return o;
+      }),
+    ),
+  );
+  if (stale) throw new StaleItem('shard', '(all shards: upstream items are stale)', 'new');
+  return outcomes;
+}
+
+/** Outcomes of every source, in config order -> shards and the manifest's pins. */
+async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSummary): Promise<PipelineOutput> {
+  const cfg = run.loaded.config;
+  const settings = resolveSettings(cfg);
+  const tokenizerId = await llama3TokenizerId();
+  const ids = uniqueDocIds(outcomes);
+  const docs = outcomes.flatMap((o) => (o.doc ? [{ ...o.doc, id: ids.get(o.index)! }] : []));
+  const out = settings.output;
+  const plan = out.layout === 'packed' ? planPackedShards(docs, out) : planDocumentShards(docs, out);
+  run.reporter.emit({ type: 'phase', name: 'sharding', detail: `${plan.length} shard(s)` });
+  const shards = [];
+  for (let k = 0; k < plan.length; k++) {
+    shards.push((await run.exec.run(shardStage, { index: k, slices: plan[k], last: k === plan.length - 1, settings: out })).value);
   }
+  const tokens = shards.reduce((n, s) => n + s.tokens, 0);
+  return {
+    documents: docs.length,
+    tokens,
+    shards,
+    llm,
+    pins: {
+      format: cfg.format,
+      sources: outcomes.map((o) => ({
+        source: o.spec,
+        kind: o.identity?.kind,
+        name: o.identity?.name,
+        commit: o.identity?.commit,
+        tarballHash: o.identity?.tarballHash,
+        document: o.doc ? ids.get(o.index) : undefined,
+        snapshot: o.snapshot,
+        files: o.files,
+        skipped: o.skipped.map((s) => ({ path: s.path, code: s.code, reason: s.reason })),
+        excluded: o.error ? { code: o.error.code } : undefined,
+      })),
+      stages: Object.fromEntries(stages.map((s) => [s.name, s.version])),
+      versions: { parser: PARSER_VERSION, graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
+      trajectory: cfg.format === 'trajectory' ? trajectoryPins(run.loaded) : undefined,
+      search: searchPins(run.loaded, outcomes.flatMap((o) => o.search ?? [])),
+      tokenizer: { ...settings.tokenizer, id: tokenizerId },
+      files: settings.limits,
+      output: out,
+      documents: docs.map((d) => ({ id: d.id, repo: d.repo, text: d.text, tokens: d.tokens, trained: d.trained })),
+    },
+    extra: {
+      skipped: outcomes.reduce((n, o) => n + o.skipped.length, 0),
+      excluded: outcomes.filter((o) => o.error).map((o) => ({ source: describeSource(o.spec, o.index), code: o.error!.code, message: o.error!.message })),
+    },
+  };
+}
+
+/** What a partition worker leaves in the shared cache for `merge`. */
+interface PartitionResult {
+  format: 1;
+  index: number;
+  count: number;
+  /** Config positions this partition owns. */
+  sources: number[];
+  outcomes: SourceOutcome[];
 }
 
 export const retracePipeline: Pipeline = {
@@ -137,100 +248,29 @@ export const retracePipeline: Pipeline = {
     return undefined;
   },
   async run(run: PipelineRun): Promise<PipelineOutput> {
-    const cfg = run.loaded.config;
-    const settings = resolveSettings(cfg);
-    const tokenizerId = await llama3TokenizerId();
-
-    // Open every source first: names must be known to give unique document ids.
-    run.reporter.emit({ type: 'phase', name: 'reading sources' });
-    const outcomes: SourceOutcome[] = cfg.sources.map((spec, index) => ({ index, spec, skipped: [] }));
-    const opened = await Promise.all(
-      outcomes.map(async (o) => {
-        try {
-          const src = await openSource(o.spec, run.loaded.dir, settings.limits);
-          o.identity = src.identity;
-          return src;
-        } catch (err) {
-          const e = asRetraceError(err, 'SOURCE_NOT_FOUND', describeSource(o.spec, o.index));
-          o.error = { code: e.code, message: e.message };
-          run.exec.failures.push({ stage: 'ingest', item: describeSource(o.spec, o.index), code: e.code, message: e.message, hint: e.hint });
-          run.reporter.emit({ type: 'item-failed', stage: 'ingest', item: describeSource(o.spec, o.index), error: e.describe() });
-          return undefined;
-        }
-      }),
-    );
-    assignDocIds(outcomes);
-
-    run.reporter.emit({ type: 'phase', name: 'building' });
-    const limit = pLimit(SOURCES_AT_ONCE);
-    let stale = false;
-    await Promise.all(
-      outcomes.map((o, i) =>
-        limit(async () => {
-          const src = opened[i];
-          if (!src) return;
-          try {
-            await processSource(run, settings, tokenizerId, src, o);
-          } catch (err) {
-            if (err instanceof StaleItem) {
-              stale = true;
-              return;
-            }
-            const e = asRetraceError(err, 'STAGE_FAILED', o.docId);
-            o.error = { code: e.code, message: e.message };
-            // Stage failures are recorded by the executor; record the rest (e.g. an empty source) here.
-            if (!run.exec.failures.some((f) => f.code === e.code && f.message === e.message)) {
-              run.exec.failures.push({ stage: 'ingest', item: e.item ?? describeSource(o.spec, o.index), code: e.code, message: e.message, hint: e.hint });
-              run.reporter.emit({ type: 'item-failed', stage: 'ingest', item: e.item ?? o.docId ?? '', error: e.describe() });
-            }
-          }
-        }),
-      ),
-    );
-    if (stale) throw new StaleItem('shard', '(all shards: upstream items are stale)', 'new');
-
-    const docs = outcomes.flatMap((o) => (o.doc ? [o.doc] : []));
-    const out = settings.output;
-    const plan = out.layout === 'packed' ? planPackedShards(docs, out) : planDocumentShards(docs, out);
-    run.reporter.emit({ type: 'phase', name: 'sharding', detail: `${plan.length} shard(s)` });
-    const shards = [];
-    for (let k = 0; k < plan.length; k++) {
-      shards.push((await run.exec.run(shardStage, { index: k, slices: plan[k], last: k === plan.length - 1, settings: out })).value);
-    }
-    const tokens = shards.reduce((n, s) => n + s.tokens, 0);
-
-    return {
-      documents: docs.length,
-      tokens,
-      shards,
-      llm: llmSummary(run),
-      pins: {
-        format: cfg.format,
-        sources: outcomes.map((o) => ({
-          source: o.spec,
-          kind: o.identity?.kind,
-          name: o.identity?.name,
-          commit: o.identity?.commit,
-          tarballHash: o.identity?.tarballHash,
-          document: o.doc?.id,
-          snapshot: o.snapshot,
-          files: o.files,
-          skipped: o.skipped.map((s) => ({ path: s.path, code: s.code, reason: s.reason })),
-          excluded: o.error ? { code: o.error.code } : undefined,
-        })),
-        stages: Object.fromEntries(stages.map((s) => [s.name, s.version])),
-        versions: { parser: PARSER_VERSION, graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
-        trajectory: cfg.format === 'trajectory' ? trajectoryPins(run.loaded) : undefined,
-        search: searchPins(run, docs.map((d) => d.id)),
-        tokenizer: { ...settings.tokenizer, id: tokenizerId },
-        files: settings.limits,
-        output: out,
-        documents: docs.map((d) => ({ id: d.id, repo: d.repo, text: d.text, tokens: d.tokens, trained: d.trained })),
-      },
-      extra: {
-        skipped: outcomes.reduce((n, o) => n + o.skipped.length, 0),
-        excluded: outcomes.filter((o) => o.error).map((o) => ({ source: describeSource(o.spec, o.index), code: o.error!.code, message: o.error!.message })),
-      },
-    };
+    const outcomes = await buildSources(run, run.loaded.config.sources.map((_, i) => i));
+    return assemble(run, outcomes, llmSummary(run));
+  },
+  async runPartition(run, part) {
+    const owned = run.loaded.config.sources.flatMap((spec, i) => (partitionOf(spec, part.count) === part.index ? [i] : []));
+    const outcomes = await buildSources(run, owned);
+    const result: PartitionResult = { format: 1, index: part.index, count: part.count, sources: owned, outcomes };
+    return { result, sources: owned.length, documents: outcomes.filter((o) => o.doc).length, llm: llmSummary(run) };
+  },
+  async merge(run, results) {
+    const parts = results as PartitionResult[];
+    const byIndex = new Map<number, SourceOutcome>();
+    for (const p of parts) for (const o of p.outcomes) byIndex.set(o.index, o);
+    const outcomes = run.loaded.config.sources.map((spec, i) => {
+      const o = byIndex.get(i);
+      if (!o || canonicalJson(o.spec) !== canonicalJson(spec)) {
+        throw new RetraceError('PARTITIONS_INCOMPLETE', `no partition built ${describeSource(spec, i)}`, {
+          item: describeSource(spec, i),
+          hint: `build partition ${partitionOf(spec, parts[0]?.count ?? 1)} again with the current config`,
+        });
+      }
+      return o;
+    });
+    return assemble(run, outcomes, { requests: 0, cached: 0, promptTokens: 0, completionTokens: 0 });
   },
 };

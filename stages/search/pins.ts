@@ -7,7 +7,8 @@ import type { LlmSummary, PipelineRun } from '../../src/pipeline.ts';
 import type { StageDef } from '../../src/stage.ts';
 import { resolveLlmSettings } from '../llm/settings.ts';
 import { searchCorpusStage } from './corpus.ts';
-import { searchStage, summarize } from './record.ts';
+import { searchStage, summarize, type StepRecord } from './record.ts';
+import type { LoadedConfig } from '../../src/config.ts';
 import { searchPromptHashes } from './request.ts';
 import { scoreStage } from './score.ts';
 import { existingSearchSession } from './session.ts';
@@ -18,13 +19,20 @@ export function searchStages(): StageDef<any, any>[] {
   return [searchCorpusStage, scoreStage, searchStage];
 }
 
-/** The manifest's `search` section, over the steps of the documents built; undefined when search is off. */
-export function searchPins(run: PipelineRun, documents: string[]): Record<string, unknown> | undefined {
-  const s = resolveSearchSettings(run.loaded);
+/** This run's search step records of one document (carried by the document's build outcome). */
+export function searchRecordsOf(run: PipelineRun, docId: string): StepRecord[] {
+  return (existingSearchSession(run)?.records ?? []).filter((r) => r.doc === docId);
+}
+
+/**
+ * The manifest's `search` section over the step records of the documents built (undefined when
+ * search is off). It takes records rather than the run so that a version merged from several
+ * machines' partitions gets the same section as a single-machine build.
+ */
+export function searchPins(loaded: LoadedConfig, records: StepRecord[]): Record<string, unknown> | undefined {
+  const s = resolveSearchSettings(loaded);
   if (!s.enabled) return undefined;
-  const built = new Set(documents);
-  const records = (existingSearchSession(run)?.records ?? []).filter((r) => built.has(r.doc));
-  const llm = resolveLlmSettings(run.loaded);
+  const llm = resolveLlmSettings(loaded);
   return {
     ...summarize(records),
     scorer: { provider: s.scorer.provider, model: s.scorer.model, baseURL: s.scorer.endpoint?.baseURL ?? null, contextTokens: s.scorer.contextTokens },
