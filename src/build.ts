@@ -84,6 +84,7 @@ async function openSession(opts: BuildOptions, mode: 'build' | 'status'): Promis
     mode,
     signal: controller.signal,
     abort: (reason) => controller.abort(new RetraceError('LLM_BUDGET_EXHAUSTED', reason)),
+    estimates: {},
     blobs: {
       put: (b) => cache.putBlob(b),
       get: async (h) => {
@@ -244,6 +245,8 @@ export interface StatusReport {
   stages: Record<string, { cached: number; stale: number }>;
   stale: Array<{ stage: string; item: string; reason: string[] | 'new' }>;
   llm?: PipelineOutput['llm'];
+  /** What the pipeline estimates a build would spend (e.g. llmCalls: an upper bound). */
+  estimates: Record<string, number>;
   cacheDir: string;
 }
 
@@ -269,6 +272,7 @@ export async function runStatus(pipeline: Pipeline, opts: BuildOptions): Promise
         reason: x.changes === 'new' ? 'new' : x.changes.map((c) => `${c.field}: ${short(c.before)} -> ${short(c.after)}`),
       })),
       llm: out?.llm,
+      estimates: s.run.estimates,
       cacheDir: s.cacheDir,
     };
   } finally {

@@ -157,10 +157,11 @@ const cli = yargs(hideBin(process.argv))
     async (a) => {
       const st = await runStatus(retracePipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: new NullReporter() });
       const lines = [st.upToDate ? 'up to date: a build would compute nothing' : 'stale: a build would compute'];
-      for (const [n, s] of Object.entries(st.stages)) lines.push(`  ${n.padEnd(10)} ${String(s.cached).padStart(6)} cached  ${String(s.stale).padStart(6)} stale`);
+      for (const [n, s] of Object.entries(st.stages)) lines.push(`  ${n.padEnd(17)} ${String(s.cached).padStart(6)} cached  ${String(s.stale).padStart(6)} stale`);
       for (const s of st.stale.slice(0, 50)) lines.push(`  ${s.stage} ${s.item}: ${s.reason === 'new' ? 'never built' : s.reason.join('; ') || 'dependency changed'}`);
       if (st.stale.length > 50) lines.push(`  ... and ${st.stale.length - 50} more`);
       if (!st.upToDate) lines.push('  (items downstream of a stale item are checked once it is rebuilt)');
+      for (const [what, n] of Object.entries(st.estimates)) lines.push(`  estimate: ${what} ${n}`);
       print(a.json, st, lines.join('\n'));
     },
   )

@@ -26,6 +26,11 @@ export interface PipelineRun {
   signal: AbortSignal;
   /** Stop the build cleanly (e.g. a token budget was reached); finished work stays cached. */
   abort(reason: string): void;
+  /**
+   * In 'status' mode: what a build would spend, as the pipeline estimates it (e.g. `llmCalls`,
+   * an upper bound for repositories whose items are stale). Reported by `retrace status`.
+   */
+  estimates: Record<string, number>;
 }
 
 export interface OutputShard {

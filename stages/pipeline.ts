@@ -31,6 +31,7 @@ import { resolveSettings, type ResolvedSettings } from './settings.ts';
 import { llmSummary, renderTrajectory, trajectoryPins, trajectoryStages } from './trajectory.ts';
 import { searchPins, searchRecordsOf, searchStages } from './search/pins.ts';
 import type { StepRecord } from './search/record.ts';
+import { resolveSearchSettings } from './search/settings.ts';
 
 export const stages = [ingestStage, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, shardStage] as const;
 
@@ -162,6 +163,7 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
         } catch (err) {
           if (err instanceof StaleItem) {
             stale = true;
+            if (cfg.format === 'trajectory') await estimateLlmCalls(run, o);
             return o;
           }
           const e = asRetraceError(err, 'STAGE_FAILED', where);
@@ -178,6 +180,27 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
   );
   if (stale) throw new StaleItem('shard', '(all shards: upstream items are stale)', 'new');
   return outcomes;
+}
+
+/**
+ * `retrace status` on a stale trajectory source: an upper bound of the LLM calls a build would
+ * make for it (1 plan call + 1 per code file, times the search's calls per step), counted from
+ * the source's file list without computing anything. Calls already cached are not subtracted:
+ * whether they still match depends on the plan, which is what is stale.
+ */
+async function estimateLlmCalls(run: PipelineRun, o: SourceOutcome): Promise<void> {
+  const settings = resolveSettings(run.loaded.config);
+  let code = 0;
+  try {
+    const src = await openSource(o.spec, run.loaded.dir, settings.limits);
+    for await (const f of src.files()) if (languageFor(f.path)) code++;
+  } catch {
+    return; // a source that cannot be read is reported by the build itself
+  }
+  const search = resolveSearchSettings(run.loaded);
+  const perFile = 1 + (search.enabled ? search.candidates * search.iterations : 0);
+  run.estimates.llmCalls = (run.estimates.llmCalls ?? 0) + 1 + code * perFile;
+  run.estimates.staleRepositories = (run.estimates.staleRepositories ?? 0) + 1;
 }
 
 /** Outcomes of every source, in config order -> shards and the manifest's pins. */
