@@ -72,7 +72,8 @@ function common<T>(y: Argv<T>): Argv<T & Common> {
 let exitCode = 0;
 
 function stageLines(stages: BuildSummary['stages']): string[] {
-  return Object.entries(stages).map(([n, s]) => `  ${n.padEnd(17)} ${String(s.items).padStart(6)} items  ${String(s.cached).padStart(6)} cached  ${String(s.computed).padStart(6)} computed  ${(s.ms / 1000).toFixed(1).padStart(6)} s`);
+  // Stages this build did not use (e.g. raw rendering in a trajectory build) stay in --json only.
+  return Object.entries(stages).filter(([, s]) => s.items > 0).map(([n, s]) => `  ${n.padEnd(17)} ${String(s.items).padStart(6)} items  ${String(s.cached).padStart(6)} cached  ${String(s.computed).padStart(6)} computed  ${(s.ms / 1000).toFixed(1).padStart(6)} s`);
 }
 
 function failureLines(failures: BuildSummary['failures']): string[] {
