@@ -170,8 +170,10 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
           o.error = { code: e.code, message: e.message };
           // Stage failures are recorded by the executor; record the rest (a missing or empty source) here.
           if (!run.exec.failures.some((f) => f.code === e.code && f.message === e.message)) {
-            run.exec.failures.push({ stage: 'ingest', item: e.item ?? where, code: e.code, message: e.message, hint: e.hint });
-            run.reporter.emit({ type: 'item-failed', stage: 'ingest', item: e.item ?? where, error: e.describe() });
+            // A source-level problem is named by its place in the config: `sources[2] repos/x`.
+            const item = e.code.startsWith('SOURCE_') ? where : (e.item ?? where);
+            run.exec.failures.push({ stage: 'ingest', item, code: e.code, message: e.message, hint: e.hint });
+            run.reporter.emit({ type: 'item-failed', stage: 'ingest', item, error: `${e.code}: ${e.message}${e.hint ? ` (${e.hint})` : ''}` });
           }
         }
         return o;
