@@ -2,18 +2,12 @@
  * The types of pipeline.config.ts and `defineConfig`, an identity helper that gives a config its
  * types. Kept free of runtime imports so a config that imports it loads in milliseconds.
  */
+import type { EndpointConfig } from './llm/types.ts';
+
 export type SourceConfig = { dir: string } | { git: string; rev?: string } | { tarball: string };
 
-export interface LlmEndpointConfig {
-  /** OpenAI-compatible base URL, e.g. https://api.openai.com/v1 or http://localhost:8000/v1. */
-  baseURL: string;
-  model: string;
-  /** Name of the environment variable that holds the API key (never the key itself). */
-  apiKeyEnv?: string;
-  timeoutMs?: number;
-  maxRetries?: number;
-  maxConcurrency?: number;
-}
+/** An OpenAI-compatible endpoint: `baseURL`, `model`, `apiKeyEnv?`, `timeoutMs?`, `maxRetries?`, `maxConcurrency?` (src/llm/types.ts). */
+export type LlmEndpointConfig = Pick<EndpointConfig, 'baseURL' | 'model' | 'apiKeyEnv' | 'timeoutMs' | 'maxRetries' | 'maxConcurrency'>;
 
 export interface RemoteCacheConfig {
   /** http(s)://host/path (a WebDAV-capable server) or file:///path (a shared directory). */

@@ -3,7 +3,7 @@
  * repository's file calls), what is written so far, the file's brief and the dependencies it may
  * read. Everything is bounded in size.
  */
-import type { LlmRequest } from '../llm/request.ts';
+import { chatRequest, type LlmRequest } from '../llm/request.ts';
 import type { ImplementContext } from '../llm/offline.ts';
 import { fillTemplate } from '../llm/prompts.ts';
 import type { LlmSession } from '../llm/session.ts';
@@ -36,19 +36,6 @@ export function implementRequest(
     brief: renderBrief(b, purpose),
     readable: context.readable.length ? context.readable.map((d) => `- ${d.path}${d.names.length ? ` (${d.names.join(', ')})` : ''}`).join('\n') : '(none)',
   });
-  const request: LlmRequest = {
-    provider: settings.provider,
-    model: settings.model,
-    messages: [
-      { role: 'system', content: prompts['implement/system.md'] },
-      { role: 'user', content: user },
-    ],
-    temperature: settings.temperature,
-    top_p: null,
-    max_tokens: settings.maxTokens.implement,
-    seed: settings.seed,
-    sample: 0,
-    schema: 'implement-1',
-  };
+  const request = chatRequest(settings, { system: prompts['implement/system.md'], user, maxTokens: settings.maxTokens.implement, schema: 'implement-1' });
   return { request, context: settings.provider === 'offline' ? context : undefined };
 }

@@ -4,6 +4,7 @@
  * request changed. Absent sampling settings are kept as null (keys never drop fields).
  */
 import type { ChatMessage } from '../../src/llm/types.ts';
+import type { LlmSettings } from './settings.ts';
 
 export type ProviderId = 'openai' | 'offline';
 
@@ -34,3 +35,27 @@ export interface LlmAnswer {
 
 /** Which agent made a call: summaries are reported per agent. */
 export type AgentRole = 'plan' | 'implement' | 'search';
+
+/**
+ * A system + user request with the configured provider, model and sampling settings: the one
+ * way every agent (plan, implement, search) renders its calls.
+ */
+export function chatRequest(
+  settings: LlmSettings,
+  parts: { system: string; user: string; maxTokens: number | null; schema: AnswerSchema; sample?: number; seed?: number | null },
+): LlmRequest {
+  return {
+    provider: settings.provider,
+    model: settings.model,
+    messages: [
+      { role: 'system', content: parts.system },
+      { role: 'user', content: parts.user },
+    ],
+    temperature: settings.temperature,
+    top_p: null,
+    max_tokens: parts.maxTokens,
+    seed: parts.seed === undefined ? settings.seed : parts.seed,
+    sample: parts.sample ?? 0,
+    schema: parts.schema,
+  };
+}

@@ -2,7 +2,7 @@
  * The main agent's call: repository facts rendered into the plan prompt files. What the agent
  * sees is bounded (tree, per-file briefs, edges, README excerpt), whatever the repository's size.
  */
-import type { LlmRequest } from '../llm/request.ts';
+import { chatRequest, type LlmRequest } from '../llm/request.ts';
 import type { PlanContext } from '../llm/offline.ts';
 import { fillTemplate } from '../llm/prompts.ts';
 import type { LlmSession } from '../llm/session.ts';
@@ -34,20 +34,7 @@ export function planRequest(session: LlmSession, f: PlanFacts): { request: LlmRe
     external: external.length ? external.join(', ') : '(none)',
     readme: f.readme ? excerpt(f.readme, MAX_README_CHARS) : '(none)',
   });
-  const request: LlmRequest = {
-    provider: settings.provider,
-    model: settings.model,
-    messages: [
-      { role: 'system', content: prompts['plan/system.md'] },
-      { role: 'user', content: user },
-    ],
-    temperature: settings.temperature,
-    top_p: null,
-    max_tokens: settings.maxTokens.plan,
-    seed: settings.seed,
-    sample: 0,
-    schema: 'plan-1',
-  };
+  const request = chatRequest(settings, { system: prompts['plan/system.md'], user, maxTokens: settings.maxTokens.plan, schema: 'plan-1' });
   return { request, context: settings.provider === 'offline' ? c : undefined };
 }
 

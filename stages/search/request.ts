@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hashText, type ContentHash } from '../../src/hash.ts';
-import type { LlmRequest } from '../llm/request.ts';
+import { chatRequest, type LlmRequest } from '../llm/request.ts';
 import { fillTemplate } from '../llm/prompts.ts';
 import type { LlmSession } from '../llm/session.ts';
 import { renderBrief, type FileBrief } from '../plan/brief.ts';
@@ -64,21 +64,15 @@ export function thoughtRequest(
     thought: current,
   });
   const sample = at.iteration * SAMPLE_STRIDE + at.candidate;
-  const request: LlmRequest = {
-    provider: settings.provider,
-    model: settings.model,
-    messages: [
-      { role: 'system', content: prompts.system },
-      { role: 'user', content: user },
-    ],
-    temperature: settings.temperature,
-    top_p: null,
-    max_tokens: settings.maxTokens.implement,
+  const request = chatRequest(settings, {
+    system: prompts.system,
+    user,
+    maxTokens: settings.maxTokens.implement,
+    schema: 'thought-1',
+    sample,
     // A distinct seed per sample: identical messages must still give K different candidates.
     seed: settings.seed === null ? null : settings.seed + sample,
-    sample,
-    schema: 'thought-1',
-  };
+  });
   const context: ThoughtContext = { kind: 'thought', file: f.brief, current, ...at };
   return { request, context: settings.provider === 'offline' ? context : undefined };
 }
