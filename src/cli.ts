@@ -115,12 +115,13 @@ const cli = yargs(hideBin(process.argv))
     (y) =>
       common(y)
         .option('workers', { type: 'number', describe: 'worker threads for parsing and tokenization (default: config `workers`, else all cores)' })
+        .option('recheck', { type: 'boolean', default: false, describe: 'do not trust file stats: re-read and re-hash every input even when nothing seems to have changed since the last build' })
         .option('shard', { type: 'string', describe: 'scale-out worker: build only partition I of N (I/N, zero-based), or `auto` to take it from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX; then run `retrace merge`' })
         .example('$0 build --json', 'build and print the summary as JSON')
         .example('$0 build --shard 2/8', 'scale-out: build partition 2 of 8 into the (shared) cache'),
     async (a) => {
       const reporter = reporterFor(a.json);
-      const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, reporter };
+      const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, reporter };
       if (a.shard !== undefined) {
         const loaded = await loadConfig(a.config);
         const partition = resolvePartition(a.shard, process.env, loaded.config.partitions);

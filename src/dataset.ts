@@ -107,7 +107,7 @@ export async function writeVersion(
 }
 
 /** datasets/<name>/latest -> <version>, replaced atomically. */
-function pointLatest(nameDir: string, version: string): void {
+export function pointLatest(nameDir: string, version: string): void {
   const link = join(nameDir, 'latest');
   const tmp = join(nameDir, `.latest-${randomBytes(4).toString('hex')}`);
   symlinkSync(version, tmp);

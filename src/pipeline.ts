@@ -78,6 +78,12 @@ export interface Pipeline {
   readonly stages: ReadonlyArray<StageDef<any, any>>;
   run(run: PipelineRun): Promise<PipelineOutput>;
   /**
+   * A stat stamp of every input the pipeline reads (sources, prompt folders), or undefined when
+   * one cannot be taken cheaply. Equal stamps let the engine skip a build that would compute
+   * nothing (see build.ts); anything else falls back to the content-addressed build.
+   */
+  inputStamp?(run: PipelineRun): string | undefined;
+  /**
    * Scale-out: build only partition `index` of `count` (each source belongs to exactly one) and
    * return a JSON-serialisable result; the engine stores it in the cache as the partition's
    * completion marker.

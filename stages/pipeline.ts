@@ -8,7 +8,10 @@
  * own, so a build holds one repository's files at a time, never the corpus. Shards are planned
  * from token counts and read their documents back from the cache one by one.
  */
+import { resolve } from 'node:path';
 import pLimit from 'p-limit';
+import { newStamp, stampTree } from '../src/stamp.ts';
+import { stampSource } from './ingest/stamp.ts';
 import { RetraceError, asRetraceError } from '../src/errors.ts';
 import { StaleItem } from '../src/executor.ts';
 import { hashBytes, hashText, type ContentHash } from '../src/hash.ts';
@@ -271,6 +274,17 @@ export const retracePipeline: Pipeline = {
   format(stage, value) {
     if (stage === 'graph') return formatRepoGraph(value as RepoGraph);
     return undefined;
+  },
+  inputStamp(run) {
+    const h = newStamp();
+    for (const spec of run.loaded.config.sources) if (!stampSource(h, spec, run.loaded.dir)) return undefined;
+    const promptsDir = run.loaded.config.llm?.promptsDir;
+    try {
+      if (promptsDir) stampTree(h, resolve(run.loaded.dir, promptsDir));
+    } catch {
+      return undefined;
+    }
+    return h.digest('hex');
   },
   async run(run: PipelineRun): Promise<PipelineOutput> {
     const outcomes = await buildSources(run, run.loaded.config.sources.map((_, i) => i));

@@ -109,6 +109,33 @@ test('editing only a comment re-parses that file; the graph and what depends on 
   assert.is(r.json.stages.graph.cached, 2);
 });
 
+test('the up-to-date fast path: unchanged stats skip the build; any change, --recheck or a missing version does not', async () => {
+  const { utimesSync, statSync, rmSync } = await import('node:fs');
+  const base = p.run(['build', '--json']);
+  assert.is(base.code, 0, base.stderr);
+  const fast = p.run(['build', '--json']);
+  assert.is(fast.json.upToDate, true, 'nothing changed: answered from the last build');
+  assert.is(fast.json.version, base.json.version);
+  const recheck = p.run(['build', '--json', '--recheck']);
+  assert.is(recheck.json.upToDate, undefined, '--recheck takes the content-addressed path');
+  assert.is(recheck.json.version, base.json.version);
+  assert.is(recheck.json.stages.ingest.cached, recheck.json.stages.ingest.items);
+  // Same size, mtime put back: the inode's ctime still moves, so the change is seen.
+  const f = p.path('repos/alpha/index.js');
+  const before = statSync(f);
+  p.write('repos/alpha/index.js', p.read('repos/alpha/index.js').replace('sum', 'add'));
+  utimesSync(f, before.atime, before.mtime);
+  const changed = p.run(['build', '--json']);
+  assert.is(changed.json.upToDate, undefined);
+  assert.is(changed.json.stages.ingest.computed, 1);
+  assert.is.not(changed.json.version, base.json.version);
+  rmSync(changed.json.path, { recursive: true });
+  const rewritten = p.run(['build', '--json']);
+  assert.is(rewritten.json.upToDate, undefined, 'a deleted version is written again');
+  assert.is(rewritten.json.version, changed.json.version);
+  assert.ok(statSync(join(rewritten.json.path, 'manifest.json')).isFile());
+});
+
 test('two cold builds into different caches give byte-identical shards and the same version', () => {
   const a = p.run(['build', '--json'], { cacheDir: p.path('cacheA'), outDir: p.path('outA') });
   const b = p.run(['build', '--json', '--workers', '1'], { cacheDir: p.path('cacheB'), outDir: p.path('outB') });

@@ -8,7 +8,6 @@ import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import * as tar from 'tar';
 import { RetraceError } from '../errors.ts';
 import type { Cache } from './cache.ts';
 import { RemoteCache, type Trust } from './remote-cache.ts';
@@ -31,6 +30,7 @@ export async function exportVersion(local: Cache, name: string, version: string,
     // Written beside the target and renamed: the file is complete or absent.
     const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
     try {
+      const tar = await import('tar');
       await tar.c({ file: tmp, cwd: dir, gzip: /\.(t?gz)$/i.test(file), portable: true }, ['cas', 'ac', 'roots']);
       renameSync(tmp, file);
     } finally {
@@ -44,6 +44,7 @@ export async function exportVersion(local: Cache, name: string, version: string,
 export async function importBundle(local: Cache, file: string, trust: Trust): Promise<TransferReport[]> {
   return withTempDir(async (dir) => {
     try {
+      const tar = await import('tar');
       await tar.x({ file, cwd: dir, strict: true });
     } catch (err) {
       throw new RetraceError('CACHE_CORRUPT', `cannot read the bundle: ${(err as Error).message}`, { item: file, hint: 'the file must come from `retrace cache export`', cause: err });

@@ -24,20 +24,11 @@
  * module's linear memory and are not garbage collected, so a forgotten delete is a leak.
  * Parsers, languages and compiled queries are created once per thread and kept.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { Language, type Node, Parser, Query } from 'web-tree-sitter';
 import { RetraceError } from '../../src/errors.ts';
 import type { LanguageSpec } from './languages/registry.ts';
 
-const require = createRequire(import.meta.url);
-// web-tree-sitter's "exports" hides package.json; its entry point sits in the package root.
-const bindingPackageJson = join(dirname(require.resolve('web-tree-sitter')), 'package.json');
-const bindingPackage = JSON.parse(readFileSync(bindingPackageJson, 'utf8')) as { version: string };
-
-/** Name and version of the binding, part of PARSER_VERSION. */
-export const BINDING = `web-tree-sitter@${bindingPackage.version}`;
+export { BINDING } from './binding-version.ts';
 
 export interface CompiledQuery {
   query: Query;

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hashText, initHash } from '../../src/hash.ts';
-import { BINDING } from './binding.ts';
+import { BINDING } from './binding-version.ts';
 import { EXTRACTOR_VERSION } from './extract.ts';
 import { FACTS_VERSION } from './facts.ts';
 import { LANGUAGES } from './languages/registry.ts';

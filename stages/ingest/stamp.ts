@@ -1,0 +1,34 @@
+/**
+ * A source's stat stamp (src/stamp.ts), or undefined where none is cheap and safe: a directory
+ * is stamped by its tree (less .git and vendored folders, which the reader skips), a local git
+ * source by the commit its revision resolves to, a tarball by the archive's stat. A remote git
+ * URL has no stamp: the revision may move on the server.
+ */
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { Hash } from 'node:crypto';
+import { stampPath, stampTree } from '../../src/stamp.ts';
+import { VENDORED_DIRS } from './filter.ts';
+import { isRemoteGit } from './git.ts';
+import type { SourceSpec } from './types.ts';
+
+export function stampSource(h: Hash, spec: SourceSpec, baseDir: string): boolean {
+  try {
+    if ('dir' in spec) {
+      stampTree(h, resolve(baseDir, spec.dir), (name) => VENDORED_DIRS.has(name));
+    } else if ('git' in spec) {
+      if (isRemoteGit(spec.git)) return false;
+      const commit = execFileSync('git', ['rev-parse', '--verify', '--end-of-options', `${spec.rev ?? 'HEAD'}^{commit}`], {
+        cwd: resolve(baseDir, spec.git),
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+      h.update(`git\0${commit}\n`);
+    } else {
+      stampPath(h, resolve(baseDir, spec.tarball));
+    }
+    return true;
+  } catch {
+    return false; // missing or unreadable: the build itself reports it
+  }
+}
