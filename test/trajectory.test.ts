@@ -5,6 +5,7 @@
  * result or re-send a finished call, a build killed mid-way resumes without paying twice, and the
  * documents hold the repositories' exact bytes with observations loss-masked.
  */
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { queryShards } from './helpers/duckdb.ts';
 import { startLlmServer } from './helpers/llm-server.ts';
-import { checkDocuments, datasetDir, finished, FIXTURES, jsonAnswer, ok, project, removeProjects, spawnRetrace, successes } from './fixtures/trajectory/harness.ts';
+import { checkDocuments, datasetDir, finished, FIXTURES, jsonAnswer, ok, project, removeProjects, ROOT, spawnRetrace, successes } from './fixtures/trajectory/harness.ts';
 
 const CALC = join(FIXTURES, 'calc');
 const NOTES = join(FIXTURES, 'notes');
@@ -81,6 +82,12 @@ test('a prompt edit re-sends only the calls whose rendered request changed', asy
   assert.is(sub.stages.plan.computed, 0);
   assert.is(sub.stages.implement.computed, FILE_CALLS);
   assert.is.not(sub.version, base.version);
+  // dataset diff names the changed prompt and the documents it changed.
+  const diff = spawnSync(process.execPath, [join(ROOT, 'bin/retrace.js'), 'dataset', 'diff', `traj/${base.version}`, `traj/${sub.version}`, '--json', '--out', join(p.dir, 'datasets')], { encoding: 'utf8' });
+  assert.is(diff.status, 0, diff.stderr);
+  const d = JSON.parse(diff.stdout);
+  assert.equal(d.settings.map((x: { field: string }) => x.field).filter((f: string) => f.startsWith('trajectory.prompts')), ['trajectory.prompts.implement/system.md']);
+  assert.equal(d.documents.changed.map((c: { id: string }) => c.id).sort(), ['calc', 'notes']);
 
   // The server's plan ignores the system prompt: the plan calls are re-sent, the plans come back
   // the same, and no file call depends on a changed plan.
