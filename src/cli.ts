@@ -81,6 +81,12 @@ function failureLines(failures: BuildSummary['failures']): string[] {
   return [`${failures.length} failure(s):`, ...failures.map((f) => `  ${f.code} ${f.stage} ${f.item}: ${f.message}${f.hint ? ` (${f.hint})` : ''}`)];
 }
 
+function llmLine(llm: BuildSummary['llm']): string {
+  const provider = typeof llm.provider === 'string' ? ` (${llm.provider}${typeof llm.model === 'string' ? ` ${llm.model}` : ''})` : '';
+  const calls = typeof llm.calls === 'number' ? `${llm.calls} calls, ` : '';
+  return `  llm${provider}: ${calls}${llm.requests} requests sent, ${llm.cached} cached answers, ${llm.promptTokens}+${llm.completionTokens} tokens`;
+}
+
 function printBuild(json: boolean, summary: BuildSummary): void {
   const excluded = (summary.excluded as Array<{ source: string; code: string; message: string }> | undefined) ?? [];
   if (summary.failures.length > 0 || excluded.length > 0) exitCode = 3;
@@ -93,7 +99,7 @@ function printBuild(json: boolean, summary: BuildSummary): void {
       `  ${summary.path}`,
       `  ${summary.documents} documents, ${summary.tokens} tokens, ${summary.shards} shard(s), ${(summary.ms / 1000).toFixed(1)} s`,
       ...stageLines(summary.stages),
-      `  llm: ${summary.llm.requests} requests, ${summary.llm.cached} cached answers, ${summary.llm.promptTokens}+${summary.llm.completionTokens} tokens`,
+      llmLine(summary.llm),
       ...(summary.skipped ? [`  ${summary.skipped} file(s) skipped (reasons in manifest.json)`] : []),
       ...failureLines(summary.failures),
       ...excludedLines,
