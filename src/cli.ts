@@ -180,7 +180,7 @@ const cli = yargs(hideBin(process.argv))
     async (a) => {
       await withCache(a, async (cache) => {
         const found = matchItems(cache, a.item as string);
-        if (found.length === 0) throw new RetraceError('ITEM_NOT_FOUND', `no item named "${a.item}" in the cache`, { item: a.item as string, hint: 'use an id printed by `retrace status`, e.g. yargs:lib/yargs.js or a repository name' });
+        if (found.length === 0) throw new RetraceError('ITEM_NOT_FOUND', `no item named "${a.item}" in the cache`, { item: a.item as string, hint: 'name a repository (yargs) or repo:path (yargs:build/lib/yargs-factory.js); `retrace show facts <repo>` lists its files' });
         const ex = found.map(explainItem);
         print(a.json, ex, ex.map(formatExplanation).join('\n\n'));
       });
@@ -189,14 +189,14 @@ const cli = yargs(hideBin(process.argv))
   .command(
     'show <stage> <item>',
     "print an item's cached artifact: `show facts <repo>` (file tree, dependency graph, order), `show parse <repo:path>`, any stage by name",
-    (y) => common(y).positional('stage', { type: 'string', demandOption: true }).positional('item', { type: 'string', demandOption: true }),
+    (y) => common(y).positional('stage', { type: 'string', demandOption: true, describe: 'a stage name (ingest, parse, graph, plan, implement, search, tokenize, shard, ...) or facts (the graph stage)' }).positional('item', { type: 'string', demandOption: true, describe: 'a repository (yargs) or repo:path (yargs:build/lib/yargs-factory.js)' }),
     async (a) => {
       await withCache(a, async (cache) => {
         const stage = retracePipeline.showAliases?.[a.stage as string] ?? (a.stage as string);
         const names = retracePipeline.stages.map((s) => s.name);
         if (!names.includes(stage)) throw new RetraceError('USAGE', `unknown stage "${a.stage}"`, { item: a.stage as string, hint: `stages: ${names.join(', ')}; aliases: ${Object.keys(retracePipeline.showAliases ?? {}).join(', ')}` });
         const found = matchItems(cache, a.item as string).filter((s) => s.stage === stage);
-        if (found.length === 0) throw new RetraceError('ITEM_NOT_FOUND', `no ${stage} item named "${a.item}" in the cache`, { item: a.item as string, hint: 'build first; item ids are printed by `retrace status` and `retrace explain`' });
+        if (found.length === 0) throw new RetraceError('ITEM_NOT_FOUND', `no ${stage} item named "${a.item}" in the cache`, { item: a.item as string, hint: 'build first; items are a repository or repo:path (`retrace show facts <repo>` lists its files); search items exist only with `search: { enabled: true }`' });
         const out: string[] = [];
         const values: unknown[] = [];
         for (const st of found) {
@@ -213,10 +213,10 @@ const cli = yargs(hideBin(process.argv))
   )
   .command('cache', 'inspect and maintain the cache', (y) =>
     y
-      .command('stats', 'entries and bytes per store and per stage', (yy) => common(yy), async (a) => {
+      .command('stats', 'entries and bytes per store, entries per stage', (yy) => common(yy), async (a) => {
         await withCache(a, async (cache) => {
           const s = await cache.stats();
-          print(a.json, { dir: cache.dir, ...s }, [`cache ${cache.dir}`, `  actions ${s.actions}, blobs ${s.blobs} (${human(s.blobBytes)} stored), items ${s.items}, file ${human(s.fileBytes)}`, ...Object.entries(s.byStage).map(([k, v]) => `  ${k.padEnd(10)} ${v}`)].join('\n'));
+          print(a.json, { dir: cache.dir, ...s }, [`cache ${cache.dir}`, `  actions ${s.actions}, blobs ${s.blobs} (${human(s.blobBytes)} stored), items ${s.items}, file ${human(s.fileBytes)}`, ...Object.entries(s.byStage).map(([k, v]) => `  ${k.padEnd(17)} ${v}`)].join('\n'));
         });
       })
       .command('verify', 're-hash every blob and check every result points at existing blobs', (yy) => common(yy).option('repair', { type: 'boolean', default: false, describe: 'remove damaged entries so the next build recomputes them' }), async (a) => {
@@ -264,13 +264,13 @@ const cli = yargs(hideBin(process.argv))
           print(a.json, r, transferLine('pulled', r));
         })
       .command('export <file>', 'write a version\'s closure to one file (gzip if it ends in .gz or .tgz), for machines without a shared store', (yy) =>
-        common(yy).positional('file', { type: 'string', demandOption: true }).option('version', { type: 'string', default: 'latest', describe: 'version id, prefix, name/version or latest' }),
+        common(yy).positional('file', { type: 'string', demandOption: true, describe: 'the file to write (.tgz or .gz: gzip)' }).option('version', { type: 'string', default: 'latest', describe: 'version id, prefix, name/version or latest' }),
         async (a) => {
           const r = await cacheExport(await cacheContext({ config: a.config, cacheDir: a['cache-dir'], outDir: a.out }), a.file as string, a.version);
           print(a.json, r, `${transferLine('exported', r)} to ${r.file}`);
         })
       .command('import <file>', 'load the versions of an exported file into the local cache (every blob re-hashed)', (yy) =>
-        common(yy).positional('file', { type: 'string', demandOption: true }),
+        common(yy).positional('file', { type: 'string', demandOption: true, describe: 'a file written by `retrace cache export`' }),
         async (a) => {
           const rs = await cacheImport(await cacheContext({ config: a.config, cacheDir: a['cache-dir'], outDir: a.out }), a.file as string);
           if (rs.some((r) => r.unavailable > 0)) exitCode = 3;
@@ -302,23 +302,23 @@ const cli = yargs(hideBin(process.argv))
         if (m.search) lines.push('  search:', ...Object.entries(m.search).map(([k, val]) => `    ${k}: ${typeof val === 'number' ? +val.toFixed(4) : JSON.stringify(val)}`));
         print(a.json, m, lines.join('\n'));
       })
-      .command('verify <version>', 're-check every shard\'s checksum and the version id', (yy) => common(yy).positional('version', { type: 'string', demandOption: true }), async (a) => {
+      .command('verify <version>', 're-check every shard\'s checksum and the version id', (yy) => common(yy).positional('version', { type: 'string', demandOption: true, describe: 'version id, prefix, name/version or latest' }), async (a) => {
         const { outDir } = await dirs(a);
         const v = findVersion(outDir, a.version as string);
         const r = await verifyVersion(v);
         if (!r.ok) exitCode = 3;
         print(a.json, { version: v.version, ...r }, r.ok ? `${v.name}/${v.version} ok: ${v.manifest.shards.length} shard(s) verified` : [`${v.name}/${v.version} DAMAGED:`, ...r.problems.map((p) => `  ${p.file}: ${p.problem}`)].join('\n'));
       })
-      .command('diff <a> <b>', 'what changed between two versions: sources, settings, documents, tokens', (yy) => common(yy).positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }), async (a) => {
+      .command('diff <a> <b>', 'what changed between two versions: sources, settings, documents, tokens', (yy) => common(yy).positional('a', { type: 'string', demandOption: true, describe: 'the older version (id, prefix, name/version or latest)' }).positional('b', { type: 'string', demandOption: true, describe: 'the newer version' }), async (a) => {
         const { outDir } = await dirs(a);
         const d = diffVersions(findVersion(outDir, a.a as string), findVersion(outDir, a.b as string));
         print(a.json, d, formatDiff(d));
       })
-      .command('pin <version>', 'keep a version\'s closure through `cache gc` (also on a read-write remote)', (yy) => common(yy).positional('version', { type: 'string', demandOption: true }), async (a) => {
+      .command('pin <version>', 'keep a version\'s closure through `cache gc` (also on a read-write remote)', (yy) => common(yy).positional('version', { type: 'string', demandOption: true, describe: 'version id, prefix, name/version or latest' }), async (a) => {
         const r = await datasetPin(await cacheContext({ config: a.config, cacheDir: a['cache-dir'], outDir: a.out }), a.version as string, true);
         print(a.json, r, `pinned ${r.version}${r.changed ? '' : ' (already pinned)'}${r.remote ? ', also on the remote' : ''}${r.known ? '' : '\n  warning: this cache holds no root for it (build it here so gc can keep it)'}`);
       })
-      .command('unpin <version>', 'let `cache gc` evict a version\'s closure again', (yy) => common(yy).positional('version', { type: 'string', demandOption: true }), async (a) => {
+      .command('unpin <version>', 'let `cache gc` evict a version\'s closure again', (yy) => common(yy).positional('version', { type: 'string', demandOption: true, describe: 'version id, prefix, name/version or latest' }), async (a) => {
         const r = await datasetPin(await cacheContext({ config: a.config, cacheDir: a['cache-dir'], outDir: a.out }), a.version as string, false);
         print(a.json, r, `unpinned ${r.version}${r.changed ? '' : ' (was not pinned)'}`);
       })
