@@ -3,7 +3,7 @@
  * pipeline through the executor, write the dataset version, and summarise. Also `status`, which
  * runs the same pipeline answering only from the cache.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newStamp, stampPath, stampTree } from './stamp.ts';
@@ -16,7 +16,7 @@ import { LmdbCache } from './cache/lmdb-store.ts';
 import type { Cache } from './cache/cache.ts';
 import { recordRoot } from './cache/closure.ts';
 import { withRemote, type TieredCache } from './cache/tiered.ts';
-import { pointLatest, writeVersion } from './dataset.ts';
+import { pointLatest, shardsPresent, writeVersion, type Manifest } from './dataset.ts';
 import type { Pipeline, PipelineOutput, PipelineRun } from './pipeline.ts';
 import { PiscinaPool, type TaskPool } from './pool.ts';
 import type { Reporter } from './reporter.ts';
@@ -29,7 +29,7 @@ export interface BuildOptions {
   outDir?: string;
   workers?: number;
   reporter: Reporter;
-  /** Skip the up-to-date fast path: re-read and re-hash every input (the result is the same). */
+  /** Skip the up-to-date fast path: re-read and re-hash every input and re-check the written shards' SHA-256. */
   recheck?: boolean;
   /** Scale-out: build only this partition of the sources and record its completion marker. */
   partition?: { index: number; count: number };
@@ -168,15 +168,19 @@ async function upToDateSummary(s: Session, key: ActionKey): Promise<BuildSummary
   const bytes = rec && (await s.local.getBlob(rec.output));
   if (!bytes) return undefined;
   const last = JSON.parse(new TextDecoder().decode(bytes)) as BuildSummary;
-  if (!existsSync(join(last.path, 'manifest.json'))) return undefined;
+  // The version must still be whole on disk (cheap: sizes only); otherwise a real build repairs it.
+  const mf = join(last.path, 'manifest.json');
+  if (!existsSync(mf) || !shardsPresent(last.path, JSON.parse(readFileSync(mf, 'utf8')) as Manifest)) return undefined;
   pointLatest(dirname(last.path), last.version);
   const stages: BuildSummary['stages'] = {};
   for (const [name, st] of Object.entries(last.stages)) stages[name] = { items: st.items, cached: st.items, computed: 0, unchanged: 0, failed: 0, ms: 0 };
   const llm = last.llm as PipelineOutput['llm'] & { calls?: number };
+  // Only the totals: per-agent breakdowns describe the earlier build's work, not this one's.
+  const flat = Object.fromEntries(Object.entries(llm).filter(([, v]) => typeof v !== 'object'));
   return {
     ...last,
     stages,
-    llm: { ...llm, requests: 0, cached: llm.calls ?? llm.cached + llm.requests, promptTokens: 0, completionTokens: 0 },
+    llm: { ...flat, requests: 0, cached: llm.calls ?? llm.cached + llm.requests, promptTokens: 0, completionTokens: 0 },
     failures: [],
     upToDate: true,
   };
@@ -198,9 +202,9 @@ async function finishVersion(s: Session, pipeline: Pipeline, opts: BuildOptions,
   }
   opts.reporter.emit({ type: 'phase', name: 'writing dataset' });
   const body = { manifestVersion: 1 as const, name: s.loaded.config.name, shards: out.shards.map(({ blob: _b, ...rest }) => rest), ...out.pins };
-  const written = await writeVersion(s.outDir, body, async (tmp) => {
-    for (const shard of out.shards) writeFileSync(join(tmp, shard.file), await s.run.blobs.get(shard.blob));
-  });
+  const blobOf = new Map(out.shards.map((sh) => [sh.file, sh.blob]));
+  const written = await writeVersion(s.outDir, body, (file) => s.run.blobs.get(blobOf.get(file)!), { verifyExisting: opts.recheck });
+  for (const file of written.repaired) opts.reporter.emit({ type: 'warn', code: 'DATASET_REPAIRED', item: join(written.path, file), message: 'was missing or damaged; written again from the cache' });
   // What `cache push/pull/export` and gc of pinned versions walk from (local tier only).
   await recordRoot(s.local, s.loaded.config.name, written.manifest.version, s.exec.usedKeys);
   await s.remote?.flush();

@@ -4,7 +4,8 @@
  * Exit codes: 0 success; 1 error (nothing built); 2 usage error; 3 built, but some items failed
  * (listed in the summary) or a check (verify) found problems.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runBuild, runMerge, runPartition, runStatus, resolveDirs, type BuildSummary } from './build.ts';
@@ -48,9 +49,15 @@ async function dirs(a: Common): Promise<{ cacheDir: string; outDir: string }> {
   return resolveDirs(loaded, { cacheDir: a['cache-dir'], outDir: a.out });
 }
 
-async function withCache<T>(a: Common, fn: (cache: LmdbCache) => Promise<T>): Promise<T> {
+async function withCache<T>(a: Common, fn: (cache: LmdbCache) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
   await initHash();
   const { cacheDir } = await dirs(a);
+  if (!existsSync(join(cacheDir, 'lmdb')) && !opts.create) {
+    throw new RetraceError('ITEM_NOT_FOUND', 'there is no cache here yet', {
+      item: cacheDir,
+      hint: 'build first, or pass the --cache-dir (or --config) the build used',
+    });
+  }
   const cache = LmdbCache.open(cacheDir);
   try {
     return await fn(cache);
@@ -121,6 +128,7 @@ const cli = yargs(hideBin(process.argv))
     (y) =>
       common(y)
         .option('workers', { type: 'number', describe: 'worker threads for parsing and tokenization (default: config `workers`, else all cores)' })
+        .check((x) => (x.workers === undefined || (Number.isInteger(x.workers) && x.workers >= 1) ? true : '--workers must be a whole number >= 1'))
         .option('recheck', { type: 'boolean', default: false, describe: 'do not trust file stats: re-read and re-hash every input even when nothing seems to have changed since the last build' })
         .option('shard', { type: 'string', describe: 'scale-out worker: build only partition I of N (I/N, zero-based), or `auto` to take it from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX; then run `retrace merge`' })
         .example('$0 build --json', 'build and print the summary as JSON')
@@ -272,6 +280,7 @@ const cli = yargs(hideBin(process.argv))
       .command('import <file>', 'load the versions of an exported file into the local cache (every blob re-hashed)', (yy) =>
         common(yy).positional('file', { type: 'string', demandOption: true, describe: 'a file written by `retrace cache export`' }),
         async (a) => {
+          if (!existsSync(a.file as string)) throw new RetraceError('ITEM_NOT_FOUND', 'no such file', { item: resolve(a.file as string), hint: 'give a file written by `retrace cache export`' });
           const rs = await cacheImport(await cacheContext({ config: a.config, cacheDir: a['cache-dir'], outDir: a.out }), a.file as string);
           if (rs.some((r) => r.unavailable > 0)) exitCode = 3;
           print(a.json, rs, rs.map((r) => transferLine('imported', r)).join('\n'));
@@ -331,8 +340,10 @@ const cli = yargs(hideBin(process.argv))
   .alias('h', 'help')
   .version(false)
   .fail((msg, err) => {
-    if (err) throw err;
-    process.stderr.write(`error USAGE: ${msg}\n(retrace --help lists commands and options)\n`);
+    // A command's own error passes through; anything yargs rejects (unknown option, failed
+    // check) is a usage error.
+    if (err instanceof RetraceError) throw err;
+    process.stderr.write(`error USAGE: ${msg ?? err?.message}\n(retrace --help lists commands and options)\n`);
     process.exit(2);
   })
   .wrap(Math.min(120, process.stdout.columns ?? 100));
@@ -343,8 +354,9 @@ try {
 } catch (err) {
   if (err instanceof RetraceError) {
     process.stderr.write(`error ${err.describe()}\n`);
+    process.exitCode = err.code === 'USAGE' ? 2 : 1;
   } else {
     process.stderr.write(`error INTERNAL: ${(err as Error)?.stack ?? String(err)}\n(this is a bug in retrace; please report it with the command you ran)\n`);
+    process.exitCode = 1;
   }
-  process.exitCode = 1;
 }

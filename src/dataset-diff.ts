@@ -24,8 +24,11 @@ export interface DatasetDiff {
 /** Fields compared element by element rather than as one value. */
 const LISTS = new Set(['shards', 'documents', 'version', 'merkleRoot']);
 
+/** Leaf fields by path (`sources[2].snapshot`), so a diff names exactly what changed. */
 function flatten(v: unknown, prefix: string, out: Map<string, string>): void {
-  if (v && typeof v === 'object' && !Array.isArray(v)) {
+  if (Array.isArray(v) && v.some((x) => x && typeof x === 'object')) {
+    v.forEach((x, i) => flatten(x, `${prefix}[${i}]`, out));
+  } else if (v && typeof v === 'object' && !Array.isArray(v)) {
     for (const [k, x] of Object.entries(v)) flatten(x, prefix ? `${prefix}.${k}` : k, out);
   } else out.set(prefix, canonicalJson(v));
 }

@@ -69,27 +69,32 @@ function fsyncPath(path: string): void {
 }
 
 /**
- * Write a version: `writeShards` fills a temporary folder (it gets the folder path), then the
- * manifest is written and the folder renamed to the version id. If the version already exists
- * (an identical earlier or concurrent build), the existing one is kept.
+ * Write a version: each shard's bytes (from `shardBytes`) and the manifest go into a temporary
+ * folder that is renamed to the version id. If the version already exists (an earlier or
+ * concurrent identical build), it is checked instead: a shard that is missing or has the wrong
+ * size (or, with `verifyExisting`, the wrong SHA-256) is written again, atomically, so a build
+ * always leaves the version whole.
  */
 export async function writeVersion(
   datasetsDir: string,
   body: ManifestBody,
-  writeShards: (tmpDir: string) => Promise<void>,
-): Promise<{ manifest: Manifest; path: string; existed: boolean }> {
+  shardBytes: (file: string) => Promise<Uint8Array>,
+  opts: { verifyExisting?: boolean } = {},
+): Promise<{ manifest: Manifest; path: string; existed: boolean; repaired: string[] }> {
   const { version, merkleRoot: root } = versionOf(body);
   const manifest: Manifest = { ...body, version, merkleRoot: root };
+  const manifestText = JSON.stringify(manifest, null, 2) + '\n';
   const nameDir = join(datasetsDir, body.name);
   const finalDir = join(nameDir, version);
   mkdirSync(nameDir, { recursive: true });
   let existed = existsSync(join(finalDir, 'manifest.json'));
+  const repaired: string[] = [];
   if (!existed) {
     const tmp = join(nameDir, `.tmp-${version}-${randomBytes(4).toString('hex')}`);
     mkdirSync(tmp, { recursive: true });
     try {
-      await writeShards(tmp);
-      writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+      for (const s of body.shards) writeFileSync(join(tmp, s.file), await shardBytes(s.file));
+      writeFileSync(join(tmp, 'manifest.json'), manifestText);
       for (const f of readdirSync(tmp)) fsyncPath(join(tmp, f));
       try {
         renameSync(tmp, finalDir);
@@ -101,9 +106,39 @@ export async function writeVersion(
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
+  } else {
+    for (const s of body.shards) {
+      const p = join(finalDir, s.file);
+      const whole = existsSync(p) && lstatSync(p).size === s.bytes && (!opts.verifyExisting || (await sha256File(p)) === s.sha256);
+      if (!whole) {
+        replaceFile(p, await shardBytes(s.file));
+        repaired.push(s.file);
+      }
+    }
+    const mf = join(finalDir, 'manifest.json');
+    if (readFileSync(mf, 'utf8') !== manifestText) {
+      replaceFile(mf, manifestText);
+      repaired.push('manifest.json');
+    }
   }
   pointLatest(nameDir, version);
-  return { manifest, path: finalDir, existed };
+  return { manifest, path: finalDir, existed, repaired };
+}
+
+/** Write to a temporary name beside the file, flush, then rename over it. */
+function replaceFile(path: string, bytes: Uint8Array | string): void {
+  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, bytes);
+  fsyncPath(tmp);
+  renameSync(tmp, path);
+}
+
+/** Every shard of a version is present with its manifest size (a cheap check: no hashing). */
+export function shardsPresent(path: string, manifest: Pick<Manifest, 'shards'>): boolean {
+  return manifest.shards.every((s) => {
+    const p = join(path, s.file);
+    return existsSync(p) && lstatSync(p).size === s.bytes;
+  });
 }
 
 /** datasets/<name>/latest -> <version>, replaced atomically. */
@@ -155,7 +190,7 @@ export function findVersion(datasetsDir: string, ref: string, name?: string): Ve
   const known = all.map((v) => `${v.name}/${v.version}${v.latest ? ' (latest)' : ''}`).join(', ') || 'none';
   throw new RetraceError('DATASET_NOT_FOUND', matches.length === 0 ? `no dataset version matches "${ref}"` : `"${ref}" matches ${matches.length} versions`, {
     item: ref,
-    hint: `known versions: ${known}`,
+    hint: `versions under ${datasetsDir}: ${known} (pass the --out, or --config, the build used)`,
   });
 }
 

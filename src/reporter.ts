@@ -50,7 +50,7 @@ export class TtyReporter implements Reporter {
     }
     if (e.type === 'item-failed') {
       this.clear();
-      this.out.write(`error ${e.stage} ${e.item}: ${e.error}\n`);
+      this.out.write(`error ${e.error} [${e.stage}]\n`);
     }
     if (e.type === 'item-start' || e.type === 'item' || e.type === 'item-failed') {
       let c = this.counts.get(e.stage);
@@ -96,7 +96,7 @@ export class PlainReporter implements Reporter {
   constructor(private readonly out: NodeJS.WritableStream = process.stderr) {}
   emit(e: BuildEvent): void {
     if (e.type === 'warn') this.out.write(`warning ${e.code} ${e.item}: ${e.message}\n`);
-    if (e.type === 'item-failed') this.out.write(`error ${e.stage} ${e.item}: ${e.error}\n`);
+    if (e.type === 'item-failed') this.out.write(`error ${e.error} [${e.stage}]\n`);
   }
   done(): void {}
 }

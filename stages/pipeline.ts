@@ -172,11 +172,11 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
           const e = asRetraceError(err, 'STAGE_FAILED', where);
           o.error = { code: e.code, message: e.message };
           // Stage failures are recorded by the executor; record the rest (a missing or empty source) here.
-          if (!run.exec.failures.some((f) => f.code === e.code && f.message === e.message)) {
-            // A source-level problem is named by its place in the config: `sources[2] repos/x`.
-            const item = e.code.startsWith('SOURCE_') ? where : (e.item ?? where);
+          // A source-level problem is named by its place in the config: `sources[2] repos/x`.
+          const item = e.code.startsWith('SOURCE_') ? where : (e.item ?? where);
+          if (!run.exec.failures.some((f) => f.code === e.code && f.message === e.message && f.item === item)) {
             run.exec.failures.push({ stage: 'ingest', item, code: e.code, message: e.message, hint: e.hint });
-            run.reporter.emit({ type: 'item-failed', stage: 'ingest', item, error: `${e.code}: ${e.message}${e.hint ? ` (${e.hint})` : ''}` });
+            run.reporter.emit({ type: 'item-failed', stage: 'ingest', item, error: new RetraceError(e.code, e.message, { item, hint: e.hint }).describe() });
           }
         }
         return o;

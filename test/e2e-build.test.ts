@@ -178,5 +178,26 @@ test('dataset list, show and verify; verify catches a flipped byte', async () =>
   assert.match(JSON.stringify(bad.json.problems), /sha256/);
 });
 
+test('a build repairs its version: a deleted shard is written again, a flipped byte with --recheck', async () => {
+  const { rmSync, writeFileSync } = await import('node:fs');
+  const built = p.run(['build', '--json']);
+  assert.is(built.code, 0, built.stderr);
+  const shard = join(built.json.path, 'shard-00000.parquet');
+  const good = readFileSync(shard);
+  rmSync(shard);
+  const again = p.run(['build', '--json']);
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /DATASET_REPAIRED/);
+  assert.ok(readFileSync(shard).equals(good));
+  const bytes = Buffer.from(good);
+  bytes[100] ^= 0xff;
+  writeFileSync(shard, bytes);
+  const recheck = p.run(['build', '--json', '--recheck']);
+  assert.is(recheck.code, 0, recheck.stderr);
+  assert.ok(readFileSync(shard).equals(good), '--recheck re-checks the SHA-256 of written shards');
+  const v = p.run(['dataset', 'verify', built.json.version, '--json']);
+  assert.is(v.json.ok, true);
+});
+
 test.after(() => p.cleanup());
 test.run();

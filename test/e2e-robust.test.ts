@@ -56,6 +56,19 @@ test('bad files are skipped with reasons, bad sources fail alone, the rest build
   assert.match(text.stdout, /SOURCE_EMPTY/);
 });
 
+test('every missing source is reported on its own; usage mistakes exit 2', () => {
+  const cfg = p.config({ name: 'two', format: 'raw', sources: [{ dir: 'repos/good' }, { dir: 'repos/nope1' }, { dir: 'repos/nope2' }], workers: 1 }, 'two.config.ts');
+  const r = p.run(['build', '--json', '--config', cfg]);
+  assert.is(r.code, 3);
+  assert.equal(r.json.failures.map((f: any) => f.item), ['sources[1] repos/nope1', 'sources[2] repos/nope2']);
+  assert.match(r.stderr, /error SOURCE_NOT_FOUND sources\[1\] repos\/nope1: /);
+  for (const args of [['build', '--shard', '3/2'], ['build', '--workers', '0'], ['cache', 'gc'], ['show', 'nosuchstage', 'x'], ['bogus']]) {
+    const u = p.run([...args, '--config', cfg]);
+    assert.is(u.code, 2, `${args.join(' ')}: ${u.stderr}`);
+    assert.match(u.stderr, /USAGE/);
+  }
+});
+
 test('a config with a wrong type is refused with the path of the bad value', () => {
   const cfg = p.config({ name: 'x', format: 'raw', sources: [{ dir: 'repos/good' }], output: { seqLen: 'long' } }, 'bad.config.ts');
   const r = p.run(['build', '--config', cfg]);
