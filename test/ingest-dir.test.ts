@@ -5,15 +5,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RetraceError } from '../src/errors.ts';
 import { openSource } from '../stages/ingest/sources.ts';
-import { collect, removeDir, tempDir, writeTree } from './fixtures/ingest/repo.ts';
+import { collect, tempDirs, writeTree } from './fixtures/ingest/repo.ts';
 
-const made: string[] = [];
-const fresh = (label: string) => {
-  const dir = tempDir(label);
-  made.push(dir);
-  return dir;
-};
-test.after(() => made.forEach(removeDir));
+const { fresh, cleanup } = tempDirs();
+test.after(cleanup);
 
 test('walks in plain sorted path order with posix relative paths and git-like modes', async () => {
   const root = fresh('order');

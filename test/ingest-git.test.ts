@@ -6,15 +6,10 @@ import * as assert from 'uvu/assert';
 import { RetraceError } from '../src/errors.ts';
 import { gitRepoName, isRemoteGit } from '../stages/ingest/git.ts';
 import { openSource, type SourceSpec } from '../stages/ingest/sources.ts';
-import { collect, commitAll, git, removeDir, tempDir, writeTree } from './fixtures/ingest/repo.ts';
+import { collect, commitAll, git, removeDir, tempDirs, writeTree } from './fixtures/ingest/repo.ts';
 
-const made: string[] = [];
-const fresh = (label: string) => {
-  const dir = tempDir(label);
-  made.push(dir);
-  return dir;
-};
-test.after(() => made.forEach(removeDir));
+const { fresh, cleanup } = tempDirs();
+test.after(cleanup);
 
 async function gitError(spec: SourceSpec, baseDir: string): Promise<RetraceError> {
   try {

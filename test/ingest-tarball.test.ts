@@ -5,15 +5,10 @@ import * as assert from 'uvu/assert';
 import { RetraceError } from '../src/errors.ts';
 import { hashBytes, initHash } from '../src/hash.ts';
 import { openSource } from '../stages/ingest/sources.ts';
-import { collect, rawTgz, removeDir, tempDir } from './fixtures/ingest/repo.ts';
+import { collect, rawTgz, tempDirs } from './fixtures/ingest/repo.ts';
 
-const made: string[] = [];
-const fresh = (label: string) => {
-  const dir = tempDir(label);
-  made.push(dir);
-  return dir;
-};
-test.after(() => made.forEach(removeDir));
+const { fresh, cleanup } = tempDirs();
+test.after(cleanup);
 
 function writeTgz(dir: string, name: string, bytes: Buffer): string {
   writeFileSync(join(dir, name), bytes);
