@@ -81,13 +81,3 @@ export class PiscinaPool implements TaskPool {
     await Promise.all([...this.pools.values()].map(async (p) => (await p).close()));
   }
 }
-
-/** Runs tasks on the calling thread: for tests and for tiny jobs where a thread costs more. */
-export class InlinePool implements TaskPool {
-  readonly threads = 1;
-  async run<T>(moduleUrl: string, payload: unknown): Promise<T> {
-    const mod = (await import(moduleUrl)) as { default: (p: unknown) => T | Promise<T> };
-    return await mod.default(payload);
-  }
-  async close(): Promise<void> {}
-}
