@@ -108,6 +108,11 @@ async function openSession(opts: BuildOptions, mode: 'build' | 'status'): Promis
   };
 }
 
+/** Failures in a stable order (items finish in any order when repositories build concurrently). */
+function sortedFailures(exec: Executor): Failure[] {
+  return [...exec.failures].sort((a, b) => (a.item < b.item ? -1 : a.item > b.item ? 1 : a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : 0));
+}
+
 function stageTable(exec: Executor, pipeline: Pipeline): BuildSummary['stages'] {
   const out: BuildSummary['stages'] = {};
   for (const s of pipeline.stages) {
@@ -217,7 +222,7 @@ async function finishVersion(s: Session, pipeline: Pipeline, opts: BuildOptions,
     shards: out.shards.length,
     stages: stageTable(s.exec, pipeline),
     llm: out.llm,
-    failures: s.exec.failures,
+    failures: sortedFailures(s.exec),
     ms: Math.round(performance.now() - t0),
     cacheDir: s.cacheDir,
     ...(s.remote ? { remote: s.remote.summary() } : {}),
@@ -271,7 +276,7 @@ export async function runPartition(pipeline: Pipeline, opts: BuildOptions & { pa
       documents: r.documents,
       stages: stageTable(s.exec, pipeline),
       llm: r.llm,
-      failures: s.exec.failures,
+      failures: sortedFailures(s.exec),
       ms: Math.round(performance.now() - t0),
       cacheDir: s.cacheDir,
       ...(s.remote ? { remote: s.remote.summary() } : {}),
