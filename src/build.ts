@@ -89,6 +89,7 @@ async function openSession(opts: BuildOptions, mode: 'build' | 'status'): Promis
     signal: controller.signal,
     abort: (reason) => controller.abort(new RetraceError('LLM_BUDGET_EXHAUSTED', reason)),
     estimates: {},
+    writes: [cacheDir, outDir],
     blobs: {
       put: (b) => cache.putBlob(b),
       get: async (h) => {

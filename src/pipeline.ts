@@ -31,6 +31,8 @@ export interface PipelineRun {
    * an upper bound for repositories whose items are stale). Reported by `retrace status`.
    */
   estimates: Record<string, number>;
+  /** Folders the build writes (cache, datasets): never read as input, even inside a source. */
+  writes: string[];
 }
 
 export interface OutputShard {

@@ -8,13 +8,13 @@ import { createHash, type Hash } from 'node:crypto';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Add a tree's stamp to `h`; `skip(name)` prunes folders (e.g. .git, node_modules). */
-export function stampTree(h: Hash, root: string, skip: (name: string) => boolean = () => false): void {
+/** Add a tree's stamp to `h`; `skip(name, path)` prunes folders (e.g. .git, node_modules). */
+export function stampTree(h: Hash, root: string, skip: (name: string, path: string) => boolean = () => false): void {
   const walk = (dir: string, rel: string): void => {
     const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
-      if (e.isDirectory() && skip(e.name)) continue;
       const abs = join(dir, e.name);
+      if (e.isDirectory() && skip(e.name, abs)) continue;
       const r = rel ? `${rel}/${e.name}` : e.name;
       stampPath(h, abs, r);
       if (e.isDirectory()) walk(abs, r);

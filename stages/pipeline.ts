@@ -158,7 +158,7 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
         const o: SourceOutcome = { index, spec: cfg.sources[index], skipped: [] };
         const where = describeSource(o.spec, o.index);
         try {
-          const src = await openSource(o.spec, run.loaded.dir, settings.limits);
+          const src = await openSource(o.spec, run.loaded.dir, settings.limits, run.writes);
           o.identity = src.identity;
           o.docId = src.identity.name;
           await processSource(run, settings, tokenizerId, src, o);
@@ -197,7 +197,7 @@ async function estimateLlmCalls(run: PipelineRun, o: SourceOutcome): Promise<voi
   const settings = resolveSettings(run.loaded.config);
   let code = 0;
   try {
-    const src = await openSource(o.spec, run.loaded.dir, settings.limits);
+    const src = await openSource(o.spec, run.loaded.dir, settings.limits, run.writes);
     for await (const f of src.files()) if (languageFor(f.path)) code++;
   } catch {
     return; // a source that cannot be read is reported by the build itself
@@ -277,7 +277,7 @@ export const retracePipeline: Pipeline = {
   },
   inputStamp(run) {
     const h = newStamp();
-    for (const spec of run.loaded.config.sources) if (!stampSource(h, spec, run.loaded.dir)) return undefined;
+    for (const spec of run.loaded.config.sources) if (!stampSource(h, spec, run.loaded.dir, run.writes)) return undefined;
     const promptsDir = run.loaded.config.llm?.promptsDir;
     try {
       if (promptsDir) stampTree(h, resolve(run.loaded.dir, promptsDir));

@@ -69,6 +69,23 @@ test('every missing source is reported on its own; usage mistakes exit 2', () =>
   }
 });
 
+test("a source that contains the build's own cache and datasets never reads them back", () => {
+  const q = new Project('retrace-self-');
+  try {
+    q.write('lib/a.js', 'module.exports = 1;\n');
+    q.config({ name: 'self', format: 'raw', sources: [{ dir: '.' }], workers: 1 });
+    const a = q.run(['build', '--json']);
+    assert.is(a.code, 0, a.stderr);
+    const b = q.run(['build', '--json', '--recheck']);
+    assert.is(b.code, 0, b.stderr);
+    assert.is(b.json.version, a.json.version, 'the first build did not become input of the second');
+    const manifest = JSON.parse(q.read(`datasets/self/${a.json.version}/manifest.json`));
+    assert.is(manifest.sources[0].files, 2, 'lib/a.js and pipeline.config.ts only');
+  } finally {
+    q.cleanup();
+  }
+});
+
 test('a config with a wrong type is refused with the path of the bad value', () => {
   const cfg = p.config({ name: 'x', format: 'raw', sources: [{ dir: 'repos/good' }], output: { seqLen: 'long' } }, 'bad.config.ts');
   const r = p.run(['build', '--config', cfg]);

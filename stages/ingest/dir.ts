@@ -34,7 +34,11 @@ interface Matcher {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export async function openDir(root: string, configured: string, limits: FileLimits): Promise<OpenedSource> {
+/**
+ * `exclude`: absolute folders never read (the build's own cache and datasets folders, when a
+ * source contains them: reading them would feed each build's output into the next).
+ */
+export async function openDir(root: string, configured: string, limits: FileLimits, exclude: readonly string[] = []): Promise<OpenedSource> {
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) {
     throw new RetraceError('SOURCE_NOT_FOUND', info ? 'dir source is not a directory' : 'dir source does not exist', {
@@ -52,7 +56,7 @@ export async function openDir(root: string, configured: string, limits: FileLimi
     async *files() {
       log.reset();
       const rootMatchers = await loadMatchers([], '', join(root, '.git', 'info', 'exclude'), '.git/info/exclude', log);
-      yield* walk({ root, realRoot, limits, log }, '', rootMatchers);
+      yield* walk({ root, realRoot, limits, log, exclude: new Set(exclude) }, '', rootMatchers);
     },
   };
 }
@@ -62,6 +66,7 @@ interface Walk {
   realRoot: string;
   limits: FileLimits;
   log: SkipLog;
+  exclude: ReadonlySet<string>;
 }
 
 async function* walk(w: Walk, relDir: string, inherited: Matcher[]): AsyncGenerator<SourceFile> {
@@ -99,7 +104,8 @@ async function* walk(w: Walk, relDir: string, inherited: Matcher[]): AsyncGenera
       w.log.add({ path: rel, code: 'FILE_IGNORED', reason: `matched ${ignoredBy}` });
     } else if (dirent.isDirectory()) {
       if (VENDORED_DIRS.has(name)) w.log.add({ path: rel, code: 'FILE_VENDORED', reason: 'vendored directory' });
-      else yield* walk(w, rel, matchers);
+      // Not logged: whether these folders exist yet must not change the manifest.
+      else if (!w.exclude.has(join(w.root, rel))) yield* walk(w, rel, matchers);
     } else {
       const file = await readEntry(w, rel, dirent);
       if (file) yield file;

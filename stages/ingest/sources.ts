@@ -18,8 +18,8 @@ export type { FileLimits, OpenedSource, SkippedFile, SourceFile, SourceIdentity,
  * archives SOURCE_TARBALL_INVALID; per-file problems never throw, they land in `skipped`.
  * A source with no acceptable file is not an error here: files() simply yields nothing.
  */
-export async function openSource(spec: SourceSpec, baseDir: string, limits: FileLimits = DEFAULT_LIMITS): Promise<OpenedSource> {
-  if ('dir' in spec) return openDir(resolve(baseDir, spec.dir), spec.dir, limits);
+export async function openSource(spec: SourceSpec, baseDir: string, limits: FileLimits = DEFAULT_LIMITS, exclude: readonly string[] = []): Promise<OpenedSource> {
+  if ('dir' in spec) return openDir(resolve(baseDir, spec.dir), spec.dir, limits, exclude);
   if ('git' in spec) {
     const location = isRemoteGit(spec.git) ? spec.git : resolve(baseDir, spec.git);
     return openGit(location, spec.git, spec.rev ?? 'HEAD', limits);

@@ -12,10 +12,10 @@ import { VENDORED_DIRS } from './filter.ts';
 import { isRemoteGit } from './git.ts';
 import type { SourceSpec } from './types.ts';
 
-export function stampSource(h: Hash, spec: SourceSpec, baseDir: string): boolean {
+export function stampSource(h: Hash, spec: SourceSpec, baseDir: string, exclude: readonly string[] = []): boolean {
   try {
     if ('dir' in spec) {
-      stampTree(h, resolve(baseDir, spec.dir), (name) => VENDORED_DIRS.has(name));
+      stampTree(h, resolve(baseDir, spec.dir), (name, abs) => VENDORED_DIRS.has(name) || exclude.includes(abs));
     } else if ('git' in spec) {
       if (isRemoteGit(spec.git)) return false;
       const commit = execFileSync('git', ['rev-parse', '--verify', '--end-of-options', `${spec.rev ?? 'HEAD'}^{commit}`], {
