@@ -109,6 +109,17 @@ async function openSession(opts: BuildOptions, mode: 'build' | 'status'): Promis
   };
 }
 
+/** What every build summary reports about the run itself. */
+function runFields(s: Session, pipeline: Pipeline, t0: number) {
+  return {
+    stages: stageTable(s.exec, pipeline),
+    failures: sortedFailures(s.exec),
+    ms: Math.round(performance.now() - t0),
+    cacheDir: s.cacheDir,
+    ...(s.remote ? { remote: s.remote.summary() } : {}),
+  };
+}
+
 /** Failures in a stable order (items finish in any order when repositories build concurrently). */
 function sortedFailures(exec: Executor): Failure[] {
   return [...exec.failures].sort((a, b) => (a.item < b.item ? -1 : a.item > b.item ? 1 : a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : 0));
@@ -221,12 +232,8 @@ async function finishVersion(s: Session, pipeline: Pipeline, opts: BuildOptions,
     documents: out.documents,
     tokens: out.tokens,
     shards: out.shards.length,
-    stages: stageTable(s.exec, pipeline),
     llm: out.llm,
-    failures: sortedFailures(s.exec),
-    ms: Math.round(performance.now() - t0),
-    cacheDir: s.cacheDir,
-    ...(s.remote ? { remote: s.remote.summary() } : {}),
+    ...runFields(s, pipeline, t0),
     ...out.extra,
   };
 }
@@ -275,12 +282,8 @@ export async function runPartition(pipeline: Pipeline, opts: BuildOptions & { pa
       partition: { index, count },
       sources: r.sources,
       documents: r.documents,
-      stages: stageTable(s.exec, pipeline),
       llm: r.llm,
-      failures: sortedFailures(s.exec),
-      ms: Math.round(performance.now() - t0),
-      cacheDir: s.cacheDir,
-      ...(s.remote ? { remote: s.remote.summary() } : {}),
+      ...runFields(s, pipeline, t0),
     };
   } finally {
     await s.close();
