@@ -109,11 +109,37 @@ export class Executor {
     const item = stage.item(input);
     const existing = this.inflight.get(key);
     if (existing) {
-      // Same key requested twice at once (identical files): answered by the one computation.
+      // Same key requested twice at once (the same file in two repositories): answered by the one
+      // computation, but counted, recorded (explain history) and failed as an item of its own.
       const stats = this.statsFor(stage.name);
       stats.items++;
+      let shared: StageResult<O>;
+      try {
+        shared = await (existing as Promise<StageResult<O>>);
+      } catch (err) {
+        if (err instanceof StaleItem) {
+          // status mode: this item is stale too, with its own history.
+          const prev = await this.opts.cache.getItem(stage.name, item);
+          const stale = new StaleItem(stage.name, item, prev ? diffKeyParts(prev.parts, parts) : 'new');
+          this.stale.push(stale);
+          stats.items--;
+          throw stale;
+        }
+        const e = asRetraceError(err, 'STAGE_FAILED', item);
+        // Counted as the computing item was: a stage failure it recorded is this item's failure
+        // too; an error it did not record (the build stopping, a cache error) is passed on as is.
+        if (!this.failures.some((f) => f.stage === stage.name && f.code === e.code && f.message === e.message)) throw e;
+        const own = new RetraceError(e.code, e.message, { item, hint: e.hint, cause: e });
+        stats.failed++;
+        this.failures.push({ stage: stage.name, item, code: own.code, message: own.message, hint: own.hint });
+        this.opts.reporter.emit({ type: 'item-failed', stage: stage.name, item, error: own.describe() });
+        throw own;
+      }
       stats.cached++;
-      return { ...(await (existing as Promise<StageResult<O>>)), cached: true };
+      const record = await this.opts.cache.getAction(key);
+      await this.opts.cache.recordItem({ stage: stage.name, item, key, parts, output: shared.hash, builtAt: record?.createdAt ?? Date.now() });
+      this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
+      return { ...shared, cached: true };
     }
     const p = this.runKeyed(stage, input, item, key, parts);
     this.inflight.set(key, p as Promise<StageResult<unknown>>);
