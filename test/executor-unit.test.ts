@@ -11,6 +11,12 @@ import { defineStage, type StageDef } from '../src/stage.ts';
 import type { TaskPool } from '../src/pool.ts';
 import { NullReporter, type BuildEvent } from '../src/reporter.ts';
 import { RetraceError } from '../src/errors.ts';
+import { LmdbCache } from '../src/cache/lmdb-store.ts';
+import { actionKey } from '../src/key.ts';
+import type { ActionKey } from '../src/hash.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 interface FileIn {
   repo: string;
@@ -141,6 +147,275 @@ test('the same key in two items at once, status mode: both are stale, neither co
   const s = exec.statsFor('lines');
   assert.equal({ items: s.items, cached: s.cached, failed: s.failed }, { items: 0, cached: 0, failed: 0 });
   assert.equal(exec.failures, []);
+});
+
+test('dedupe: identical keys in flight share one run; later requests are cache hits; distinct keys are not merged', async () => {
+  const { exec, cache } = executor();
+  const gate = deferred();
+  const { stage, runs } = linesStage({ gate: gate.promise });
+  const text = 'one\ntwo';
+  const pending = ['r1', 'r2', 'r3', 'r4', 'r5'].map((repo) => exec.run(stage, { repo, path: 'f.txt', text }));
+  const other = exec.run(stage, { repo: 'r1', path: 'g.txt', text: 'other' });
+  gate.resolve();
+  const results = await Promise.all(pending);
+  await other;
+  assert.equal(runs.sort(), ['r1:f.txt', 'r1:g.txt'], 'one run per distinct key');
+  assert.equal(results.map((r) => r.cached), [false, true, true, true, true]);
+  assert.equal(new Set(results.map((r) => r.key)).size, 1);
+  assert.is(cache.actions.size, 2, 'one action record per key');
+  assert.is(cache.calls.putAction, 2);
+  for (const repo of ['r1', 'r2', 'r3', 'r4', 'r5']) assert.ok(await cache.getItem('lines', `${repo}:f.txt`), `${repo} has explain history`);
+  const s = exec.statsFor('lines');
+  assert.equal({ items: s.items, computed: s.computed, cached: s.cached }, { items: 6, computed: 2, cached: 4 });
+
+  // Once the computation has finished, the same key is answered from the cache, not run again.
+  const later = await exec.run(stage, { repo: 'r6', path: 'f.txt', text });
+  assert.is(later.cached, true);
+  assert.equal(later.value, { lines: 2 });
+  assert.is(runs.length, 2);
+  assert.equal(exec.usedKeys, new Set([results[0].key, (await other).key]));
+});
+
+/** `imports`: the import lines of a JS file (sorted), keyed by the file's content. */
+function importsStage() {
+  const runs: string[] = [];
+  const stage = defineStage<FileIn, string[]>({
+    name: 'imports',
+    version: '1',
+    deps: [],
+    description: 'import lines of a file',
+    item: (i) => `${i.repo}:${i.path}`,
+    key: (i) => ({ inputs: { content: hashText(i.text) }, settings: {} }),
+    run: async (i, ctx) => {
+      runs.push(ctx.item);
+      return i.text.split('\n').filter((l) => l.startsWith('import ')).sort();
+    },
+  });
+  return { stage, runs };
+}
+
+/** `graph`: keyed by the *output hash* of `imports` only, as the real graph stage is. */
+function graphStage() {
+  const runs: string[] = [];
+  const stage = defineStage<{ repo: string; imports: string[]; importsHash: string }, { edges: number }>({
+    name: 'graph',
+    version: '1',
+    deps: ['imports'],
+    description: 'edges of a repository',
+    item: (i) => i.repo,
+    key: (i) => ({ inputs: { imports: i.importsHash }, settings: { resolver: 'node' } }),
+    run: async (i, ctx) => {
+      runs.push(ctx.item);
+      return { edges: i.imports.length };
+    },
+  });
+  return { stage, runs };
+}
+
+test('early cutoff: a recomputed upstream item with the same output hash leaves the downstream key unchanged and cached', async () => {
+  const cache = new MemoryCache();
+  const imports = importsStage();
+  const graph = graphStage();
+  const build = async (text: string) => {
+    const exec = new Executor({ cache, pool: new StubPool(), reporter: new NullReporter() });
+    const up = await exec.run(imports.stage, { repo: 'r', path: 'a.js', text });
+    const down = await exec.run(graph.stage, { repo: 'r', imports: up.value, importsHash: up.hash });
+    return { exec, up, down };
+  };
+  const v1 = 'import x from "./x.js";\nexport const a = 1;';
+  const b1 = await build(v1);
+  assert.is(b1.up.cached, false);
+  assert.is(b1.down.cached, false);
+  assert.is(b1.exec.statsFor('imports').unchanged, 0, 'nothing to compare with on a first build');
+
+  // A comment edit: the file's hash (the upstream key) changes, its import list does not.
+  const b2 = await build('// a comment\n' + v1);
+  assert.is(b2.up.cached, false, 'upstream recomputed');
+  assert.is.not(b2.up.key, b1.up.key);
+  assert.is(b2.up.hash, b1.up.hash, 'same output hash');
+  assert.is(b2.exec.statsFor('imports').unchanged, 1, 'reported as recomputed but unchanged');
+  assert.is(b2.down.key, b1.down.key, 'downstream key unchanged');
+  assert.is(b2.down.cached, true, 'downstream answered from the cache');
+  assert.equal(graph.runs, ['r'], 'graph ran once in two builds');
+  const hist = await cache.getItem('imports', 'r:a.js');
+  assert.is(hist?.key, b2.up.key);
+  assert.is(hist?.previous?.key, b1.up.key, 'explain history keeps the previous key');
+
+  // Control: an import edit changes the upstream output, so the downstream key and result change.
+  const b3 = await build('import y from "./y.js";\n' + v1);
+  assert.is.not(b3.up.hash, b1.up.hash);
+  assert.is(b3.exec.statsFor('imports').unchanged, 0);
+  assert.is.not(b3.down.key, b1.down.key);
+  assert.is(b3.down.cached, false);
+  assert.equal(b3.down.value, { edges: 2 });
+  assert.equal(graph.runs, ['r', 'r']);
+});
+
+test('failures are recorded with the stage error code, item and hint, and never cached', async () => {
+  const cache = new MemoryCache();
+  let failing = true;
+  const { stage, runs } = linesStage({ fail: () => failing });
+  const reporter = new NullReporter(true);
+  const exec = new Executor({ cache, pool: new StubPool(), reporter });
+  const err = await exec.run(stage, { repo: 'r', path: 'a.txt', text: 'x' }).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, RetraceError);
+  assert.is((err as RetraceError).code, 'STAGE_FAILED', 'an uncoded exception becomes STAGE_FAILED');
+  assert.is((err as RetraceError).item, 'r:a.txt');
+  assert.equal(exec.failures, [{ stage: 'lines', item: 'r:a.txt', code: 'STAGE_FAILED', message: 'cannot count a.txt', hint: undefined }]);
+  assert.is(exec.statsFor('lines').failed, 1);
+  assert.is(exec.statsFor('lines').computed, 0);
+  assert.is(cache.actions.size, 0, 'no action record for a failure');
+  assert.is(cache.calls.putAction, 0);
+  assert.is(await cache.getItem('lines', 'r:a.txt'), undefined, 'no explain history for a failure');
+  assert.is(exec.usedKeys.size, 0);
+  assert.equal(itemEvents(reporter.events), ['item-failed r:a.txt']);
+
+  // A coded error keeps its code, item and hint.
+  const coded = defineStage<FileIn, number>({
+    name: 'coded',
+    version: '1',
+    deps: [],
+    description: 'throws a RetraceError',
+    item: (i) => `${i.repo}:${i.path}`,
+    key: (i) => ({ inputs: { text: hashText(i.text) }, settings: {} }),
+    run: async (i) => {
+      throw new RetraceError('WORKER_FAILED', 'worker crashed', { item: `${i.repo}:${i.path}@line 3`, hint: 'retry' });
+    },
+  });
+  await exec.run(coded, { repo: 'r', path: 'b.txt', text: 'y' }).catch(() => undefined);
+  assert.equal(exec.failures[1], { stage: 'coded', item: 'r:b.txt@line 3', code: 'WORKER_FAILED', message: 'worker crashed', hint: 'retry' });
+
+  // The next build computes the item again (the failure was not cached) and caches the success.
+  failing = false;
+  const again = new Executor({ cache, pool: new StubPool(), reporter: new NullReporter() });
+  const ok = await again.run(stage, { repo: 'r', path: 'a.txt', text: 'x' });
+  assert.is(ok.cached, false);
+  assert.equal(runs, ['r:a.txt', 'r:a.txt']);
+  assert.equal(again.failures, []);
+  const third = await new Executor({ cache, pool: new StubPool(), reporter: new NullReporter() }).run(stage, { repo: 'r', path: 'a.txt', text: 'x' });
+  assert.is(third.cached, true);
+  assert.is(runs.length, 2);
+});
+
+test('a damaged or missing blob is a miss: the item is recomputed, never decoded from bad bytes', async () => {
+  const cache = new MemoryCache();
+  const refs = { runs: 0 };
+  const stage = defineStage<FileIn, { stored: string; n: number }>({
+    name: 'store',
+    version: '1',
+    deps: [],
+    description: 'stores the text as a blob and returns its hash',
+    item: (i) => `${i.repo}:${i.path}`,
+    key: (i) => ({ inputs: { text: hashText(i.text) }, settings: {} }),
+    run: async (i, ctx) => {
+      refs.runs++;
+      const echoed = await ctx.pool.run<string>('stub://upper', i.text.toUpperCase(), { item: ctx.item });
+      const stored = await ctx.putBlob(new TextEncoder().encode(echoed));
+      return { stored, n: refs.runs };
+    },
+  });
+  const run = () => new Executor({ cache, pool: new StubPool(), reporter: new NullReporter() }).run(stage, { repo: 'r', path: 'a.txt', text: 'hello' });
+  const first = await run();
+  assert.is(first.cached, false);
+  assert.equal(cache.actions.get(first.key)?.refs, [first.value.stored], 'blobs put through the context are the record refs');
+  assert.is((await run()).cached, true);
+
+  cache.corrupt(first.hash); // the encoded output
+  const second = await run();
+  assert.is(second.cached, false, 'damaged output recomputed');
+  assert.is(second.value.n, 2);
+  assert.equal(cache.corruptSeen, [first.hash]);
+
+  cache.blobs.delete(first.value.stored as never); // a ref
+  const third = await run();
+  assert.is(third.cached, false, 'missing ref recomputed');
+  assert.is(third.value.n, 3);
+  assert.ok(await cache.hasBlob(first.value.stored as never), 'the ref is stored again');
+});
+
+test('status mode answers hits from the cache and reports every other item as stale, with what changed, computing nothing', async () => {
+  const cache = new MemoryCache();
+  const { stage, runs } = linesStage();
+  await new Executor({ cache, pool: new StubPool(), reporter: new NullReporter() }).run(stage, { repo: 'r', path: 'a.txt', text: 'v1' });
+  await new Executor({ cache, pool: new StubPool(), reporter: new NullReporter() }).run(stage, { repo: 'r', path: 'b.txt', text: 'same' });
+  const writes = cache.calls.putAction + cache.calls.putBlob;
+  const itemKey = (await cache.getItem('lines', 'r:a.txt'))?.key;
+  assert.ok(itemKey);
+
+  const exec = new Executor({ cache, pool: new StubPool(), reporter: new NullReporter(), mode: 'status' });
+  const hit = await exec.run(stage, { repo: 'r', path: 'b.txt', text: 'same' });
+  assert.is(hit.cached, true);
+  assert.equal(hit.value, { lines: 1 });
+  const changed = await exec.run(stage, { repo: 'r', path: 'a.txt', text: 'v2' }).then(() => undefined, (e: unknown) => e);
+  assert.instance(changed, StaleItem);
+  assert.equal((changed as StaleItem).changes, [{ field: 'inputs.text', before: hashText('v1'), after: hashText('v2') }]);
+  const fresh = await exec.run(stage, { repo: 'r', path: 'new.txt', text: 'v3' }).then(() => undefined, (e: unknown) => e);
+  assert.is((fresh as StaleItem).changes, 'new');
+  assert.equal(exec.stale.map((x) => `${x.stage} ${x.item}`), ['lines r:a.txt', 'lines r:new.txt']);
+  assert.equal(runs, ['r:a.txt', 'r:b.txt'], 'status ran nothing');
+  assert.is(cache.calls.putAction + cache.calls.putBlob, writes, 'no results written');
+  assert.equal((await cache.getItem('lines', 'r:a.txt'))?.key, itemKey, 'explain history untouched');
+  const s = exec.statsFor('lines');
+  assert.equal({ items: s.items, cached: s.cached, computed: s.computed, failed: s.failed }, { items: 1, cached: 1, computed: 0, failed: 0 });
+  assert.equal(exec.failures, [], 'stale is not a failure');
+});
+
+test('the cache salt is part of every key: another salt never answers', async () => {
+  const cache = new MemoryCache();
+  const { stage, runs } = linesStage();
+  const input = { repo: 'r', path: 'a.txt', text: 'x' };
+  const a = await new Executor({ cache, pool: new StubPool(), reporter: new NullReporter(), salt: 's1' }).run(stage, input);
+  const b = await new Executor({ cache, pool: new StubPool(), reporter: new NullReporter(), salt: 's2' }).run(stage, input);
+  const c = await new Executor({ cache, pool: new StubPool(), reporter: new NullReporter(), salt: 's1' }).run(stage, input);
+  assert.is.not(a.key, b.key);
+  assert.is(b.cached, false);
+  assert.is(c.cached, true);
+  assert.is(runs.length, 2);
+  assert.equal(cache.actions.get(a.key)?.parts.settings, { cacheSalt: 's1' });
+});
+
+test('the in-memory cache answers as the LMDB store does (damaged blobs, item history)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'retrace-executor-unit-'));
+  const lmdb = LmdbCache.open(dir);
+  const mem = new MemoryCache();
+  try {
+    const parts = (text: string) => ({ stage: 'lines', version: '1', inputs: { text: hashText(text) }, settings: {} });
+    const trace: unknown[][] = [[], []];
+    for (const [i, cache] of [lmdb, mem].entries()) {
+      const t = trace[i];
+      const good = await cache.putBlob(new TextEncoder().encode('good bytes'));
+      t.push(good, await cache.hasBlob(good), new TextDecoder().decode(await cache.getBlob(good)));
+      t.push(await cache.getAction('00'.repeat(16) as ActionKey), await cache.getItem('lines', 'r:a'));
+      const k1 = actionKey(parts('v1'));
+      const k2 = actionKey(parts('v2'));
+      const state = (key: ActionKey, text: string, builtAt: number) => ({ stage: 'lines', item: 'r:a', key, parts: parts(text), output: good, builtAt });
+      await cache.recordItem(state(k1, 'v1', 1));
+      await cache.recordItem(state(k1, 'v1', 2)); // same key: no new history
+      const once = await cache.getItem('lines', 'r:a');
+      t.push(once?.key, once?.builtAt, once?.previous ?? null);
+      await cache.recordItem(state(k2, 'v2', 3));
+      const twice = await cache.getItem('lines', 'r:a');
+      t.push(twice?.key, twice?.previous);
+      await cache.putAction(k1, { format: 1, stage: 'lines', item: 'r:a', output: good, refs: [], parts: parts('v1'), ms: 1, createdAt: 5, usedAt: Date.now() });
+      t.push((await cache.getAction(k1))?.output);
+    }
+    assert.equal(trace[1], trace[0]);
+    const [k1, k2] = [actionKey(parts('v1')), actionKey(parts('v2'))];
+    assert.equal(trace[1].slice(5, 9), [k1, 1, null, k2], 'recording the same key again keeps the first record and adds no history');
+    assert.equal(trace[1][9], { key: k1, parts: parts('v1'), output: trace[1][0], builtAt: 1 }, 'a new key keeps the old one as previous');
+  } finally {
+    await lmdb.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Damage: both re-hash on read, drop the blob and report it missing.
+  const bytes = new TextEncoder().encode('fragile');
+  const h = await mem.putBlob(bytes);
+  bytes[0] ^= 1;
+  assert.equal(await mem.getBlob(h), new TextEncoder().encode('fragile'), 'the caller mutating its buffer does not reach the store');
+  mem.corrupt(h);
+  assert.is(await mem.getBlob(h), undefined);
+  assert.is(await mem.hasBlob(h), false, 'a damaged blob is dropped');
+  assert.equal(mem.corruptSeen, [h]);
 });
 
 test.run();
