@@ -4,11 +4,14 @@
  * bytes are copied in and out (a caller mutating its buffer never changes the store), and
  * `recordItem` keeps the previous distinct key of an item as `previous`. Nothing is persisted.
  */
-import { hashBytes, type ActionKey, type ContentHash } from '../hash.ts';
+import { hashBytes, type ContentHash } from '../hash.ts';
 import type { ActionRecord, Cache, ItemState } from './cache.ts';
 
+/** Whatever the interface keys action records by (action keys, and any record keys it allows). */
+type RecordKeyOf = Parameters<Cache['putAction']>[0];
+
 export class MemoryCache implements Cache {
-  readonly actions = new Map<ActionKey, ActionRecord>();
+  readonly actions = new Map<RecordKeyOf, ActionRecord>();
   readonly blobs = new Map<ContentHash, Uint8Array>();
   readonly items = new Map<string, ItemState>();
   /** Blobs found damaged on read (and dropped), as LmdbCache reports them. */
@@ -21,7 +24,7 @@ export class MemoryCache implements Cache {
     if (this.closed) throw new Error('MemoryCache used after close()');
   }
 
-  async getAction(key: ActionKey): Promise<ActionRecord | undefined> {
+  async getAction(key: RecordKeyOf): Promise<ActionRecord | undefined> {
     this.open();
     this.calls.getAction++;
     const rec = this.actions.get(key);
@@ -29,7 +32,7 @@ export class MemoryCache implements Cache {
     return structuredClone(rec);
   }
 
-  async putAction(key: ActionKey, record: ActionRecord): Promise<void> {
+  async putAction(key: RecordKeyOf, record: ActionRecord): Promise<void> {
     this.open();
     this.calls.putAction++;
     this.actions.set(key, structuredClone(record));
