@@ -6,7 +6,7 @@
  * OpenAI-compatible endpoint for real ones. `format: 'raw'` gives the paper's Raw-Repos baseline.
  * Point `sources` at your own repositories: { dir }, { git, rev } or { tarball }.
  */
-import { defineConfig } from './src/config-types.ts';
+import { defineConfig } from './stages/config.ts';
 
 export default defineConfig({
   name: 'embedded-js',

@@ -29,6 +29,7 @@ function fingerprint() {
   };
   walk(join(root, 'src'));
   walk(join(root, 'stages'));
+  walk(join(root, 'cli'));
   h.update(readFileSync(join(root, 'package-lock.json')));
   return h.digest('hex').slice(0, 16);
 }
@@ -37,7 +38,7 @@ async function bundle(outdir) {
   const { build } = await import('esbuild');
   const tmp = `${outdir}.tmp-${randomBytes(4).toString('hex')}`;
   await build({
-    entryPoints: [join(root, 'src/cli.ts')],
+    entryPoints: [join(root, 'cli/main.ts')],
     bundle: true,
     splitting: true,
     platform: 'node',
@@ -73,7 +74,7 @@ if (!process.env.RETRACE_NO_BUNDLE) {
     const fp = fingerprint();
     const dist = join(root, 'dist');
     const outdir = join(dist, fp);
-    if (!existsSync(join(outdir, 'cli.js'))) {
+    if (!existsSync(join(outdir, 'main.js'))) {
       await bundle(outdir);
       // Old bundles may still be running (a build loads chunks lazily): remove only stale ones.
       const dayAgo = Date.now() - 24 * 3600 * 1000;
@@ -81,7 +82,7 @@ if (!process.env.RETRACE_NO_BUNDLE) {
         if (old !== fp && statSync(join(dist, old)).mtimeMs < dayAgo) rmSync(join(dist, old), { recursive: true, force: true });
       }
     }
-    entry = pathToFileURL(join(outdir, 'cli.js')).href;
+    entry = pathToFileURL(join(outdir, 'main.js')).href;
   } catch {
     entry = undefined;
   }
@@ -91,5 +92,5 @@ if (entry) {
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('../src/cli.ts');
+  await import('../cli/main.ts');
 }

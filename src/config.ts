@@ -1,25 +1,73 @@
 /**
- * pipeline.config.ts: its types, `defineConfig` (an identity helper that gives them), loading at
- * run time (TypeScript through tsx, or a plain `export default {...}` that imports nothing), and
- * validation that names the config path of every bad value. Relative paths resolve against the
- * config file's folder.
+ * The config file: loading at run time (TypeScript bundled in memory by esbuild, or through tsx;
+ * a plain `export default {...}` that imports nothing works too), the engine's own keys (`name`,
+ * `cache`, `workers`, `partitions`) and their validation. Everything else in the file is the
+ * pipeline's section: the pipeline declares its keys and checks (`ConfigSection`), and the engine
+ * runs them, so every bad value is named by its config path either way. Relative paths resolve
+ * against the config file's folder.
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RetraceError } from './errors.ts';
+import { checkKit, describeValue, type Check, type CheckKit } from './validate.ts';
 
-export * from './config-types.ts';
-import type { PipelineConfig } from './config-types.ts';
+export interface RemoteCacheConfig {
+  /** http(s)://host/path (a WebDAV-capable server) or file:///path (a shared directory). */
+  url: string;
+  /** 'read-write' (default): read, and upload what builds compute; 'read-only'; 'off'. */
+  mode?: 'read-write' | 'read-only' | 'off';
+  /** Name of the environment variable holding the bearer token (never the token itself). */
+  tokenEnv?: string;
+  /** Name of the environment variable holding the HMAC key that signs and checks results. */
+  signingKeyEnv?: string;
+  /** With a signing key, ignore unsigned results (default true). */
+  requireSignatures?: boolean;
+  timeoutMs?: number;
+  maxConcurrency?: number;
+  maxRetries?: number;
+  /** At build start, fetch in bulk what the last pushed version of this dataset needs (default true). */
+  prefetch?: boolean;
+}
 
-export interface LoadedConfig {
-  config: PipelineConfig;
+/** The keys of a config that the engine itself reads. */
+export interface EngineConfig {
+  /** Dataset name: output goes to datasets/<name>/<version>/. */
+  name: string;
+  cache?: {
+    /** Default: <project>/cache, or --cache-dir. */
+    dir?: string;
+    /** Changing the salt disowns every cached result written under another one. */
+    salt?: string;
+    /** A shared tier behind the local one (README "Sharing the cache"). */
+    remote?: RemoteCacheConfig;
+  };
+  /** Worker threads for CPU work (parsing, tokenization). Default: the machine's cores. */
+  workers?: number;
+  /** Scale-out: how many partitions `build --shard auto` and `merge` assume when not told. */
+  partitions?: number;
+}
+
+/** A pipeline's part of the config: its top-level keys with their checks, and cross-field rules. */
+export interface ConfigSection<C extends EngineConfig> {
+  /** Checks of the pipeline's own top-level keys, in the order `unknown key` messages list them. */
+  keys(kit: CheckKit): Record<string, Check>;
+  required: string[];
+  /** Rules across fields, run once the shape is valid (`kit.bad` to reject). */
+  refine?(config: C, kit: CheckKit): void;
+}
+
+/** Engine keys only: for commands that need the cache folder but no pipeline (the rest is not checked). */
+export const ENGINE_ONLY: ConfigSection<EngineConfig> = { keys: () => ({}), required: [] };
+
+export interface LoadedConfig<C extends EngineConfig = EngineConfig> {
+  config: C;
   /** Absolute path of the config file; relative paths resolve against its folder. */
   path: string;
   dir: string;
 }
 
-export async function loadConfig(file: string): Promise<LoadedConfig> {
+export async function loadConfig<C extends EngineConfig>(file: string, section: ConfigSection<C>): Promise<LoadedConfig<C>> {
   const path = resolve(file);
   if (!existsSync(path)) {
     throw new RetraceError('CONFIG_NOT_FOUND', 'no pipeline config here', {
@@ -40,7 +88,7 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   // A .ts file outside an ESM package is compiled as CommonJS: its default export arrives wrapped.
   let value = mod.default;
   if (value && typeof value === 'object' && 'default' in value && !('name' in value)) value = (value as { default: unknown }).default;
-  const config = validateConfig(value, path);
+  const config = validateConfig(value, section, path);
   return { config, path, dir: dirname(path) };
 }
 
@@ -75,119 +123,51 @@ async function importConfigModule(path: string): Promise<{ default?: unknown }> 
   return (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
 }
 
-type Check = (v: unknown, at: string) => void;
-
-/** Validate an unknown value as a PipelineConfig; every error names the path of the bad value. */
-export function validateConfig(value: unknown, file = 'pipeline.config.ts'): PipelineConfig {
-  const bad = (at: string, msg: string): never => {
-    throw new RetraceError('CONFIG_INVALID', msg, { item: `${file} → ${at}`, hint: 'fix the value in the config file; see README "Configuration"' });
-  };
-  const obj = (allowed: Record<string, Check>, required: string[] = []): Check => (v, at) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(at, `expected an object, got ${describe(v)}`);
-    const o = v as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
-      if (!(k in allowed)) bad(`${at}.${k}`, `unknown key (known: ${Object.keys(allowed).join(', ')})`);
-      if (o[k] !== undefined) allowed[k](o[k], `${at}.${k}`);
-    }
-    for (const k of required) if (o[k] === undefined) bad(`${at}.${k}`, 'is required');
-  };
-  const str: Check = (v, at) => {
-    if (typeof v !== 'string' || v.length === 0) bad(at, `expected a non-empty string, got ${describe(v)}`);
-  };
-  const bool: Check = (v, at) => {
-    if (typeof v !== 'boolean') bad(at, `expected true or false, got ${describe(v)}`);
-  };
-  const int = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (v, at) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(at, `expected an integer from ${min} to ${max}, got ${describe(v)}`);
-  };
-  const num = (min: number, max: number): Check => (v, at) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad(at, `expected a number from ${min} to ${max}, got ${describe(v)}`);
-  };
-  const oneOf = (...opts: string[]): Check => (v, at) => {
-    if (typeof v !== 'string' || !opts.includes(v)) bad(at, `expected one of ${opts.map((o) => `'${o}'`).join(', ')}, got ${describe(v)}`);
-  };
-  const endpoint = obj(
-    { baseURL: str, model: str, apiKeyEnv: str, timeoutMs: int(1), maxRetries: int(0, 100), maxConcurrency: int(1, 1024) },
-    ['baseURL', 'model'],
-  );
-  const source: Check = (v, at) => {
-    if (typeof v !== 'object' || v === null) bad(at, `expected { dir }, { git, rev } or { tarball }, got ${describe(v)}`);
-    const o = v as Record<string, unknown>;
-    if ('dir' in o) obj({ dir: str }, ['dir'])(v, at);
-    else if ('git' in o) obj({ git: str, rev: str }, ['git'])(v, at);
-    else if ('tarball' in o) obj({ tarball: str }, ['tarball'])(v, at);
-    else bad(at, `expected { dir }, { git, rev } or { tarball }, got keys ${Object.keys(o).join(', ') || '(none)'}`);
-  };
-  const sources: Check = (v, at) => {
-    if (!Array.isArray(v)) bad(at, `expected a list of sources, got ${describe(v)}`);
-    const list = v as unknown[];
-    if (list.length === 0) bad(at, 'needs at least one source');
-    list.forEach((s, i) => source(s, `${at}[${i}]`));
-  };
-  obj(
-    {
-      name: (v, at) => {
-        str(v, at);
-        if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v as string)) bad(at, 'use letters, digits, ".", "_" and "-" only (it names a folder)');
-      },
-      sources,
-      format: oneOf('raw', 'trajectory'),
-      files: obj({ maxFileBytes: int(1), maxLineLength: int(1) }),
-      llm: obj({ provider: oneOf('offline', 'openai'), endpoint, temperature: num(0, 2), maxTokens: int(1), tokenBudget: int(1), promptsDir: str }),
-      search: obj({
-        enabled: bool,
-        candidates: int(1, 64),
-        iterations: int(0, 64),
-        scorer: obj({ provider: oneOf('offline', 'openai'), endpoint, contextTokens: int(16) }),
-      }),
-      tokenizer: obj({ name: oneOf('llama3'), bos: int(0, 2 ** 31 - 1), eos: int(0, 2 ** 31 - 1) }),
-      output: obj({
-        layout: oneOf('documents', 'packed'),
-        format: oneOf('parquet', 'arrow'),
-        compression: oneOf('zstd', 'snappy', 'none'),
-        seqLen: int(16),
-        lastPartial: oneOf('drop', 'pad', 'keep'),
-        padId: int(0, 2 ** 31 - 1),
-        shardTokens: int(1),
-        rowGroupRows: int(1),
-      }),
-      cache: obj({
-        dir: str,
-        salt: str,
-        remote: obj(
-          {
-            url: (v, at) => {
-              str(v, at);
-              if (!/^(https?:\/\/[^/]|file:\/\/\/)/i.test(v as string)) bad(at, `expected http(s)://host/path or file:///absolute/path, got ${describe(v)}`);
-            },
-            mode: oneOf('read-write', 'read-only', 'off'),
-            tokenEnv: str,
-            signingKeyEnv: str,
-            requireSignatures: bool,
-            timeoutMs: int(1),
-            maxConcurrency: int(1, 1024),
-            maxRetries: int(0, 100),
-            prefetch: bool,
+/**
+ * Validate an unknown value as the engine's keys plus the pipeline's section; every error names
+ * the path of the bad value. With `ENGINE_ONLY`, keys the engine does not know are left alone.
+ */
+export function validateConfig<C extends EngineConfig>(value: unknown, section: ConfigSection<C>, file = 'pipeline.config.ts'): C {
+  const kit = checkKit(file);
+  const { bad, obj, str, bool, int, oneOf } = kit;
+  const own = section.keys(kit);
+  const engine: Record<string, Check> = {
+    cache: obj({
+      dir: str,
+      salt: str,
+      remote: obj(
+        {
+          url: (v, at) => {
+            str(v, at);
+            if (!/^(https?:\/\/[^/]|file:\/\/\/)/i.test(v as string)) bad(at, `expected http(s)://host/path or file:///absolute/path, got ${describeValue(v)}`);
           },
-          ['url'],
-        ),
-      }),
-      workers: int(1, 256),
-      partitions: int(1, 1_000_000),
-    },
-    ['name', 'sources', 'format'],
-  )(value, 'config');
-  const c = value as PipelineConfig;
-  if (c.llm?.provider === 'openai' && !c.llm.endpoint) bad('config.llm.endpoint', "is required when llm.provider is 'openai'");
+          mode: oneOf('read-write', 'read-only', 'off'),
+          tokenEnv: str,
+          signingKeyEnv: str,
+          requireSignatures: bool,
+          timeoutMs: int(1),
+          maxConcurrency: int(1, 1024),
+          maxRetries: int(0, 100),
+          prefetch: bool,
+        },
+        ['url'],
+      ),
+    }),
+    workers: int(1, 256),
+    partitions: int(1, 1_000_000),
+  };
+  const name: Check = (v, at) => {
+    str(v, at);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v as string)) bad(at, 'use letters, digits, ".", "_" and "-" only (it names a folder)');
+  };
+  let checked = value;
+  if (section === (ENGINE_ONLY as unknown) && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const known = new Set(['name', ...Object.keys(engine)]);
+    checked = Object.fromEntries(Object.entries(value).filter(([k]) => known.has(k)));
+  }
+  obj({ name, ...own, ...engine }, ['name', ...section.required])(checked, 'config');
+  const c = value as C;
   if (c.cache?.remote?.requireSignatures && !c.cache.remote.signingKeyEnv) bad('config.cache.remote.signingKeyEnv', 'is required when cache.remote.requireSignatures is true');
-  if (c.search?.scorer?.provider === 'openai' && !c.search.scorer.endpoint) bad('config.search.scorer.endpoint', "is required when search.scorer.provider is 'openai'");
+  section.refine?.(c, kit);
   return c;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
-  if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
 }

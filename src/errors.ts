@@ -3,50 +3,118 @@
  * concerns (a file, a repository, a config path), and a hint saying what to do.
  * Exceptions from libraries are converted to a RetraceError at one boundary (the executor for
  * stage work, the CLI for everything else); nothing is swallowed.
+ *
+ * Codes live in registries: the engine's below, a pipeline's in its own folder (stages/errors.ts),
+ * each code with one meaning. A registry adds its codes to the `ErrorCodes` interface (TypeScript
+ * declaration merging), so `new RetraceError('X', ...)` only compiles for a registered code, and
+ * registers them at run time, so failures the executor records, warnings, skip reasons and errors
+ * coming back from workers are checked against the same list (`checkCode`); a test checks that
+ * every code written in the sources is registered.
  */
-export type ErrorCode =
+
+/** The engine's own codes. */
+export interface EngineErrorCodes {
   // configuration
-  | 'CONFIG_NOT_FOUND'
-  | 'CONFIG_INVALID'
-  | 'CONFIG_LOAD_FAILED'
-  // sources
-  | 'SOURCE_NOT_FOUND'
-  | 'SOURCE_EMPTY'
-  | 'SOURCE_GIT_FAILED'
-  | 'SOURCE_TARBALL_INVALID'
-  | 'FILE_UNREADABLE'
-  | 'FILE_INVALID_UTF8'
-  | 'FILE_BINARY'
-  | 'FILE_TOO_LARGE'
-  | 'FILE_MINIFIED'
-  | 'FILE_VENDORED'
-  | 'FILE_IGNORED'
-  | 'FILE_SYMLINK_OUTSIDE'
-  | 'FILE_SYMLINK'
-  | 'FILE_UNSAFE_PATH'
-  // analysis
-  | 'PARSE_FAILED'
-  // llm
-  | 'LLM_REQUEST_FAILED'
-  | 'LLM_BAD_ANSWER'
-  | 'LLM_BUDGET_EXHAUSTED'
-  | 'LLM_AUTH'
-  | 'SCORER_NO_PROMPT_LOGPROBS'
+  CONFIG_NOT_FOUND: true;
+  CONFIG_INVALID: true;
+  CONFIG_LOAD_FAILED: true;
   // engine and cache
-  | 'CACHE_CORRUPT'
-  | 'CACHE_OPEN_FAILED'
-  | 'REMOTE_AUTH'
-  | 'REMOTE_FAILED'
-  | 'REMOTE_READ_ONLY'
-  | 'STAGE_FAILED'
-  | 'WORKER_FAILED'
-  | 'TOKENIZER_FAILED'
+  CACHE_BLOB_MISSING: true;
+  CACHE_ENTRY_DROPPED: true;
+  CACHE_OPEN_FAILED: true;
+  CACHE_WRITE_FAILED: true;
+  CACHE_ROOT_INVALID: true;
+  CACHE_CLOSURE_INCOMPLETE: true;
+  CACHE_BUNDLE_INVALID: true;
+  CACHE_PINS_INVALID: true;
+  REMOTE_AUTH: true;
+  REMOTE_FAILED: true;
+  REMOTE_READ_ONLY: true;
+  REMOTE_BLOB_CORRUPT: true;
+  REMOTE_UNTRUSTED: true;
+  REMOTE_PREFETCH_FAILED: true;
+  STAGE_FAILED: true;
+  WORKER_FAILED: true;
+  BUILD_STOPPED: true;
+  BUNDLE_FAILED: true;
   // datasets
-  | 'DATASET_NOT_FOUND'
-  | 'DATASET_CORRUPT'
-  | 'ITEM_NOT_FOUND'
-  | 'PARTITIONS_INCOMPLETE'
-  | 'USAGE';
+  DATASET_NOT_FOUND: true;
+  DATASET_CORRUPT: true;
+  DATASET_REPAIRED: true;
+  ITEM_NOT_FOUND: true;
+  PARTITIONS_INCOMPLETE: true;
+  NOTHING_BUILT: true;
+  USAGE: true;
+}
+
+/** Every registered code. Registries extend it with `declare module` (see stages/errors.ts). */
+export interface ErrorCodes extends EngineErrorCodes {}
+
+export type ErrorCode = keyof ErrorCodes;
+
+/** What a code means, and whether it is an error (the item failed) or a warning (reported, work goes on). */
+export interface CodeSpec {
+  meaning: string;
+  kind: 'error' | 'warning' | 'skip';
+}
+
+const registry = new Map<string, CodeSpec & { owner: string }>();
+
+/**
+ * Register a registry's codes (at module load). A code registered twice with another meaning is
+ * a programming error: one code, one meaning.
+ */
+export function registerCodes<K extends string>(owner: string, specs: Record<K, CodeSpec>): Record<K, CodeSpec> {
+  for (const [code, spec] of Object.entries(specs) as Array<[string, CodeSpec]>) {
+    const had = registry.get(code);
+    if (had && had.meaning !== spec.meaning) throw new Error(`error code ${code} registered twice (${had.owner}, ${owner}) with different meanings`);
+    registry.set(code, { ...spec, owner });
+  }
+  return specs;
+}
+
+/** The registered codes (for docs, and the test that checks every code used in the sources). */
+export function registeredCodes(): ReadonlyMap<string, CodeSpec & { owner: string }> {
+  return registry;
+}
+
+/** Throws (a bug, not a user error) when a code was never registered. */
+export function checkCode(code: string): ErrorCode {
+  if (!registry.has(code)) throw new Error(`unregistered error code ${code}: add it to a registry (src/errors.ts or the pipeline's errors.ts)`);
+  return code as ErrorCode;
+}
+
+const ENGINE_SPECS: Record<keyof EngineErrorCodes, CodeSpec> = {
+  CONFIG_NOT_FOUND: { kind: 'error', meaning: 'no config file at the given path' },
+  CONFIG_INVALID: { kind: 'error', meaning: 'a config value has the wrong type, range or key (the item names its path)' },
+  CONFIG_LOAD_FAILED: { kind: 'error', meaning: 'the config file could not be compiled or imported' },
+  CACHE_BLOB_MISSING: { kind: 'error', meaning: 'a blob that a result or a stage needs is missing from the cache or failed its hash check' },
+  CACHE_ENTRY_DROPPED: { kind: 'warning', meaning: 'a cache entry could not be decoded: treated as a miss and recomputed' },
+  CACHE_OPEN_FAILED: { kind: 'error', meaning: 'the local cache could not be opened' },
+  CACHE_WRITE_FAILED: { kind: 'warning', meaning: 'a write to the remote cache failed; the build goes on with the local tier' },
+  CACHE_ROOT_INVALID: { kind: 'error', meaning: "a version root (the key list of a version's closure) cannot be read" },
+  CACHE_CLOSURE_INCOMPLETE: { kind: 'error', meaning: "results of a version's closure are no longer in the cache" },
+  CACHE_BUNDLE_INVALID: { kind: 'error', meaning: 'a file given to `cache import` is not a readable export' },
+  CACHE_PINS_INVALID: { kind: 'error', meaning: 'the list of pinned versions cannot be read' },
+  REMOTE_AUTH: { kind: 'error', meaning: 'the remote cache refused the credentials' },
+  REMOTE_FAILED: { kind: 'error', meaning: 'the remote cache could not be reached or answered an error' },
+  REMOTE_READ_ONLY: { kind: 'error', meaning: 'a write was asked of a read-only remote cache' },
+  REMOTE_BLOB_CORRUPT: { kind: 'warning', meaning: 'a remote blob failed its hash check: discarded, its results are recomputed' },
+  REMOTE_UNTRUSTED: { kind: 'warning', meaning: 'a remote result failed its signature check and was ignored' },
+  REMOTE_PREFETCH_FAILED: { kind: 'warning', meaning: 'the bulk prefetch of a version from the remote failed; results are fetched one by one' },
+  STAGE_FAILED: { kind: 'error', meaning: 'a stage threw an exception that carried no code of its own' },
+  WORKER_FAILED: { kind: 'error', meaning: 'a worker thread crashed or could not start' },
+  BUILD_STOPPED: { kind: 'error', meaning: 'the build was stopped (e.g. a budget was reached) before this item ran; finished work stays cached' },
+  BUNDLE_FAILED: { kind: 'warning', meaning: 'the CLI could not be bundled; it runs from the TypeScript sources (slower start)' },
+  DATASET_NOT_FOUND: { kind: 'error', meaning: 'no dataset version matches the given name or id' },
+  DATASET_CORRUPT: { kind: 'error', meaning: 'a version folder on disk is damaged or unreadable' },
+  DATASET_REPAIRED: { kind: 'warning', meaning: 'a shard of the version was missing or damaged on disk and was written again from the cache' },
+  ITEM_NOT_FOUND: { kind: 'error', meaning: 'no cached item, file or version matches the given name' },
+  PARTITIONS_INCOMPLETE: { kind: 'error', meaning: 'merge found partitions that have not completed' },
+  NOTHING_BUILT: { kind: 'error', meaning: 'the build produced no document at all: no version is written' },
+  USAGE: { kind: 'error', meaning: 'the command line is wrong' },
+};
+export const ENGINE_CODES = registerCodes('engine', ENGINE_SPECS);
 
 export class RetraceError extends Error {
   readonly code: ErrorCode;
@@ -58,7 +126,7 @@ export class RetraceError extends Error {
   constructor(code: ErrorCode, message: string, opts: { item?: string; hint?: string; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'RetraceError';
-    this.code = code;
+    this.code = code; // checked by the type system; recorded failures and warnings are checked at run time (checkCode)
     this.item = opts.item;
     this.hint = opts.hint;
   }
@@ -74,6 +142,18 @@ export class RetraceError extends Error {
     return { code: this.code, item: this.item, message: this.message, hint: this.hint };
   }
 }
+
+/** A factory per code of a registry: `errors.CONFIG_INVALID(message, { item, hint })`. */
+export type ErrorFactories<K extends string> = { readonly [C in K]: (message: string, opts?: { item?: string; hint?: string; cause?: unknown }) => RetraceError };
+
+export function factories<K extends string>(specs: Record<K, CodeSpec>): ErrorFactories<K> {
+  const out = {} as Record<string, (message: string, opts?: { item?: string; hint?: string; cause?: unknown }) => RetraceError>;
+  for (const code of Object.keys(specs)) out[code] = (message, opts) => new RetraceError(code as ErrorCode, message, opts);
+  return out as ErrorFactories<K>;
+}
+
+/** The engine's factories. */
+export const errors = factories(ENGINE_CODES);
 
 /** Convert anything thrown into a RetraceError, keeping an existing one as it is. */
 export function asRetraceError(err: unknown, code: ErrorCode, item?: string): RetraceError {

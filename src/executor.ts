@@ -5,7 +5,7 @@
  * its dependents' keys do not change and they stay cached (early cutoff). Concurrent requests
  * for the same key share one computation. A failure is never cached.
  */
-import { asRetraceError, RetraceError } from './errors.ts';
+import { asRetraceError, checkCode, RetraceError } from './errors.ts';
 import type { ActionKey, ContentHash } from './hash.ts';
 import { actionKey, diffKeyParts, type KeyChange, type KeyParts } from './key.ts';
 import type { ActionRecord, Cache } from './cache/cache.ts';
@@ -55,6 +55,9 @@ export class StaleItem extends Error {
   }
 }
 
+/** The outcome of a chain of work (`attempt`): a value, not an exception. */
+export type Outcome<T> = { ok: true; value: T; stale?: undefined; error?: undefined } | { ok: false; stale: true; error?: undefined } | { ok: false; error: RetraceError; stale?: undefined };
+
 export interface ExecutorOptions {
   cache: Cache;
   pool: TaskPool;
@@ -69,6 +72,8 @@ export interface ExecutorOptions {
 export class Executor {
   readonly stats = new Map<string, StageStats>();
   readonly failures: Failure[] = [];
+  /** Errors already recorded as failures (an error passes several boundaries on its way up). */
+  private readonly recorded = new WeakSet<RetraceError>();
   readonly stale: StaleItem[] = [];
   /** Every action key this run answered or computed: the version's closure (cache/closure.ts). */
   readonly usedKeys = new Set<ActionKey>();
@@ -128,12 +133,8 @@ export class Executor {
         const e = asRetraceError(err, 'STAGE_FAILED', item);
         // Counted as the computing item was: a stage failure it recorded is this item's failure
         // too; an error it did not record (the build stopping, a cache error) is passed on as is.
-        if (!this.failures.some((f) => f.stage === stage.name && f.code === e.code && f.message === e.message)) throw e;
-        const own = new RetraceError(e.code, e.message, { item, hint: e.hint, cause: e });
-        stats.failed++;
-        this.failures.push({ stage: stage.name, item, code: own.code, message: own.message, hint: own.hint });
-        this.opts.reporter.emit({ type: 'item-failed', stage: stage.name, item, error: own.describe() });
-        throw own;
+        if (!this.recorded.has(e)) throw e;
+        throw this.fail(stage.name, item, new RetraceError(e.code, e.message, { item, hint: e.hint, cause: e }));
       }
       stats.cached++;
       const record = await this.opts.cache.getAction(key);
@@ -147,6 +148,38 @@ export class Executor {
       return await p;
     } finally {
       this.inflight.delete(key);
+    }
+  }
+
+  /**
+   * Record a failure of `item` in `stage`: the one place failures are written (counted, listed in
+   * the summary, reported). Returns the error so callers can `throw this.fail(...)`.
+   */
+  fail(stage: string, item: string, error: RetraceError): RetraceError {
+    checkCode(error.code);
+    if (this.recorded.has(error)) return error;
+    this.recorded.add(error);
+    this.statsFor(stage).failed++;
+    this.failures.push({ stage, item: error.item ?? item, code: error.code, message: error.message, hint: error.hint });
+    this.opts.reporter.emit({ type: 'item-failed', stage, item: error.item ?? item, error: error.describe() });
+    return error;
+  }
+
+  /**
+   * Run a chain of work for one item (e.g. everything a repository needs) and return its outcome
+   * as a value: its result, 'stale' (status mode: some item of the chain must be computed), or the
+   * error, recorded as a failure of `stage`/`item` unless a stage item already recorded it.
+   * Exceptions of the chain stop here.
+   */
+  async attempt<T>(stage: string, item: string, fn: () => Promise<T>, opts: { itemOf?: (e: RetraceError) => string } = {}): Promise<Outcome<T>> {
+    try {
+      return { ok: true, value: await fn() };
+    } catch (err) {
+      if (err instanceof StaleItem) return { ok: false, stale: true };
+      const e = asRetraceError(err, 'STAGE_FAILED', item);
+      if (this.recorded.has(e)) return { ok: false, error: e };
+      const named = opts.itemOf ? opts.itemOf(e) : (e.item ?? item);
+      return { ok: false, error: this.fail(stage, named, named === e.item ? e : new RetraceError(e.code, e.message, { item: named, hint: e.hint, cause: e })) };
     }
   }
 
@@ -181,7 +214,10 @@ export class Executor {
     if (!bytes) return undefined;
     try {
       return { record, value: (stage.codec ?? jsonCodec<O>()).decode(bytes) };
-    } catch {
+    } catch (err) {
+      // An entry that does not decode (damage, or an older layout under the same stage version)
+      // is a miss: it is recomputed and overwritten, and said so.
+      this.opts.reporter.emit({ type: 'warn', code: 'CACHE_ENTRY_DROPPED', item: `${stage.name} ${record.item}`, message: `cached result does not decode (${(err as Error).message}); recomputing it` });
       return undefined;
     }
   }
@@ -205,7 +241,10 @@ export class Executor {
       stats.items--;
       throw stale;
     }
-    if (this.signal.aborted) throw new RetraceError('LLM_BUDGET_EXHAUSTED', 'build stopped before this item', { item });
+    if (this.signal.aborted) {
+      const why = this.signal.reason instanceof RetraceError ? ` (${this.signal.reason.code}: ${this.signal.reason.message})` : '';
+      throw new RetraceError('BUILD_STOPPED', `build stopped before this item${why}`, { item, hint: 'finished work is cached: build again once the cause is fixed' });
+    }
 
     const refs = new Set<ContentHash>();
     const ctx: StageContext = {
@@ -220,7 +259,7 @@ export class Executor {
       getBlob: async (hash) => {
         const bytes = await cache.getBlob(hash);
         if (!bytes) {
-          throw new RetraceError('CACHE_CORRUPT', `blob ${hash} is missing or damaged`, {
+          throw new RetraceError('CACHE_BLOB_MISSING', `blob ${hash} is missing or damaged`, {
             item,
             hint: 'run `retrace cache verify --repair`, then build again',
           });
@@ -236,11 +275,7 @@ export class Executor {
       value = await stage.run(input, ctx);
     } catch (err) {
       this.leave(stage.name);
-      const e = asRetraceError(err, 'STAGE_FAILED', item);
-      stats.failed++;
-      this.failures.push({ stage: stage.name, item: e.item ?? item, code: e.code, message: e.message, hint: e.hint });
-      this.opts.reporter.emit({ type: 'item-failed', stage: stage.name, item, error: e.describe() });
-      throw e;
+      throw this.fail(stage.name, item, asRetraceError(err, 'STAGE_FAILED', item));
     }
     const ms = performance.now() - t0;
     this.leave(stage.name);

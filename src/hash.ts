@@ -7,6 +7,8 @@ import xxhashInit from 'xxhash-wasm';
 
 export type ContentHash = string & { readonly __brand: 'ContentHash' };
 export type ActionKey = string & { readonly __brand: 'ActionKey' };
+/** The key of a record the engine keeps beside stage results (a version root: `version:<name>/<id>`), not a hash. */
+export type RecordKey = string & { readonly __brand: 'RecordKey' };
 
 type XX = Awaited<ReturnType<typeof xxhashInit>>;
 let xx: XX | undefined;

@@ -1,10 +1,13 @@
 /**
- * The contract between the engine and a pipeline definition. The engine opens the cache, the
- * worker pool and the executor, hands them to the pipeline, and turns what comes back into a
- * dataset version. The pipeline (stages/pipeline.ts) decides which stages run on which items;
- * the engine knows nothing about repositories or trajectories.
+ * The contract between the engine and a pipeline definition. The engine loads the config (its
+ * own keys plus the pipeline's section), opens the cache, the worker pool and the executor,
+ * hands them to the pipeline, and turns what comes back into a dataset version. The pipeline
+ * decides which stages run on which items and owns everything domain-specific: its config
+ * section, its error codes, the summary fields it adds, and how its manifest is described and
+ * compared. The engine imports no pipeline; the CLI hands one to it.
  */
-import type { LoadedConfig } from './config.ts';
+import type { CodeSpec, RetraceError } from './errors.ts';
+import type { ConfigSection, EngineConfig, LoadedConfig } from './config.ts';
 import type { Executor } from './executor.ts';
 import type { ContentHash } from './hash.ts';
 import type { TaskPool } from './pool.ts';
@@ -16,16 +19,17 @@ export interface BlobAccess {
   get(hash: ContentHash): Promise<Uint8Array>;
 }
 
-export interface PipelineRun {
-  loaded: LoadedConfig;
+export interface PipelineRun<C extends EngineConfig = EngineConfig> {
+  loaded: LoadedConfig<C>;
   exec: Executor;
   pool: TaskPool;
   reporter: Reporter;
   blobs: BlobAccess;
+  /** 'status': every stage answers from the cache only; stale items are collected by the executor. */
   mode: 'build' | 'status';
   signal: AbortSignal;
-  /** Stop the build cleanly (e.g. a token budget was reached); finished work stays cached. */
-  abort(reason: string): void;
+  /** Stop the build cleanly, for the pipeline's own coded reason (e.g. a token budget); finished work stays cached. */
+  abort(reason: RetraceError): void;
   /**
    * In 'status' mode: what a build would spend, as the pipeline estimates it (e.g. `llmCalls`,
    * an upper bound for repositories whose items are stale). Reported by `retrace status`.
@@ -46,24 +50,15 @@ export interface OutputShard {
   tokens: number;
 }
 
-export interface LlmSummary {
-  /** Requests sent over the network (retries included). */
-  requests: number;
-  /** Answers reused from the cache. */
-  cached: number;
-  promptTokens: number;
-  completionTokens: number;
-  [k: string]: unknown;
-}
-
 export interface PipelineOutput {
   documents: number;
   tokens: number;
   shards: OutputShard[];
   /** Everything the manifest pins besides the shards (sources, stages, tokenizer, settings...). */
   pins: Record<string, unknown>;
-  llm: LlmSummary;
-  /** Extra summary fields for --json (skipped files, excluded sources...). */
+  /** Fields the pipeline adds to the summary, after `shards` (the Retrace pipeline: `llm`). */
+  summary: Record<string, unknown>;
+  /** Fields the pipeline adds at the end of the summary (skipped files, excluded sources...). */
   extra?: Record<string, unknown>;
 }
 
@@ -72,27 +67,57 @@ export interface PartitionRun {
   result: unknown;
   sources: number;
   documents: number;
-  llm: LlmSummary;
+  summary: Record<string, unknown>;
 }
 
-export interface Pipeline {
+/** How a pipeline compares the manifest fields it owns (`retrace dataset diff`). */
+export interface ManifestDiff {
+  /** Top-level manifest fields compared here rather than field by field by the engine (e.g. `documents`). */
+  readonly fields: readonly string[];
+  /** Sections added to the diff's JSON (e.g. `documents: { added, removed, changed }`). */
+  diff(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown>;
+  /** Text lines for those sections. */
+  format(sections: Record<string, unknown>): string[];
+}
+
+export interface Pipeline<C extends EngineConfig = EngineConfig> {
+  /** Shown in `--help` and recorded nowhere else. */
+  readonly name: string;
   /** Every stage, in dependency order: for status, explain and docs. */
   readonly stages: ReadonlyArray<StageDef<any, any>>;
-  run(run: PipelineRun): Promise<PipelineOutput>;
+  /** The pipeline's section of the config: validated and typed by the engine's loader. */
+  readonly config: ConfigSection<C>;
+  /** The pipeline's error, warning and skip codes (registered at load; see src/errors.ts). */
+  readonly errors: Readonly<Record<string, CodeSpec>>;
+  /**
+   * Folders (absolute) holding the pipeline's code: their stat stamp is part of the up-to-date
+   * shortcut, so editing the pipeline never answers a build from the last one.
+   */
+  readonly codeDirs: readonly string[];
+  /**
+   * Build every item. In 'status' mode, returns undefined when some item is stale (the rest
+   * cannot be answered from the cache); the executor holds the stale items.
+   */
+  run(run: PipelineRun<C>): Promise<PipelineOutput | undefined>;
   /**
    * A stat stamp of every input the pipeline reads (sources, prompt folders), or undefined when
    * one cannot be taken cheaply. Equal stamps let the engine skip a build that would compute
-   * nothing (see build.ts); anything else falls back to the content-addressed build.
+   * nothing (see build/up-to-date.ts); anything else falls back to the content-addressed build.
    */
-  inputStamp?(run: PipelineRun): string | undefined;
+  inputStamp?(run: PipelineRun<C>): string | undefined;
+  /**
+   * The summary fields a build answered by the up-to-date shortcut reports, from the fields the
+   * last real build reported (e.g. no requests sent, every answer cached).
+   */
+  replaySummary?(last: Record<string, unknown>): Record<string, unknown>;
   /**
    * Scale-out: build only partition `index` of `count` (each source belongs to exactly one) and
    * return a JSON-serialisable result; the engine stores it in the cache as the partition's
    * completion marker.
    */
-  runPartition?(run: PipelineRun, part: { index: number; count: number }): Promise<PartitionRun>;
+  runPartition?(run: PipelineRun<C>, part: { index: number; count: number }): Promise<PartitionRun>;
   /** Assemble the dataset from every partition's result, computing no upstream item. */
-  merge?(run: PipelineRun, results: unknown[]): Promise<PipelineOutput>;
+  merge?(run: PipelineRun<C>, results: unknown[]): Promise<PipelineOutput>;
   /**
    * Readable print of a stage's cached output for `retrace show <stage> <item>` (e.g. the
    * repository facts of the graph stage); stages without a formatter are printed as JSON.
@@ -100,4 +125,10 @@ export interface Pipeline {
   format?(stage: string, value: unknown): string | undefined;
   /** Aliases for `retrace show`: e.g. `facts` -> `graph`. */
   readonly showAliases?: Record<string, string>;
+  /** Text lines for the fields the pipeline added to a build summary (`retrace build` without --json). */
+  describeSummary?(summary: Record<string, unknown>): string[];
+  /** Text lines describing a version's manifest pins (`retrace dataset show`). */
+  describeManifest?(manifest: Record<string, unknown>): string[];
+  /** The manifest fields the pipeline compares itself in `retrace dataset diff`. */
+  readonly manifestDiff?: ManifestDiff;
 }

@@ -12,7 +12,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
-import { RetraceError } from './errors.ts';
+import { RetraceError, registeredCodes, type ErrorCode } from './errors.ts';
 
 export interface TaskOptions {
   /** Buffers moved to the worker instead of copied (the caller must not use them afterwards). */
@@ -70,8 +70,8 @@ export class PiscinaPool implements TaskPool {
       if (err instanceof RetraceError) throw err;
       const e = err as Error & { code?: string; item?: string; hint?: string };
       // Errors cross the thread boundary as plain objects: rebuild a RetraceError with its code.
-      if (e && typeof e.code === 'string' && /^[A-Z_]+$/.test(e.code)) {
-        throw new RetraceError(e.code as never, e.message, { item: e.item ?? opts.item, hint: e.hint });
+      if (e && typeof e.code === 'string' && registeredCodes().has(e.code)) {
+        throw new RetraceError(e.code as ErrorCode, e.message, { item: e.item ?? opts.item, hint: e.hint });
       }
       throw new RetraceError('WORKER_FAILED', `worker task failed: ${e?.message ?? String(err)}`, { item: opts.item, cause: err });
     }

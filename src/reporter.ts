@@ -3,11 +3,13 @@
  * engine. The TTY reporter draws one status line on stderr; with --json or when stderr is not a
  * terminal, progress stays quiet and only warnings and the final summary are printed.
  */
+import type { ErrorCode } from './errors.ts';
+
 export type BuildEvent =
   | { type: 'item-start'; stage: string; item: string }
   | { type: 'item'; stage: string; item: string; cached: boolean; ms?: number }
   | { type: 'item-failed'; stage: string; item: string; error: string }
-  | { type: 'warn'; code: string; item: string; message: string }
+  | { type: 'warn'; code: ErrorCode; item: string; message: string }
   | { type: 'phase'; name: string; detail?: string }
   | { type: 'llm'; kind: string; item?: string; detail?: string };
 

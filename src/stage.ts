@@ -24,7 +24,7 @@ export interface StageContext {
   readonly item: string;
   /** Store bytes by content; the hash is recorded as a reference of this item's result. */
   putBlob(bytes: Uint8Array): Promise<ContentHash>;
-  /** Read bytes by content hash (verified); throws CACHE_CORRUPT if missing. */
+  /** Read bytes by content hash (verified); throws CACHE_BLOB_MISSING if missing. */
   getBlob(hash: ContentHash): Promise<Uint8Array>;
   /** Worker threads for CPU-heavy work. */
   readonly pool: TaskPool;

@@ -8,16 +8,20 @@
  * own, so a build holds one repository's files at a time, never the corpus. Shards are planned
  * from token counts and read their documents back from the cache one by one.
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { newStamp, stampTree } from '../src/stamp.ts';
 import { stampSource } from './ingest/stamp.ts';
-import { RetraceError, asRetraceError } from '../src/errors.ts';
-import { StaleItem } from '../src/executor.ts';
+import { RetraceError } from '../src/errors.ts';
 import { hashBytes, hashText, type ContentHash } from '../src/hash.ts';
 import { canonicalJson } from '../src/key.ts';
-import type { LlmSummary, Pipeline, PipelineOutput, PipelineRun } from '../src/pipeline.ts';
-import type { SourceConfig } from '../src/config.ts';
+import type { Pipeline, PipelineOutput, PipelineRun as EngineRun } from '../src/pipeline.ts';
+import type { PipelineConfig, SourceConfig } from './config.ts';
+import { configSection } from './config-schema.ts';
+import { PIPELINE_CODES } from './errors.ts';
+import { describeManifest, describeSummary, manifestDiff, replaySummary } from './describe.ts';
+import type { LlmSummary } from './llm/session.ts';
 import { ingestStage, type IngestedFile } from './ingest/stage.ts';
 import { openSource, type OpenedSource, type SkippedFile, type SourceIdentity } from './ingest/sources.ts';
 import { parseStage } from './parse/stage.ts';
@@ -36,7 +40,11 @@ import { searchPins, searchRecordsOf, searchStages } from './search/pins.ts';
 import type { StepRecord } from './search/record.ts';
 import { resolveSearchSettings } from './search/settings.ts';
 
+type PipelineRun = EngineRun<PipelineConfig>;
+
 export const stages = [ingestStage, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, shardStage] as const;
+
+const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** Repositories processed at once; each one's files go through the worker pool concurrently. */
 const SOURCES_AT_ONCE = 4;
@@ -145,7 +153,7 @@ export function partitionOf(spec: SourceConfig, count: number): number {
 }
 
 /** Build the given sources (config indices) up to their tokenized documents. */
-async function buildSources(run: PipelineRun, indices: number[]): Promise<SourceOutcome[]> {
+async function buildSources(run: PipelineRun, indices: number[]): Promise<SourceOutcome[] | undefined> {
   const cfg = run.loaded.config;
   const settings = resolveSettings(cfg);
   const tokenizerId = await llama3TokenizerId();
@@ -157,34 +165,31 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
       limit(async () => {
         const o: SourceOutcome = { index, spec: cfg.sources[index], skipped: [] };
         const where = describeSource(o.spec, o.index);
-        try {
-          const src = await openSource(o.spec, run.loaded.dir, settings.limits, run.writes);
-          o.identity = src.identity;
-          o.docId = src.identity.name;
-          await processSource(run, settings, tokenizerId, src, o);
-          if (o.doc) o.search = searchRecordsOf(run, o.doc.id);
-        } catch (err) {
-          if (err instanceof StaleItem) {
-            stale = true;
-            if (cfg.format === 'trajectory') await estimateLlmCalls(run, o);
-            return o;
-          }
-          const e = asRetraceError(err, 'STAGE_FAILED', where);
-          o.error = { code: e.code, message: e.message };
-          // Stage failures are recorded by the executor; record the rest (a missing or empty source) here.
-          // A source-level problem is named by its place in the config: `sources[2] repos/x`.
-          const item = e.code.startsWith('SOURCE_') ? where : (e.item ?? where);
-          if (!run.exec.failures.some((f) => f.code === e.code && f.message === e.message && f.item === item)) {
-            run.exec.failures.push({ stage: 'ingest', item, code: e.code, message: e.message, hint: e.hint });
-            run.reporter.emit({ type: 'item-failed', stage: 'ingest', item, error: new RetraceError(e.code, e.message, { item, hint: e.hint }).describe() });
-          }
+        // A source-level problem is named by its place in the config (`sources[2] repos/x`);
+        // failures of a stage item were recorded by the executor under that item.
+        const r = await run.exec.attempt(
+          'ingest',
+          where,
+          async () => {
+            const src = await openSource(o.spec, run.loaded.dir, settings.limits, run.writes);
+            o.identity = src.identity;
+            o.docId = src.identity.name;
+            await processSource(run, settings, tokenizerId, src, o);
+            if (o.doc) o.search = searchRecordsOf(run, o.doc.id);
+          },
+          { itemOf: (e) => (e.code.startsWith('SOURCE_') ? where : (e.item ?? where)) },
+        );
+        if (r.stale) {
+          stale = true;
+          if (cfg.format === 'trajectory') await estimateLlmCalls(run, o);
+        } else if (r.error) {
+          o.error = { code: r.error.code, message: r.error.message };
         }
         return o;
       }),
     ),
   );
-  if (stale) throw new StaleItem('shard', '(all shards: upstream items are stale)', 'new');
-  return outcomes;
+  return stale ? undefined : outcomes;
 }
 
 /**
@@ -200,7 +205,7 @@ async function estimateLlmCalls(run: PipelineRun, o: SourceOutcome): Promise<voi
     const src = await openSource(o.spec, run.loaded.dir, settings.limits, run.writes);
     for await (const f of src.files()) if (languageFor(f.path)) code++;
   } catch {
-    return; // a source that cannot be read is reported by the build itself
+    return; // status only estimates: a source that cannot be read is reported (coded) by the build itself
   }
   const search = resolveSearchSettings(run.loaded);
   const perFile = 1 + (search.enabled ? search.candidates * search.iterations : 0);
@@ -227,7 +232,7 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
     documents: docs.length,
     tokens,
     shards,
-    llm,
+    summary: { llm },
     pins: {
       format: cfg.format,
       sources: outcomes.map((o) => ({
@@ -268,8 +273,17 @@ interface PartitionResult {
   outcomes: SourceOutcome[];
 }
 
-export const retracePipeline: Pipeline = {
+export const retracePipeline: Pipeline<PipelineConfig> = {
+  name: 'retrace',
   stages,
+  config: configSection,
+  errors: PIPELINE_CODES,
+  // The pipeline's code and the CLI that runs it: part of the up-to-date shortcut's stamp.
+  codeDirs: [HERE, resolve(HERE, '../cli')],
+  replaySummary,
+  describeSummary,
+  describeManifest,
+  manifestDiff,
   showAliases: { facts: 'graph' },
   format(stage, value) {
     if (stage === 'graph') return formatRepoGraph(value as RepoGraph);
@@ -286,15 +300,15 @@ export const retracePipeline: Pipeline = {
     }
     return h.digest('hex');
   },
-  async run(run: PipelineRun): Promise<PipelineOutput> {
+  async run(run: PipelineRun): Promise<PipelineOutput | undefined> {
     const outcomes = await buildSources(run, run.loaded.config.sources.map((_, i) => i));
-    return assemble(run, outcomes, llmSummary(run));
+    return outcomes && assemble(run, outcomes, llmSummary(run));
   },
   async runPartition(run, part) {
     const owned = run.loaded.config.sources.flatMap((spec, i) => (partitionOf(spec, part.count) === part.index ? [i] : []));
-    const outcomes = await buildSources(run, owned);
+    const outcomes = (await buildSources(run, owned))!; // partitions only build (no status mode)
     const result: PartitionResult = { format: 1, index: part.index, count: part.count, sources: owned, outcomes };
-    return { result, sources: owned.length, documents: outcomes.filter((o) => o.doc).length, llm: llmSummary(run) };
+    return { result, sources: owned.length, documents: outcomes.filter((o) => o.doc).length, summary: { llm: llmSummary(run) } };
   },
   async merge(run, results) {
     const parts = results as PartitionResult[];

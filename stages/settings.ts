@@ -2,7 +2,7 @@
  * Defaults of the pipeline's settings, in one place: what a config leaves out is filled here, and
  * the manifest pins the resolved values.
  */
-import type { PipelineConfig } from '../src/config.ts';
+import type { PipelineConfig } from './config.ts';
 import { DEFAULT_LIMITS, type FileLimits } from './ingest/sources.ts';
 import type { ShardSettings } from './shard/stage.ts';
 import { LLAMA3 } from './tokenize/llama3.ts';

@@ -9,9 +9,10 @@
  * whose calls fail after the client's retries fails as a whole, naming the file; its finished
  * calls stay cached.
  */
-import type { LoadedConfig } from '../src/config.ts';
+import type { LoadedConfig } from './config.ts';
 import type { ContentHash } from '../src/hash.ts';
-import type { LlmSummary, PipelineRun } from '../src/pipeline.ts';
+import type { PipelineRun } from './config.ts';
+import type { LlmSummary } from './llm/session.ts';
 import type { StageDef } from '../src/stage.ts';
 import type { FileFacts } from './parse/facts.ts';
 import type { RepoGraph } from './graph/types.ts';

@@ -143,7 +143,7 @@ test('a corrupted remote blob is discarded and recomputed; the version is unchan
   assert.is(e.json.version, version);
   assert.is(e.json.stages.ingest.computed, 1, JSON.stringify(computed(e.json)));
   assert.is(e.json.remote.corruptBlobs, 1);
-  assert.match(e.stderr, /CACHE_CORRUPT/);
+  assert.match(e.stderr, /REMOTE_BLOB_CORRUPT/);
   // The read-write client re-uploaded the good bytes over the bad ones.
   assert.is(hashBytes(readFileSync(path)), blob);
 });

@@ -19,6 +19,7 @@ import { TieredCache } from '../src/cache/tiered.ts';
 import { LmdbCache } from '../src/cache/lmdb-store.ts';
 import type { ActionRecord } from '../src/cache/cache.ts';
 import { validateConfig } from '../src/config.ts';
+import { configSection } from '../stages/config-schema.ts';
 import { RetraceError } from '../src/errors.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'retrace-cache-unit-'));
@@ -54,7 +55,7 @@ test('remote blobs are re-hashed: a damaged one is reported and never returned',
   assert.equal(await remote.getBlob(h), data);
   writeFileSync(join(store.root, blobPath(h)), bytes('hellO blob'));
   assert.is(await remote.getBlob(h), undefined);
-  assert.equal(problems, ['CACHE_CORRUPT']);
+  assert.equal(problems, ['REMOTE_BLOB_CORRUPT']);
   assert.is(remote.counters.corruptBlobs, 1);
   assert.equal(await remote.missingBlobs([h]), [h], 'a known-bad blob counts as missing so it is sent again');
 });
@@ -188,7 +189,7 @@ test('config: remote settings are checked with the path of the bad value', () =>
   const base = { name: 'x', format: 'raw', sources: [{ dir: '.' }] };
   const bad = (cache: unknown): RetraceError => {
     try {
-      validateConfig({ ...base, cache });
+      validateConfig({ ...base, cache }, configSection);
     } catch (e) {
       return e as RetraceError;
     }
@@ -198,7 +199,7 @@ test('config: remote settings are checked with the path of the bad value', () =>
   assert.match(bad({ remote: { url: 'http://x', mode: 'sometimes' } }).item!, /config\.cache\.remote\.mode/);
   assert.match(bad({ remote: { url: 'http://x', requireSignatures: true } }).item!, /signingKeyEnv/);
   assert.match(bad({ remote: { url: 'http://x', token: 'inline' } }).message, /unknown key/);
-  assert.ok(validateConfig({ ...base, cache: { remote: { url: 'file:///mnt/cache', mode: 'read-only', signingKeyEnv: 'K' } } }));
+  assert.ok(validateConfig({ ...base, cache: { remote: { url: 'file:///mnt/cache', mode: 'read-only', signingKeyEnv: 'K' } } }, configSection));
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

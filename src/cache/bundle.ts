@@ -47,12 +47,12 @@ export async function importBundle(local: Cache, file: string, trust: Trust): Pr
       const tar = await import('tar');
       await tar.x({ file, cwd: dir, strict: true });
     } catch (err) {
-      throw new RetraceError('CACHE_CORRUPT', `cannot read the bundle: ${(err as Error).message}`, { item: file, hint: 'the file must come from `retrace cache export`', cause: err });
+      throw new RetraceError('CACHE_BUNDLE_INVALID', `cannot read the bundle: ${(err as Error).message}`, { item: file, hint: 'the file must come from `retrace cache export`', cause: err });
     }
     const store = new DirStore(dir);
     const remote = new RemoteCache(store, trust);
     const roots = (await store.list('roots')).map((f) => f.path.split('/')).filter((p) => p.length === 3 && p[2] !== 'latest');
-    if (roots.length === 0) throw new RetraceError('CACHE_CORRUPT', 'the bundle holds no version', { item: file, hint: 'the file must come from `retrace cache export`' });
+    if (roots.length === 0) throw new RetraceError('CACHE_BUNDLE_INVALID', 'the bundle holds no version', { item: file, hint: 'the file must come from `retrace cache export`' });
     const reports: TransferReport[] = [];
     for (const [, name, id] of roots) reports.push(await pullVersion(remote, local, name, id));
     return reports;

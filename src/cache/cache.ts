@@ -3,7 +3,7 @@
  * small result record) and a content-addressed store (content hash -> bytes). Tiers (the local
  * LMDB store, later remote stores) sit behind this interface; stages never see it.
  */
-import type { ActionKey, ContentHash } from '../hash.ts';
+import type { ActionKey, ContentHash, RecordKey } from '../hash.ts';
 import type { KeyParts } from '../key.ts';
 
 export interface ActionRecord {
@@ -46,8 +46,9 @@ export interface CacheStats {
 }
 
 export interface Cache {
-  getAction(key: ActionKey): Promise<ActionRecord | undefined>;
-  putAction(key: ActionKey, record: ActionRecord): Promise<void>;
+  /** A stage result by its action key, or an engine record (version root) by its record key. */
+  getAction(key: ActionKey | RecordKey): Promise<ActionRecord | undefined>;
+  putAction(key: ActionKey | RecordKey, record: ActionRecord): Promise<void>;
   /** Verified read: the bytes are re-hashed; a mismatching blob is dropped and reported missing. */
   getBlob(hash: ContentHash): Promise<Uint8Array | undefined>;
   hasBlob(hash: ContentHash): Promise<boolean>;

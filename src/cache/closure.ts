@@ -7,14 +7,14 @@
  * the same config computes nothing.
  */
 import { RetraceError } from '../errors.ts';
-import type { ActionKey, ContentHash } from '../hash.ts';
+import type { ActionKey, ContentHash, RecordKey } from '../hash.ts';
 import type { ActionRecord, Cache } from './cache.ts';
 import { rootAddress } from './remote-cache.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export const rootKey = (name: string, version: string): ActionKey => rootAddress(name, version) as ActionKey;
+export const rootKey = (name: string, version: string): RecordKey => rootAddress(name, version) as RecordKey;
 
 /** Store the root of a built version (written again on every build of it, which keeps it fresh). */
 export async function recordRoot(cache: Cache, name: string, version: string, keys: Iterable<ActionKey>): Promise<void> {
@@ -42,7 +42,7 @@ export function decodeKeyList(bytes: Uint8Array, item: string): ActionKey[] {
   } catch {
     // reported below
   }
-  throw new RetraceError('CACHE_CORRUPT', 'the key list of this version root is not a JSON list of keys', { item, hint: 'build the version again to rewrite its root' });
+  throw new RetraceError('CACHE_ROOT_INVALID', 'the key list of this version root is not a JSON list of keys', { item, hint: 'build the version again to rewrite its root' });
 }
 
 export interface Closure {

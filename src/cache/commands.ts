@@ -5,8 +5,8 @@
  * do not ('off'), but never write to a read-only one.
  */
 import { resolve } from 'node:path';
-import { resolveDirs } from '../build.ts';
-import { loadConfig, type RemoteCacheConfig } from '../config.ts';
+import { projectDirs } from '../build/session.ts';
+import type { RemoteCacheConfig } from '../config.ts';
 import { findVersion } from '../dataset.ts';
 import { RetraceError } from '../errors.ts';
 import { initHash } from '../hash.ts';
@@ -29,12 +29,8 @@ export interface CacheContext {
 /** Folders and remote settings; without a config file, default folders next to the cwd. */
 export async function cacheContext(opts: { config: string; cacheDir?: string; outDir?: string }): Promise<CacheContext> {
   await initHash();
-  const loaded = await loadConfig(opts.config).catch((err) => {
-    if (err instanceof RetraceError && err.code === 'CONFIG_NOT_FOUND') return undefined;
-    throw err;
-  });
-  if (!loaded) return { cacheDir: resolve(opts.cacheDir ?? 'cache'), outDir: resolve(opts.outDir ?? 'datasets') };
-  return { ...resolveDirs(loaded, opts), name: loaded.config.name, remote: loaded.config.cache?.remote };
+  const { cacheDir, outDir, loaded } = await projectDirs(opts);
+  return { cacheDir, outDir, name: loaded?.config.name, remote: loaded?.config.cache?.remote };
 }
 
 async function withLocal<T>(ctx: CacheContext, fn: (local: LmdbCache) => Promise<T>): Promise<T> {

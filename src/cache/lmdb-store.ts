@@ -11,7 +11,7 @@ import { mkdirSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { RetraceError } from '../errors.ts';
-import { hashBytes, type ActionKey, type ContentHash } from '../hash.ts';
+import { hashBytes, type ActionKey, type ContentHash, type RecordKey } from '../hash.ts';
 import type { ActionRecord, Cache, CacheStats, ItemState } from './cache.ts';
 
 /** Refresh `usedAt` at most this often, so cache hits rarely cost a write. */
@@ -63,7 +63,7 @@ export class LmdbCache implements Cache {
     }
   }
 
-  async getAction(key: ActionKey): Promise<ActionRecord | undefined> {
+  async getAction(key: ActionKey | RecordKey): Promise<ActionRecord | undefined> {
     const rec = this.actions.get(key);
     if (!rec || rec.format !== 1) return undefined;
     const now = Date.now();
@@ -73,7 +73,7 @@ export class LmdbCache implements Cache {
     return rec;
   }
 
-  async putAction(key: ActionKey, record: ActionRecord): Promise<void> {
+  async putAction(key: ActionKey | RecordKey, record: ActionRecord): Promise<void> {
     await this.actions.put(key, record);
   }
 

@@ -19,7 +19,7 @@ export function readPins(cacheDir: string): string[] {
   } catch {
     // reported below
   }
-  throw new RetraceError('CACHE_CORRUPT', 'the pin list is not a JSON list of name/version strings', { item: f, hint: 'fix or delete the file, then pin again' });
+  throw new RetraceError('CACHE_PINS_INVALID', 'the pin list is not a JSON list of name/version strings', { item: f, hint: 'fix or delete the file, then pin again' });
 }
 
 /** Add or remove a pin; returns whether the list changed. */

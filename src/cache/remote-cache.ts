@@ -31,7 +31,7 @@ export interface RemoteCounters {
   rejectedRecords: number;
 }
 
-export type ProblemHandler = (code: 'CACHE_CORRUPT' | 'REMOTE_UNTRUSTED', item: string, message: string) => void;
+export type ProblemHandler = (code: 'REMOTE_BLOB_CORRUPT' | 'REMOTE_UNTRUSTED', item: string, message: string) => void;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const encoder = new TextEncoder();
@@ -69,7 +69,7 @@ export class RemoteCache {
       this.corrupt.add(hash);
       this.present.delete(hash);
       this.counters.corruptBlobs++;
-      this.onProblem('CACHE_CORRUPT', `${this.location}/${blobPath(hash)}`, 'remote blob failed its hash check: discarded, the results needing it are recomputed');
+      this.onProblem('REMOTE_BLOB_CORRUPT', `${this.location}/${blobPath(hash)}`, 'remote blob failed its hash check: discarded, the results needing it are recomputed');
       return undefined;
     }
     this.present.add(hash);

@@ -7,7 +7,7 @@
  * token, an unreachable server) is reported once and turns the remote off for the rest of the
  * run: the build goes on with the local tier.
  */
-import { asRetraceError, type RetraceError } from '../errors.ts';
+import { asRetraceError, type ErrorCode, type RetraceError } from '../errors.ts';
 import type { ActionKey, ContentHash } from '../hash.ts';
 import type { RemoteCacheConfig } from '../config.ts';
 import type { Reporter } from '../reporter.ts';
@@ -25,7 +25,7 @@ export interface RemoteSummary extends RemoteCounters {
   disabled?: string;
 }
 
-type Warn = (code: string, item: string, message: string) => void;
+type Warn = (code: ErrorCode, item: string, message: string) => void;
 
 export class TieredCache implements Cache {
   private disabled?: RetraceError;
@@ -71,7 +71,7 @@ export class TieredCache implements Cache {
         try {
           if (list) keys = decodeKeyList(list, `${name}/${id}`);
         } catch (err) {
-          this.warn('CACHE_CORRUPT', `${this.remote.location} ${name}/${id}`, `${(err as Error).message}; not prefetching it`);
+          this.warn('REMOTE_PREFETCH_FAILED', `${this.remote.location} ${name}/${id}`, `${(err as Error).message}; not prefetching it`);
         }
         for (let i = 0; i < keys.length && !this.disabled; i += 4096) {
           await Promise.all(keys.slice(i, i + 4096).map(async (k) => this.landing.actions.has(k) || (await this.local.getAction(k)) || this.fetchAction(k)));

@@ -34,7 +34,7 @@ export async function pushVersion(local: Cache, remote: RemoteCache, name: strin
     });
   }
   if (closure.missing.length > 0) {
-    throw new RetraceError('CACHE_CORRUPT', `${closure.missing.length} result(s) of ${name}/${version} are no longer in this cache (garbage-collected?)`, {
+    throw new RetraceError('CACHE_CLOSURE_INCOMPLETE', `${closure.missing.length} result(s) of ${name}/${version} are no longer in this cache (garbage-collected?)`, {
       item: `${name}/${version}`,
       hint: 'build the version again (only those are recomputed), then push; `retrace dataset pin` keeps a version through gc',
     });
@@ -43,7 +43,7 @@ export async function pushVersion(local: Cache, remote: RemoteCache, name: strin
   const missingBlobs = await remote.missingBlobs(closure.blobs);
   await inChunks(missingBlobs, async (h) => {
     const bytes = await local.getBlob(h);
-    if (!bytes) throw new RetraceError('CACHE_CORRUPT', `blob ${h} of ${name}/${version} is missing or damaged in this cache`, { item: h, hint: 'run `retrace cache verify --repair`, build again, then push' });
+    if (!bytes) throw new RetraceError('CACHE_BLOB_MISSING', `blob ${h} of ${name}/${version} is missing or damaged in this cache`, { item: h, hint: 'run `retrace cache verify --repair`, build again, then push' });
     await remote.putBlob(h, bytes);
   });
   // Blobs first, records after: a reader never finds a record whose blobs are not there yet.
@@ -84,7 +84,7 @@ export async function pullVersion(remote: RemoteCache, local: Cache, name: strin
     return true;
   };
   if (!(await fetchBlob(root.output))) {
-    throw new RetraceError('CACHE_CORRUPT', `the key list of ${name}/${id} is missing or damaged on the remote`, { item: remote.location, hint: 'push the version again' });
+    throw new RetraceError('CACHE_ROOT_INVALID', `the key list of ${name}/${id} is missing or damaged on the remote`, { item: remote.location, hint: 'push the version again' });
   }
   const keys = decodeKeyList((await local.getBlob(root.output))!, `${name}/${id}`);
   const wanted = await filterAsync(keys, async (k) => (await local.getAction(k)) === undefined);

@@ -6,7 +6,7 @@
  */
 import { RetraceError } from '../../src/errors.ts';
 import type { LlmClient } from '../../src/llm/client.ts';
-import type { LlmEndpointConfig } from '../../src/config.ts';
+import type { LlmEndpointConfig } from '../config.ts';
 import { answerProblem } from './json.ts';
 import { offlineAnswer, type OfflineContext } from './offline.ts';
 import type { LlmAnswer, LlmRequest, ProviderId } from './request.ts';

@@ -4,12 +4,24 @@
  * per PipelineRun, made on first use, so concurrent or successive builds in one process never
  * share counters.
  */
-import type { LlmSummary, PipelineRun } from '../../src/pipeline.ts';
+import { RetraceError } from '../../src/errors.ts';
+import type { PipelineRun } from '../config.ts';
 import { loadPrompts, type PromptSet } from './prompts.ts';
 import { offlineProvider, openaiProvider, type Provider } from './providers.ts';
 import type { OfflineContext } from './offline.ts';
 import type { AgentRole, LlmAnswer, LlmRequest } from './request.ts';
 import { resolveLlmSettings, type LlmSettings } from './settings.ts';
+
+/** The `llm` field of every build summary (--json): network requests, cached answers, tokens. */
+export interface LlmSummary {
+  /** Requests sent over the network (retries included). */
+  requests: number;
+  /** Answers reused from the cache. */
+  cached: number;
+  promptTokens: number;
+  completionTokens: number;
+  [k: string]: unknown;
+}
 
 export interface AgentStats {
   /** Calls made (cached or not). */
@@ -74,7 +86,7 @@ export class LlmSession {
     if (budget === undefined || this.run.signal.aborted) return;
     const u = this.provider.usage();
     const spent = u.promptTokens + u.completionTokens;
-    if (spent >= budget) this.run.abort(`LLM token budget reached: ${spent} tokens spent, llm.tokenBudget is ${budget}`);
+    if (spent >= budget) this.run.abort(new RetraceError('LLM_BUDGET_EXHAUSTED', `LLM token budget reached: ${spent} tokens spent, llm.tokenBudget is ${budget}`, { hint: 'raise llm.tokenBudget and build again: answered calls stay cached' }));
   }
 
   summary(): LlmSummary {

@@ -3,7 +3,7 @@
  * endpoint is configured (or provider: 'openai' is set), so a build runs anywhere.
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { LlmEndpointConfig, LoadedConfig } from '../../src/config.ts';
+import type { LlmEndpointConfig, LoadedConfig } from '../config.ts';
 import type { ProviderId } from './request.ts';
 
 /** The offline provider's "model": bump when its generated text changes. */

@@ -13,7 +13,7 @@
  * calls; a rebuild sends none. Steps are independent (prefix.ts) and run concurrently.
  */
 import type { ContentHash } from '../../src/hash.ts';
-import type { PipelineRun } from '../../src/pipeline.ts';
+import type { PipelineRun } from '../config.ts';
 import { parseJsonObject } from '../llm/json.ts';
 import { sessionFor } from '../llm/session.ts';
 import { llmStage } from '../llm/stage.ts';

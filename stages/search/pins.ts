@@ -3,12 +3,13 @@
  * and the settings that produced them: scorer, generator, K, iterations, prompt hashes), and the
  * scoring counts merged into the --json `llm` summary.
  */
-import type { LlmSummary, PipelineRun } from '../../src/pipeline.ts';
+import type { PipelineRun } from '../config.ts';
+import type { LlmSummary } from '../llm/session.ts';
 import type { StageDef } from '../../src/stage.ts';
 import { resolveLlmSettings } from '../llm/settings.ts';
 import { searchCorpusStage } from './corpus.ts';
 import { searchStage, summarize, type StepRecord } from './record.ts';
-import type { LoadedConfig } from '../../src/config.ts';
+import type { LoadedConfig } from '../config.ts';
 import { searchPromptHashes } from './request.ts';
 import { scoreStage } from './score.ts';
 import { existingSearchSession } from './session.ts';

@@ -4,7 +4,7 @@
  * summarises. One per PipelineRun, like the LLM session.
  */
 import type { LlmClient, PromptLogprobs } from '../../src/llm/client.ts';
-import type { PipelineRun } from '../../src/pipeline.ts';
+import type { PipelineRun } from '../config.ts';
 import { resolveSearchSettings, type SearchSettings } from './settings.ts';
 import type { StepRecord } from './record.ts';
 

@@ -5,7 +5,7 @@
  * provider: 'openai' is set): then the model the user will train can score with its own
  * prompt log-probabilities.
  */
-import type { LlmEndpointConfig, LoadedConfig } from '../../src/config.ts';
+import type { LlmEndpointConfig, LoadedConfig } from '../config.ts';
 
 /** The offline scorer's "model": bump when offline-lm.ts would score any text differently. */
 export const OFFLINE_LM_MODEL = 'offline-cache-lm-1';

@@ -1,35 +1,21 @@
 /**
- * The types of pipeline.config.ts and `defineConfig`, an identity helper that gives a config its
- * types. Kept free of runtime imports so a config that imports it loads in milliseconds.
+ * The Retrace pipeline's config: the types of pipeline.config.ts and `defineConfig`, an identity
+ * helper that gives a config its types. The engine's keys (`name`, `cache`, `workers`,
+ * `partitions`) come from src/config.ts; the rest is this pipeline's section, validated by
+ * stages/config-schema.ts. Kept free of runtime imports so a config that imports it loads in
+ * milliseconds.
  */
-import type { EndpointConfig } from './llm/types.ts';
+import type { EngineConfig, LoadedConfig as EngineLoadedConfig } from '../src/config.ts';
+import type { EndpointConfig } from '../src/llm/types.ts';
+
+export type { EngineConfig, RemoteCacheConfig } from '../src/config.ts';
 
 export type SourceConfig = { dir: string } | { git: string; rev?: string } | { tarball: string };
 
 /** An OpenAI-compatible endpoint: `baseURL`, `model`, `apiKeyEnv?`, `timeoutMs?`, `maxRetries?`, `maxConcurrency?` (src/llm/types.ts). */
 export type LlmEndpointConfig = Pick<EndpointConfig, 'baseURL' | 'model' | 'apiKeyEnv' | 'timeoutMs' | 'maxRetries' | 'maxConcurrency'>;
 
-export interface RemoteCacheConfig {
-  /** http(s)://host/path (a WebDAV-capable server) or file:///path (a shared directory). */
-  url: string;
-  /** 'read-write' (default): read, and upload what builds compute; 'read-only'; 'off'. */
-  mode?: 'read-write' | 'read-only' | 'off';
-  /** Name of the environment variable holding the bearer token (never the token itself). */
-  tokenEnv?: string;
-  /** Name of the environment variable holding the HMAC key that signs and checks results. */
-  signingKeyEnv?: string;
-  /** With a signing key, ignore unsigned results (default true). */
-  requireSignatures?: boolean;
-  timeoutMs?: number;
-  maxConcurrency?: number;
-  maxRetries?: number;
-  /** At build start, fetch in bulk what the last pushed version of this dataset needs (default true). */
-  prefetch?: boolean;
-}
-
-export interface PipelineConfig {
-  /** Dataset name: output goes to datasets/<name>/<version>/. */
-  name: string;
+export interface PipelineConfig extends EngineConfig {
   sources: SourceConfig[];
   /** 'raw': the paper's Raw-Repos baseline; 'trajectory': reconstructed development trajectories. */
   format: 'raw' | 'trajectory';
@@ -78,21 +64,15 @@ export interface PipelineConfig {
     shardTokens?: number;
     rowGroupRows?: number;
   };
-  cache?: {
-    /** Default: <project>/cache, or --cache-dir. */
-    dir?: string;
-    /** Changing the salt disowns every cached result written under another one. */
-    salt?: string;
-    /** A shared tier behind the local one (README "Sharing the cache"). */
-    remote?: RemoteCacheConfig;
-  };
-  /** Worker threads for parsing and tokenization. Default: the machine's cores. */
-  workers?: number;
-  /** Scale-out: how many partitions `build --shard auto` and `merge` assume when not told. */
-  partitions?: number;
 }
 
 export function defineConfig(config: PipelineConfig): PipelineConfig {
   return config;
 }
 
+
+/** A loaded config of this pipeline (the engine's LoadedConfig, typed with this section). */
+export type LoadedConfig = EngineLoadedConfig<PipelineConfig>;
+
+/** A run of this pipeline (the engine's PipelineRun, typed with this config). */
+export type PipelineRun = import('../src/pipeline.ts').PipelineRun<PipelineConfig>;

@@ -1,0 +1,96 @@
+/** `retrace build`, `retrace merge`, `retrace status`: the commands that run the pipeline. */
+import type { Argv } from 'yargs';
+import { runBuild, runMerge, runPartition, runStatus, type BuildSummary, type StageTable } from '../src/build/index.ts';
+import { loadConfig, type EngineConfig } from '../src/config.ts';
+import { RetraceError } from '../src/errors.ts';
+import type { Failure } from '../src/executor.ts';
+import { resolvePartition } from '../src/partition.ts';
+import type { Pipeline } from '../src/pipeline.ts';
+import { NullReporter } from '../src/reporter.ts';
+import { common, reporterFor, type Common, type Result } from './common.ts';
+
+function stageLines(stages: StageTable): string[] {
+  // Stages this build did not use (e.g. raw rendering in a trajectory build) stay in --json only.
+  return Object.entries(stages).filter(([, s]) => s.items > 0).map(([n, s]) => `  ${n.padEnd(17)} ${String(s.items).padStart(6)} items  ${String(s.cached).padStart(6)} cached  ${String(s.computed).padStart(6)} computed  ${(s.ms / 1000).toFixed(1).padStart(6)} s`);
+}
+
+function failureLines(failures: Failure[]): string[] {
+  if (failures.length === 0) return [];
+  return [`${failures.length} failure(s):`, ...failures.map((f) => `  ${f.code} ${f.stage} ${f.item}: ${f.message}${f.hint ? ` (${f.hint})` : ''}`)];
+}
+
+function buildResult<C extends EngineConfig>(pipeline: Pipeline<C>, summary: BuildSummary): Result {
+  return {
+    value: summary,
+    exitCode: summary.failures.length > 0 ? 3 : 0,
+    text: [
+      `built ${summary.name} version ${summary.version}`,
+      `  ${summary.path}`,
+      `  ${summary.documents} documents, ${summary.tokens} tokens, ${summary.shards} shard(s), ${(summary.ms / 1000).toFixed(1)} s`,
+      ...stageLines(summary.stages),
+      ...(pipeline.describeSummary?.(summary) ?? []),
+      ...failureLines(summary.failures),
+    ].join('\n'),
+  };
+}
+
+export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: Pipeline<C>, run: (handler: (a: any) => Promise<Result>) => (a: any) => Promise<void>): Argv<T> {
+  return y
+    .command(
+      'build',
+      'build the dataset: only what changed since the last build is computed',
+      (yy) =>
+        common(yy)
+          .option('workers', { type: 'number', describe: 'worker threads for parsing and tokenization (default: config `workers`, else all cores)' })
+          .check((x) => (x.workers === undefined || (Number.isInteger(x.workers) && x.workers >= 1) ? true : '--workers must be a whole number >= 1'))
+          .option('recheck', { type: 'boolean', default: false, describe: 'do not trust file stats: re-read and re-hash every input even when nothing seems to have changed since the last build' })
+          .option('shard', { type: 'string', describe: 'scale-out worker: build only partition I of N (I/N, zero-based), or `auto` to take it from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX; then run `retrace merge`' })
+          .example('$0 build --json', 'build and print the summary as JSON')
+          .example('$0 build --shard 2/8', 'scale-out: build partition 2 of 8 into the (shared) cache'),
+      run(async (a: Common & { workers?: number; recheck: boolean; shard?: string }): Promise<Result> => {
+        const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, reporter: reporterFor(a.json) };
+        if (a.shard === undefined) return buildResult(pipeline, await runBuild(pipeline, opts));
+        const loaded = await loadConfig(a.config, pipeline.config);
+        const partition = resolvePartition(a.shard, process.env, loaded.config.partitions);
+        const p = await runPartition(pipeline, { ...opts, partition });
+        return {
+          value: p,
+          exitCode: p.failures.length > 0 ? 3 : 0,
+          text: [
+            `built partition ${partition.index}/${partition.count} of ${p.name}: ${p.sources} source(s), ${p.documents} document(s), ${(p.ms / 1000).toFixed(1)} s`,
+            ...stageLines(p.stages),
+            ...(pipeline.describeSummary?.({ ...p, failures: [] }) ?? []),
+            ...failureLines(p.failures),
+            `when every partition is built: retrace merge --shards ${partition.count}`,
+          ].join('\n'),
+        };
+      }),
+    )
+    .command(
+      'merge',
+      'scale-out: assemble the dataset version from the partitions that `build --shard I/N` workers left in the shared cache (computes only the shard files)',
+      (yy) => common(yy).option('shards', { type: 'number', describe: 'the number of partitions N (default: config `partitions`)' }),
+      run(async (a: Common & { shards?: number }) => {
+        const loaded = await loadConfig(a.config, pipeline.config);
+        const count = a.shards ?? loaded.config.partitions;
+        if (!count || count < 1) throw new RetraceError('USAGE', 'the number of partitions is unknown', { hint: 'give --shards N, or set `partitions` in the config' });
+        return buildResult(pipeline, await runMerge(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: reporterFor(a.json), count }));
+      }),
+    )
+    .command(
+      'status',
+      'what a build would compute now, and why (answers from the cache only; computes nothing)',
+      (yy) => common(yy),
+      run(async (a: Common) => {
+        const st = await runStatus(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: new NullReporter() });
+        const lines = [st.upToDate ? 'up to date: a build would compute nothing' : 'stale: a build would compute'];
+        for (const [n, s] of Object.entries(st.stages)) lines.push(`  ${n.padEnd(17)} ${String(s.cached).padStart(6)} cached  ${String(s.stale).padStart(6)} stale`);
+        for (const s of st.stale.slice(0, 50)) lines.push(`  ${s.stage} ${s.item}: ${s.reason === 'new' ? 'never built' : s.reason.join('; ') || 'dependency changed'}`);
+        if (st.stale.length > 50) lines.push(`  ... and ${st.stale.length - 50} more`);
+        if (!st.upToDate) lines.push('  (items downstream of a stale item are checked once it is rebuilt)');
+        for (const [what, n] of Object.entries(st.estimates)) lines.push(`  estimate: ${what} ${n}`);
+        const { summary, ...rest } = st;
+        return { value: { ...rest, ...summary }, text: lines.join('\n') };
+      }),
+    );
+}

@@ -1,0 +1,89 @@
+/** `retrace cache stats|verify|gc|push|pull|export|import`: the cache's maintenance commands. */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { cacheContext, cacheExport, cacheGc, cacheImport, cachePull, cachePush } from '../src/cache/commands.ts';
+import type { TransferReport } from '../src/cache/transfer.ts';
+import { RetraceError } from '../src/errors.ts';
+import { parseBytes, parseDuration } from '../src/units.ts';
+import { common, dirOpts, human, withCache, type Common, type Result } from './common.ts';
+
+function transferLine(verb: string, r: TransferReport): string {
+  const s = Math.max(r.ms, 1) / 1000;
+  return `${verb} ${r.version}: ${r.actionsMoved}/${r.actions} result(s), ${r.blobsMoved}/${r.blobs} blob(s), ${human(r.bytesMoved)} in ${s.toFixed(1)} s (${(r.bytesMoved / 2 ** 20 / s).toFixed(1)} MiB/s)${r.unavailable ? `; ${r.unavailable} result(s) unavailable (they will be computed)` : ''}`;
+}
+
+export function cacheCommands<T>(y: Argv<T>, run: (handler: (a: any) => Promise<Result>) => (a: any) => Promise<void>): Argv<T> {
+  return y.command('cache', 'inspect and maintain the cache', (yy) =>
+    yy
+      .command('stats', 'entries and bytes per store, entries per stage', (c) => common(c), run((a: Common) =>
+        withCache(a, async (cache) => {
+          const s = await cache.stats();
+          return { value: { dir: cache.dir, ...s }, text: [`cache ${cache.dir}`, `  actions ${s.actions}, blobs ${s.blobs} (${human(s.blobBytes)} stored), items ${s.items}, file ${human(s.fileBytes)}`, ...Object.entries(s.byStage).map(([k, v]) => `  ${k.padEnd(17)} ${v}`)].join('\n') };
+        }),
+      ))
+      .command('verify', 're-hash every blob and check every result points at existing blobs', (c) => common(c).option('repair', { type: 'boolean', default: false, describe: 'remove damaged entries so the next build recomputes them' }), run((a: Common & { repair: boolean }) =>
+        withCache(a, async (cache): Promise<Result> => {
+          const r = await cache.verify();
+          const damaged = r.corruptBlobs.length + r.missingBlobs.length + r.badRecords.length;
+          if (damaged && a.repair) await cache.repair(r);
+          return {
+            value: { ok: damaged === 0, repaired: damaged > 0 && a.repair, ...r },
+            exitCode: damaged && !a.repair ? 3 : 0,
+            text: [
+              damaged === 0 ? `cache ok: ${r.blobsChecked} blobs re-hashed, ${r.actionsChecked} results checked` : `cache damaged: ${r.corruptBlobs.length} corrupt blob(s), ${r.missingBlobs.length} result(s) missing blobs, ${r.badRecords.length} bad record(s)${a.repair ? ' (repaired: they will be recomputed)' : ' (run with --repair)'}`,
+              ...r.missingBlobs.slice(0, 20).map((m) => `  missing ${m.blob} for ${m.stage} ${m.item}`),
+            ].join('\n'),
+          };
+        }),
+      ))
+      .command('gc', 'evict results unused for --max-age, then least recently used ones until the cache fits --max-size', (c) =>
+        common(c)
+          .option('max-age', { type: 'string', describe: 'e.g. 30d, 12h' })
+          .option('max-size', { type: 'string', describe: 'e.g. 10GB, 500MB' })
+          .option('remote', { type: 'boolean', default: false, describe: 'also collect the remote cache (it must allow listing); age there is time since upload' })
+          .check((x) => (x['max-age'] || x['max-size'] ? true : 'give --max-age and/or --max-size')),
+        run(async (a: Common & { 'max-age'?: string; 'max-size'?: string; remote: boolean }) => {
+          // Everything reachable from pinned versions (`retrace dataset pin`) is kept.
+          const r = await cacheGc(await cacheContext(dirOpts(a)), {
+            maxAgeMs: a['max-age'] ? parseDuration(a['max-age']) : undefined,
+            maxBytes: a['max-size'] ? parseBytes(a['max-size']) : undefined,
+            remote: a.remote,
+          });
+          return {
+            value: r,
+            text: [
+              `gc: removed ${r.actionsRemoved} result(s) and ${r.blobsRemoved} blob(s), freed ${human(r.bytesFreed)}; kept ${r.pinned.length} pinned version(s)`,
+              ...r.unknownPins.map((p) => `  warning: pinned ${p} has no root in this cache (build it here to protect it)`),
+              ...(r.remote ? [`remote gc: removed ${r.remote.actionsRemoved} result(s), ${r.remote.rootsRemoved} root(s) and ${r.remote.blobsRemoved} blob(s), freed ${human(r.remote.bytesFreed)}`] : []),
+            ].join('\n'),
+          };
+        }))
+      .command('push [version]', "send a version's closure (every result and blob needed to rebuild it) to the remote cache, skipping what it has", (c) =>
+        common(c).positional('version', { type: 'string', default: 'latest', describe: 'version id, prefix, name/version or latest' }),
+        run(async (a: Common & { version: string }) => {
+          const r = await cachePush(await cacheContext(dirOpts(a)), a.version);
+          return { value: r, text: transferLine('pushed', r) };
+        }))
+      .command('pull [version]', "fetch a version's closure from the remote cache into the local one", (c) =>
+        common(c).positional('version', { type: 'string', default: 'latest', describe: 'version id, name/version or latest (as last pushed)' }),
+        run(async (a: Common & { version: string }) => {
+          const r = await cachePull(await cacheContext(dirOpts(a)), a.version);
+          return { value: r, text: transferLine('pulled', r), exitCode: r.unavailable > 0 ? 3 : 0 };
+        }))
+      .command('export <file>', "write a version's closure to one file (gzip if it ends in .gz or .tgz), for machines without a shared store", (c) =>
+        common(c).positional('file', { type: 'string', demandOption: true, describe: 'the file to write (.tgz or .gz: gzip)' }).option('version', { type: 'string', default: 'latest', describe: 'version id, prefix, name/version or latest' }),
+        run(async (a: Common & { file: string; version: string }) => {
+          const r = await cacheExport(await cacheContext(dirOpts(a)), a.file, a.version);
+          return { value: r, text: `${transferLine('exported', r)} to ${r.file}` };
+        }))
+      .command('import <file>', 'load the versions of an exported file into the local cache (every blob re-hashed)', (c) =>
+        common(c).positional('file', { type: 'string', demandOption: true, describe: 'a file written by `retrace cache export`' }),
+        run(async (a: Common & { file: string }) => {
+          if (!existsSync(a.file)) throw new RetraceError('ITEM_NOT_FOUND', 'no such file', { item: resolve(a.file), hint: 'give a file written by `retrace cache export`' });
+          const rs = await cacheImport(await cacheContext(dirOpts(a)), a.file);
+          return { value: rs, text: rs.map((r) => transferLine('imported', r)).join('\n'), exitCode: rs.some((r) => r.unavailable > 0) ? 3 : 0 };
+        }))
+      .demandCommand(1, 'name a cache command: stats, verify, gc, push, pull, export or import'),
+  );
+}

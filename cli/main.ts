@@ -1,0 +1,66 @@
+/**
+ * The `retrace` command line: yargs builds typed options and calls the engine with the Retrace
+ * pipeline; nothing here knows how a build works. Each command group lives in its own file and
+ * every handler returns `{ value, text, exitCode }` to the one printer below (JSON with --json,
+ * text otherwise). Errors are printed once, with their code, item and hint.
+ * Exit codes: 0 success; 1 error (nothing built); 2 usage error; 3 built, but some items failed
+ * (listed in the summary) or a check (verify) found problems.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { RetraceError } from '../src/errors.ts';
+import { retracePipeline } from '../stages/pipeline.ts';
+import { buildCommands } from './build.ts';
+import { cacheCommands } from './cache.ts';
+import type { Result } from './common.ts';
+import { datasetCommands } from './dataset.ts';
+import { inspectCommands } from './inspect.ts';
+
+let exitCode = 0;
+
+/** The one printer: a handler's result as JSON (--json) or text, and its exit code. */
+function printed(handler: (a: any) => Promise<Result>) {
+  return async (a: any): Promise<void> => {
+    const r = await handler(a);
+    process.stdout.write(a.json ? JSON.stringify(r.value, null, 2) + '\n' : r.text + '\n');
+    exitCode = r.exitCode ?? 0;
+  };
+}
+
+const pipeline = retracePipeline;
+let cli = yargs(hideBin(process.argv))
+  .scriptName('retrace')
+  .usage('$0 <command> [options]\n\nBuilds pretraining datasets from code repositories, caching every intermediate artifact by content.\nRun it from a folder holding pipeline.config.ts (or pass --config).');
+cli = buildCommands(cli, pipeline, printed);
+cli = inspectCommands(cli, pipeline, printed);
+cli = cacheCommands(cli, printed);
+cli = datasetCommands(cli, pipeline, printed);
+cli = cli
+  .demandCommand(1, 'name a command; see retrace --help')
+  .strict()
+  .recommendCommands()
+  .help()
+  .alias('h', 'help')
+  .version(false)
+  .fail((msg, err) => {
+    // A command's own error passes through; anything yargs rejects (unknown option, failed
+    // check) is a usage error.
+    if (err instanceof RetraceError) throw err;
+    process.stderr.write(`error USAGE: ${msg ?? err?.message}\n(retrace --help lists commands and options)\n`);
+    process.exit(2);
+  })
+  .wrap(Math.min(120, process.stdout.columns ?? 100));
+
+// The one boundary where exceptions become exit codes.
+try {
+  await cli.parseAsync();
+  process.exitCode = exitCode;
+} catch (err) {
+  if (err instanceof RetraceError) {
+    process.stderr.write(`error ${err.describe()}\n`);
+    process.exitCode = err.code === 'USAGE' ? 2 : 1;
+  } else {
+    process.stderr.write(`error INTERNAL: ${(err as Error)?.stack ?? String(err)}\n(this is a bug in retrace; please report it with the command you ran)\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * One build, start to finish: open a session, answer from the up-to-date record when nothing
+ * changed, otherwise run the pipeline through the executor, write the version and summarise.
+ */
+import type { EngineConfig } from '../config.ts';
+import { RetraceError } from '../errors.ts';
+import type { Pipeline } from '../pipeline.ts';
+import { openSession, type BuildOptions } from './session.ts';
+import type { BuildSummary } from './summary.ts';
+import { rememberUpToDate, upToDateKey, upToDateSummary } from './up-to-date.ts';
+import { finishVersion } from './version.ts';
+
+export async function runBuild<C extends EngineConfig>(pipeline: Pipeline<C>, opts: BuildOptions): Promise<BuildSummary> {
+  const t0 = performance.now();
+  const s = await openSession(pipeline, opts, 'build');
+  try {
+    const noop = upToDateKey(s, pipeline);
+    const previous = noop && !opts.recheck && (await upToDateSummary(s, pipeline, noop.key));
+    if (previous) return { ...previous, ms: Math.round(performance.now() - t0) };
+    const out = await pipeline.run(s.run);
+    if (!out) throw new RetraceError('STAGE_FAILED', 'the pipeline returned no output from a build', { item: pipeline.name });
+    const summary = await finishVersion(s, pipeline, opts, out, t0);
+    if (noop && summary.failures.length === 0) await rememberUpToDate(s, noop, summary);
+    return summary;
+  } finally {
+    await s.close();
+  }
+}
