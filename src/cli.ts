@@ -22,6 +22,7 @@ import { NullReporter, PlainReporter, TtyReporter, type Reporter } from './repor
 import { parseBytes, parseDuration } from './units.ts';
 import { diffVersions, formatDiff } from './dataset-diff.ts';
 import { retracePipeline } from '../stages/pipeline.ts';
+import { formatShape } from '../stages/render/shape.ts';
 
 interface Common {
   config: string;
@@ -308,6 +309,7 @@ const cli = yargs(hideBin(process.argv))
           '  shards:',
           ...m.shards.map((s: any) => `    ${s.file}  ${s.rows} rows, ${s.tokens} tokens, ${s.bytes} bytes, sha256 ${s.sha256.slice(0, 16)}…`),
         ];
+        lines.push(...formatShape(m.shape));
         if (m.search) lines.push('  search:', ...Object.entries(m.search).map(([k, val]) => `    ${k}: ${typeof val === 'number' ? +val.toFixed(4) : JSON.stringify(val)}`));
         print(a.json, m, lines.join('\n'));
       })

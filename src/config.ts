@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RetraceError } from './errors.ts';
+import { readTrajectoryConfig } from '../stages/render/settings.ts';
 
 export * from './config-types.ts';
 import type { PipelineConfig } from './config-types.ts';
@@ -134,6 +135,7 @@ export function validateConfig(value: unknown, file = 'pipeline.config.ts'): Pip
       format: oneOf('raw', 'trajectory'),
       files: obj({ maxFileBytes: int(1), maxLineLength: int(1) }),
       llm: obj({ provider: oneOf('offline', 'openai'), endpoint, temperature: num(0, 2), maxTokens: int(1), tokenBudget: int(1), promptsDir: str }),
+      trajectory: (v, at) => void readTrajectoryConfig(v, at),
       search: obj({
         enabled: bool,
         candidates: int(1, 64),

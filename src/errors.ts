@@ -46,7 +46,10 @@ export type ErrorCode =
   | 'DATASET_CORRUPT'
   | 'ITEM_NOT_FOUND'
   | 'PARTITIONS_INCOMPLETE'
-  | 'USAGE';
+  | 'USAGE'
+  // issue 12: trajectory documents
+  /** A repository whose trajectory exceeds trajectory.maxTokens, with trajectory.oversize 'skip'. */
+  | 'TRAJECTORY_OVERSIZE';
 
 export class RetraceError extends Error {
   readonly code: ErrorCode;
