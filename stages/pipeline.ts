@@ -35,7 +35,7 @@ import { llmSummary, renderTrajectory, trajectoryPins, trajectoryStages } from '
 import type { RenderedDoc } from './render/document.ts';
 import { versionShape, type RepoShape } from './render/shape.ts';
 import { searchPins, searchRecordsOf, searchStages } from './search/pins.ts';
-import type { StepRecord } from './search/record.ts';
+import { formatStepRecord, type StepRecord } from './search/record.ts';
 import { resolveSearchSettings } from './search/settings.ts';
 
 export const stages = [ingestStage, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, shardStage] as const;
@@ -283,7 +283,9 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
     },
     extra: {
       skipped: outcomes.reduce((n, o) => n + o.skipped.length, 0),
-      excluded: outcomes.filter((o) => o.error || o.oversize).map((o) => ({ source: describeSource(o.spec, o.index), code: (o.error ?? o.oversize)!.code, message: (o.error ?? o.oversize)!.message })),
+      excluded: outcomes.filter((o) => o.error).map((o) => ({ source: describeSource(o.spec, o.index), code: o.error!.code, message: o.error!.message })),
+      // Left out by the configured policy (trajectory.oversize 'skip'), not by a failure: reported, exit 0.
+      oversize: outcomes.filter((o) => o.oversize).map((o) => ({ source: describeSource(o.spec, o.index), code: o.oversize!.code, message: o.oversize!.message })),
     },
   };
 }
@@ -303,6 +305,7 @@ export const retracePipeline: Pipeline = {
   showAliases: { facts: 'graph' },
   format(stage, value) {
     if (stage === 'graph') return formatRepoGraph(value as RepoGraph);
+    if (stage === 'search') return formatStepRecord(value as StepRecord);
     return undefined;
   },
   inputStamp(run) {

@@ -48,7 +48,7 @@ export interface TrajectoryRepo {
   readme?: string;
 }
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Code files (those with facts) in the graph's implementation order. */
 function codeOrder(repo: Pick<TrajectoryRepo, 'files' | 'facts' | 'graph'>): string[] {
@@ -73,7 +73,7 @@ async function packageInfo(run: PipelineRun, repo: TrajectoryRepo): Promise<{ na
   const pkg = repo.files.find((f) => f.path === 'package.json');
   if (!pkg) return {};
   try {
-    const v = JSON.parse(decoder.decode(await run.blobs.get(pkg.hash))) as { name?: unknown; description?: unknown };
+    const v = JSON.parse(decoder.decode(await run.blobs.get(pkg.hash)).replace(/^\uFEFF/, '')) as { name?: unknown; description?: unknown };
     return { name: typeof v.name === 'string' ? v.name : undefined, description: typeof v.description === 'string' ? v.description : undefined };
   } catch {
     return {}; // an invalid package.json is still written as a file; it just names nothing

@@ -58,7 +58,7 @@ import type { Plan } from '../plan/stage.ts';
 
 export const TRAJECTORY_LAYOUT = 'trajectory-2';
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export interface FileRef {
   path: string;
