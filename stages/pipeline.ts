@@ -292,7 +292,8 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
 
 /** What a partition worker leaves in the shared cache for `merge`. */
 interface PartitionResult {
-  format: 1;
+  /** 2: outcomes carry `docs` (a repository's parts), issue 12. */
+  format: 2;
   index: number;
   count: number;
   /** Config positions this partition owns. */
@@ -326,11 +327,18 @@ export const retracePipeline: Pipeline = {
   async runPartition(run, part) {
     const owned = run.loaded.config.sources.flatMap((spec, i) => (partitionOf(spec, part.count) === part.index ? [i] : []));
     const outcomes = await buildSources(run, owned);
-    const result: PartitionResult = { format: 1, index: part.index, count: part.count, sources: owned, outcomes };
+    const result: PartitionResult = { format: 2, index: part.index, count: part.count, sources: owned, outcomes };
     return { result, sources: owned.length, documents: outcomes.reduce((n, o) => n + (o.docs?.length ?? 0), 0), llm: llmSummary(run) };
   },
   async merge(run, results) {
     const parts = results as PartitionResult[];
+    const old = parts.find((p) => p.format !== 2);
+    if (old) {
+      throw new RetraceError('PARTITIONS_INCOMPLETE', `partition ${old.index} of ${old.count} was built by an older Retrace (its marker has another format)`, {
+        item: `partition ${old.index}/${old.count}`,
+        hint: `build partition ${old.index} again with this version`,
+      });
+    }
     const byIndex = new Map<number, SourceOutcome>();
     for (const p of parts) for (const o of p.outcomes) byIndex.set(o.index, o);
     const outcomes = run.loaded.config.sources.map((spec, i) => {

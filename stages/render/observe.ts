@@ -19,6 +19,9 @@ import type { FileFacts } from '../parse/facts.ts';
 /** Bytes one Read may return (~1,500-2,000 Llama-3 tokens of code). */
 export const OBSERVATION_BUDGET_BYTES = 6_000;
 
+/** Lines between two ranges that still make them one read. */
+const MERGE_GAP = 2;
+
 /** 1-based inclusive line range. */
 export type LineRange = [number, number];
 
@@ -40,7 +43,8 @@ export function usedRanges(facts: FileFacts | undefined, names: string[]): LineR
     const exported = new Set(facts.exports.map((e) => e.name));
     defs = top.filter((d) => exported.has(d.name));
   }
-  let ranges: LineRange[] = defs.map((d) => [d.startLine, d.endLine]);
+  // A definition's doc comment (directly above it) comes with it.
+  let ranges: LineRange[] = defs.map((d) => [Math.max(1, d.startLine - (d.doc ? d.doc.split('\n').length : 0)), d.endLine]);
   if (ranges.length === 0) {
     ranges = facts.exports.map((e) => {
       const around = top.find((d) => d.startLine <= e.line && e.line <= d.endLine);
@@ -55,7 +59,8 @@ export function mergeRanges(ranges: LineRange[]): LineRange[] {
   const out: LineRange[] = [];
   for (const [a, b] of sorted) {
     const last = out[out.length - 1];
-    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    // Ranges a blank line or two apart are read as one.
+    if (last && a <= last[1] + MERGE_GAP + 1) last[1] = Math.max(last[1], b);
     else out.push([a, b]);
   }
   return out;
