@@ -135,7 +135,14 @@ export function validateConfig(value: unknown, file = 'pipeline.config.ts'): Pip
       format: oneOf('raw', 'trajectory'),
       files: obj({ maxFileBytes: int(1), maxLineLength: int(1) }),
       llm: obj({ provider: oneOf('offline', 'openai'), endpoint, temperature: num(0, 2), maxTokens: int(1), tokenBudget: int(1), promptsDir: str }),
-      trajectory: (v, at) => void readTrajectoryConfig(v, at),
+      trajectory: (v, at) => {
+        try {
+          readTrajectoryConfig(v, at);
+        } catch (e) {
+          if (e instanceof RetraceError && e.code === 'CONFIG_INVALID') bad(e.item ?? at, e.message);
+          throw e;
+        }
+      },
       search: obj({
         enabled: bool,
         candidates: int(1, 64),

@@ -25,7 +25,7 @@ export interface TrajectorySettings {
 export function readTrajectoryConfig(raw: unknown, path = 'config.trajectory'): TrajectoryConfig | undefined {
   if (raw === undefined) return undefined;
   const bad = (at: string, msg: string): never => {
-    throw new RetraceError('CONFIG_INVALID', `${at}: ${msg}`, { item: at, hint: 'see README "Trajectory documents"' });
+    throw new RetraceError('CONFIG_INVALID', msg, { item: at, hint: 'see README "Trajectory documents"' });
   };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad(path, 'expected an object { maxTokens, oversize }');
   const o = raw as Record<string, unknown>;
