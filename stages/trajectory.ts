@@ -31,7 +31,6 @@ import { fileSection, partHeader, renderTrajectoryStage, stepPieces, TRAJECTORY_
 import { OBSERVATION_BUDGET_BYTES, usedRanges } from './render/observe.ts';
 import { cutParts } from './render/parts.ts';
 import { resolveTrajectorySettings } from './render/settings.ts';
-import { loadLlama3Tokenizer } from './tokenize/llama3.ts';
 import { repoSearch } from './search/optimize.ts';
 import { withSearchStats } from './search/pins.ts';
 
@@ -96,6 +95,7 @@ const MAX_EARLIER_CHARS = 3_000;
 /** Slack per section for BPE merges across section edges, and BOS + EOS. */
 const EDGE_SLACK = 1;
 const BOS_EOS = 2;
+const COUNT_TASK = new URL('./render/count-task.ts', import.meta.url).href;
 
 export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): Promise<TrajectoryResult> {
   const session = sessionFor(run);
@@ -176,8 +176,6 @@ async function renderParts(
   t: { requirements: string; setup: FileRef[]; steps: NumberedStep[]; rest: FileRef[]; briefs: Map<string, FileBrief> },
 ): Promise<TrajectoryResult> {
   const settings = resolveTrajectorySettings(run.loaded);
-  const tok = await loadLlama3Tokenizer();
-  const count = (text: string): number => tok.encodeOrdinary(text).length;
   const contents = new Map<ContentHash, string>();
   for (const f of [...t.setup, ...t.rest, ...t.steps, ...t.steps.flatMap((s) => s.reads)]) {
     if (!contents.has(f.hash)) contents.set(f.hash, decoder.decode(await run.blobs.get(f.hash)));
@@ -189,18 +187,24 @@ async function renderParts(
     ...t.rest.map((file) => ({ kind: 'rest' as const, file })),
   ];
   const pathOf = (it: Item): string => (it.kind === 'step' ? it.step.path : it.file.path);
-  // Each section at its most: Reads priced as in a fresh document (a part only makes them smaller).
-  const priced = items.map((it) => ({
-    path: pathOf(it),
-    tokens:
-      EDGE_SLACK +
-      count(it.kind === 'step' ? stepPieces(it.step, t.steps.length, content, new Set(), OBSERVATION_BUDGET_BYTES).map((p) => p.text).join('') : fileSection(it.file.path, content(it.file.hash))),
-  }));
-  const planLine = items.map((it) => (it.kind === 'step' ? count(`${it.step.n}. ${it.step.path}: ${it.step.purpose}\n`) + EDGE_SLACK : 0));
+  // Each section at its most: Reads priced as in a fresh document (a part only makes them
+  // smaller). Counted in a worker: one message for the whole repository.
+  const texts = [
+    partHeader({ repo: repo.repo, part: 99, parts: 99, requirements: t.requirements, plan: [], earlier: '' }),
+    `## Built in earlier parts\n${earlierAccount(items.map(pathOf), t.briefs)}\n\n`,
+    ...items.map((it) =>
+      it.kind === 'step' ? stepPieces(it.step, t.steps.length, content, new Set(), OBSERVATION_BUDGET_BYTES).map((p) => p.text).join('') : fileSection(it.file.path, content(it.file.hash)),
+    ),
+    ...items.map((it) => (it.kind === 'step' ? `${it.step.n}. ${it.step.path}: ${it.step.purpose}\n` : '')),
+  ];
+  const counts = await run.pool.run<number[]>(COUNT_TASK, { texts }, { item: repo.docId });
+  const n = items.length;
+  const priced = items.map((it, k) => ({ path: pathOf(it), tokens: EDGE_SLACK + counts[2 + k]! }));
+  const planLine = items.map((it, k) => (it.kind === 'step' ? counts[2 + n + k]! + EDGE_SLACK : 0));
   const planPrefix = [0];
-  for (const n of planLine) planPrefix.push(planPrefix[planPrefix.length - 1]! + n);
-  const base = count(partHeader({ repo: repo.repo, part: 99, parts: 99, requirements: t.requirements, plan: [], earlier: '' })) + BOS_EOS + 4;
-  const earlierMax = count(`## Built in earlier parts\n${earlierAccount(items.map(pathOf), t.briefs)}\n\n`) + 32;
+  for (const x of planLine) planPrefix.push(planPrefix[planPrefix.length - 1]! + x);
+  const base = counts[0]! + BOS_EOS + 4;
+  const earlierMax = counts[1]! + 32;
   const header = (a: number, b: number): number => base + planPrefix[b]! - planPrefix[a]! + (a > 0 ? earlierMax : 0);
   const whole = header(0, items.length) + priced.reduce((n, p) => n + p.tokens, 0);
   if (whole > settings.maxTokens && settings.oversize === 'skip') {
