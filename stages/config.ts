@@ -36,6 +36,8 @@ export interface PipelineConfig extends EngineConfig {
     /** Folder overriding the prompt files: plan/{system,user}.md, implement/{system,user}.md. Relative to the config file. */
     promptsDir?: string;
   };
+  /** Document budget of the trajectory format (stages/render/settings.ts). */
+  trajectory?: { maxTokens?: number; oversize?: 'split' | 'skip' };
   search?: {
     enabled?: boolean;
     /** Alternative thoughts sampled per step and iteration (paper: 2). */

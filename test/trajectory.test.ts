@@ -59,7 +59,8 @@ test('one request per planned call, none on a rebuild; plans repaired; documents
   // The server's plan leaves out the last file: its purpose comes from the facts.
   assert.match(text, /^3\. src\/index\.js: Exports [^\n]* builds on src\/math\.js and src\/format\.js\.$/m);
   assert.match(text, /^1\. src\/math\.js: Provides part \w+ of the design\.$/m);
-  assert.match(text, /Action: Read src\/math\.js\nObservation:\n\/\*\* Adds two numbers/);
+  // math.js is written above in this document: a re-read shows the definitions used, as lines.
+  assert.match(text, /Action: Read src\/math\.js:1-9\nObservation:\n\/\*\* Adds two numbers[^]*?\n--- end of src\/math\.js:1-9 ---\n/);
 
   const s2 = ok(await p.build());
   assert.is(s2.llm.requests, 0);
