@@ -26,6 +26,7 @@ import { PARSER_VERSION } from './parse/version.ts';
 import type { FileFacts } from './parse/facts.ts';
 import { graphStage } from './graph/stage.ts';
 import { formatRepoGraph, GRAPH_VERSION, type RepoGraph } from './graph/index.ts';
+import { isGraphConfigPath } from './graph/configs.ts';
 import { orderFiles, RAW_LAYOUT, renderRawStage } from './render/raw.ts';
 import { tokenizeStage, type TokenizedRef } from './tokenize/stage.ts';
 import { llama3TokenizerId } from './tokenize/llama3.ts';
@@ -108,7 +109,11 @@ async function processSource(
       packageJson = undefined; // an invalid package.json resolves nothing; the graph lists such imports as unresolved
     }
   }
-  const graph: RepoGraph = (await exec.run(graphStage, { repo, files: factList, packageJson })).value;
+  const configs = [];
+  for (const f of files) {
+    if (isGraphConfigPath(f.path)) configs.push({ path: f.path, hash: f.hash, text: new TextDecoder().decode(await run.blobs.get(f.hash)) });
+  }
+  const graph: RepoGraph = (await exec.run(graphStage, { repo, files: factList, packageJson, configs })).value;
   out.graph = { files: files.length, edges: graph.edges.length, unresolved: graph.unresolved.length, cycles: graph.cycles.length };
   const ordered = orderFiles(files, graph.order);
   const readme = files.find((f) => !f.path.includes('/') && /^readme(\.|$)/i.test(f.path));

@@ -59,8 +59,12 @@ export function stronglyConnected(files: readonly string[], deps: Dependencies):
   return components.sort((a, b) => compare(a[0], b[0]));
 }
 
-/** Dependencies first; a component's files adjacent; ties broken by the smallest path. */
-export function implementationOrder(components: readonly string[][], deps: Dependencies): string[] {
+/**
+ * Dependencies first; a component's files adjacent. Among ready components, one whose weak
+ * dependencies (`weak`: lazy or guarded imports, never in `deps`) are all placed comes first, then
+ * the smallest path. Weak dependencies never hold a component back once nothing else is ready.
+ */
+export function implementationOrder(components: readonly string[][], deps: Dependencies, weak: Dependencies = new Map()): string[] {
   const componentOf = new Map<string, number>();
   components.forEach((c, i) => c.forEach((f) => componentOf.set(f, i)));
   const waitingOn = components.map(() => 0);
@@ -87,9 +91,29 @@ export function implementationOrder(components: readonly string[][], deps: Depen
   };
   waitingOn.forEach((n, i) => n === 0 && ready.push(i));
   const order: string[] = [];
+  if (weak.size === 0) {
+    while (ready.length) {
+      const c = ready.shift()!;
+      order.push(...components[c]);
+      for (const d of dependents[c]) if (--waitingOn[d] === 0) insert(d);
+    }
+    return order;
+  }
+  // Weak dependencies of each component on other components, counted down as they are placed.
+  const weakWaiting = components.map(() => 0);
+  const weakDependents = components.map(() => new Set<number>());
+  components.forEach((members, i) => {
+    const needed = new Set<number>();
+    for (const f of members) for (const d of weak.get(f) ?? []) needed.add(componentOf.get(d)!);
+    needed.delete(i);
+    weakWaiting[i] = needed.size;
+    for (const d of needed) weakDependents[d].add(i);
+  });
   while (ready.length) {
-    const c = ready.shift()!;
+    const pick = ready.findIndex((c) => weakWaiting[c] === 0);
+    const c = ready.splice(pick === -1 ? 0 : pick, 1)[0];
     order.push(...components[c]);
+    for (const d of weakDependents[c]) weakWaiting[d]--;
     for (const d of dependents[c]) if (--waitingOn[d] === 0) insert(d);
   }
   return order;
