@@ -62,7 +62,9 @@ export function stronglyConnected(files: readonly string[], deps: Dependencies):
 /**
  * Dependencies first; a component's files adjacent. Among ready components, one whose weak
  * dependencies (`weak`: lazy or guarded imports, never in `deps`) are all placed comes first, then
- * the smallest path. Weak dependencies never hold a component back once nothing else is ready.
+ * the smallest path. When every ready component still waits on a weak dependency, one that others
+ * weakly wait for goes first (then the fewest weak dependencies left, then the smallest path):
+ * weak dependencies order ties, never hold a component back.
  */
 export function implementationOrder(components: readonly string[][], deps: Dependencies, weak: Dependencies = new Map()): string[] {
   const componentOf = new Map<string, number>();
@@ -109,9 +111,25 @@ export function implementationOrder(components: readonly string[][], deps: Depen
     weakWaiting[i] = needed.size;
     for (const d of needed) weakDependents[d].add(i);
   });
+  const placed = new Set<number>();
+  // Unplaced components that weakly need c: placing c first satisfies them.
+  const wanted = (c: number) => [...weakDependents[c]].some((d) => !placed.has(d));
   while (ready.length) {
-    const pick = ready.findIndex((c) => weakWaiting[c] === 0);
-    const c = ready.splice(pick === -1 ? 0 : pick, 1)[0];
+    let pick = ready.findIndex((c) => weakWaiting[c] === 0);
+    if (pick === -1) {
+      // Every ready component waits on a weak dependency: take one that others wait for, with
+      // the fewest weak dependencies left, then the smallest path (ready is sorted by path).
+      let best = Infinity;
+      ready.forEach((c, i) => {
+        const score = (wanted(c) ? 0 : 1_000_000) + weakWaiting[c];
+        if (score < best) {
+          best = score;
+          pick = i;
+        }
+      });
+    }
+    const c = ready.splice(pick, 1)[0];
+    placed.add(c);
     order.push(...components[c]);
     for (const d of weakDependents[c]) weakWaiting[d]--;
     for (const d of dependents[c]) if (--waitingOn[d] === 0) insert(d);
