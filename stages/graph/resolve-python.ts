@@ -88,6 +88,8 @@ export function createPythonResolver(files: ReadonlySet<string>, configs: Config
         if (dir === '.') return [{ type: 'unresolved', reason: 'outside-repository', detail: specifier }];
         dir = posix.dirname(dir);
       }
+      // Climbing to the repository root leaves the top-level package ("beyond top-level package").
+      if (dots > 1 && dir === '.') return [{ type: 'unresolved', reason: 'outside-repository', detail: specifier }];
       const pkg = dir === '.' ? '' : dir;
       const base = rest ? (pkg ? `${pkg}/${rest.replaceAll('.', '/')}` : rest.replaceAll('.', '/')) : pkg;
       if (base === '') {
