@@ -22,7 +22,7 @@ import { ingestStage, type IngestedFile } from './ingest/stage.ts';
 import { openSource, type OpenedSource, type SkippedFile, type SourceIdentity } from './ingest/sources.ts';
 import { parseStage } from './parse/stage.ts';
 import { languageFor } from './parse/languages/registry.ts';
-import { PARSER_VERSION } from './parse/version.ts';
+import { parserVersionFor } from './parse/version.ts';
 import type { FileFacts } from './parse/facts.ts';
 import { graphStage } from './graph/stage.ts';
 import { formatRepoGraph, GRAPH_VERSION, type RepoGraph } from './graph/index.ts';
@@ -52,6 +52,8 @@ interface SourceOutcome {
   skipped: SkippedFile[];
   doc?: TokenizedRef;
   graph?: { files: number; edges: number; unresolved: number; cycles: number };
+  /** Language ids of the source's code files (the manifest pins those languages' parser versions). */
+  languages?: string[];
   error?: { code: string; message: string };
   /** Search step records of the document (manifest statistics), when search is on. */
   search?: StepRecord[];
@@ -80,6 +82,7 @@ async function processSource(
     files.push(r.value);
     const language = languageFor(f.path);
     if (language) {
+      if (!out.languages?.includes(language)) (out.languages ??= []).push(language);
       facts.set(f.path, parseLimit(() => exec.run(parseStage, { repo, path: f.path, hash, language }).then((p) => p.value)));
     }
   }
@@ -248,7 +251,7 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
         excluded: o.error ? { code: o.error.code } : undefined,
       })),
       stages: Object.fromEntries(stages.map((s) => [s.name, s.version])),
-      versions: { parser: PARSER_VERSION, graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
+      versions: { parser: parserVersions(outcomes), graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
       trajectory: cfg.format === 'trajectory' ? trajectoryPins(run.loaded) : undefined,
       search: searchPins(run.loaded, outcomes.flatMap((o) => o.search ?? [])),
       tokenizer: { ...settings.tokenizer, id: tokenizerId },
@@ -261,6 +264,16 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
       excluded: outcomes.filter((o) => o.error).map((o) => ({ source: describeSource(o.spec, o.index), code: o.error!.code, message: o.error!.message })),
     },
   };
+}
+
+/**
+ * The parser versions of the languages the build's sources contain, by language id: a build
+ * pins only what its facts depend on, so registering or editing another language leaves the
+ * manifest (and the version id) of a build without it unchanged.
+ */
+function parserVersions(outcomes: SourceOutcome[]): Record<string, string> {
+  const ids = [...new Set(outcomes.flatMap((o) => o.languages ?? []))].sort();
+  return Object.fromEntries(ids.map((id) => [id, parserVersionFor(id)]));
 }
 
 /** What a partition worker leaves in the shared cache for `merge`. */
