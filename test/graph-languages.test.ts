@@ -177,6 +177,7 @@ test('Python: lazy and try/except imports are weak: they order ties and break cy
     'y.py -> x.py',
   ]);
   assert.equal(g.cycles, [['x.py', 'y.py']]);
+  assert.match(formatRepoGraph(g), /\n  b\.py -> a\.py  \(py-import 'a', weak\)\n/);
   const pos = (f: string) => g.order.indexOf(f);
   assert.ok(pos('b.py') < pos('a.py'), 'the strong import decides');
   assert.ok(pos('d.py') < pos('c.py'), 'the weak import breaks the tie');

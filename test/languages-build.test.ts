@@ -79,6 +79,9 @@ test('trajectory format: every code file written verbatim (Write), imports befor
   const s = ok(await p.build());
   assert.is(s.llm.requests, 0);
   const dir = datasetDir(p, s.version);
+  // The manifest pins the parser versions of the languages the sources contain, and only those.
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  assert.equal(Object.keys(manifest.versions.parser), ['javascript', 'python', 'typescript']);
   const check = await checkDocuments(dir, REPOS);
   assert.ok(check.writes > 100, `${check.writes} writes`);
   for (const { id, text } of await rows(dir)) {

@@ -19,7 +19,7 @@ export function formatRepoGraph(graph: RepoGraph): string {
   });
 
   out.push('', `edges (${graph.edges.length})`);
-  for (const e of graph.edges) out.push(`  ${e.from} -> ${e.to}  (${e.kind} '${e.specifier}')`);
+  for (const e of graph.edges) out.push(`  ${e.from} -> ${e.to}  (${e.kind} '${e.specifier}'${e.weak ? ', weak' : ''})`);
 
   const externalFiles = Object.keys(graph.external);
   out.push('', `external (${externalFiles.length} file${externalFiles.length === 1 ? '' : 's'})`);
