@@ -211,6 +211,13 @@ test('Python: imports (relative, absolute, weak), __all__, definitions with docs
   assert.equal(facts.definitions.find((d) => d.name === 'f')!.params, '(a, *b, c=1)');
 });
 
+test('license headers and TODO docstrings are not documentation', async () => {
+  const js = await parseTask({ path: 'a.js', text: '/**\n * @license MIT\n * Copyright 2020 X\n */\n\nfunction f() {}\n/** Real doc. */\nfunction g() {}\n' });
+  assert.equal(js.definitions.map((d) => [d.name, d.doc]), [['f', undefined], ['g', '/** Real doc. */']]);
+  const py = await parseTask({ path: 'a.py', text: 'def f():\n    """TODO: write"""\n\ndef g():\n    r"""Real."""\n' });
+  assert.equal(py.definitions.map((d) => [d.name, d.doc]), [['f', undefined], ['g', 'r"""Real."""']]);
+});
+
 test('each language has its own parser version: one language cannot invalidate another', () => {
   const ids = LANGUAGES.map((l) => l.id);
   assert.equal(ids, ['javascript', 'python', 'tsx', 'typescript']);

@@ -36,8 +36,11 @@ const DEFINITION_CAPTURES: ReadonlyArray<[string, DefinitionKind]> = [
 ];
 const PRIORITY = new Map(DEFINITION_CAPTURES.map(([, kind], i) => [kind, i]));
 
-/** Notes that sit where documentation would, but are not documentation. */
-const NOT_DOC = /^(?:\/\*\*|\/\/|#)?\s*\**\s*(?:TODO|FIXME|XXX|HACK)\b/i;
+/**
+ * Text that sits where documentation would but is not: TODO/FIXME notes (in a JSDoc block or a
+ * docstring), and license headers (a file's first JSDoc block often is one).
+ */
+const NOT_DOC = /^(?:\/\*\*|[rRuUbB]{0,2}(?:"""|'''|"|'))?\s*\**\s*(?:TODO|FIXME|XXX|HACK)\b|@license\b|\bcopyright\b[^\n]*\d{4}/i;
 
 export function extractFacts(spec: LanguageSpec, queries: readonly CompiledQuery[], root: Node, text: string): FileFacts {
   const imports = new Map<string, ImportFact & { nameSet: Set<string> }>();
