@@ -126,6 +126,10 @@ test('Python: relative, absolute and `from pkg import submodule`; __init__ re-ex
   ]);
   assert.equal(unresolved(g), ['app.py: pkg.missing not-found', 'pkg/sub/deep.py: ...outside outside-repository']);
   assert.equal(g.external['pkg/core.py'].map((x) => `${x.name} ${x.type}`), ['os builtin', 'requests package']);
+  // A folder named like a standard-library module, without __init__.py, does not shadow it.
+  const shadow = await graphOf({ 'logging/notes.py': 'x = 1\n', 'main.py': 'import logging\nimport logging.notes\n' });
+  assert.equal(edges(shadow), []);
+  assert.equal(shadow.external['main.py'].map((x) => `${x.name} ${x.type}`), ['logging builtin', 'logging builtin']);
   assert.equal(g.order, ['pkg/sub/__init__.py', 'pkg/util.py', 'pkg/sub/deep.py', 'pkg/core.py', 'pkg/__init__.py', 'app.py']);
 });
 

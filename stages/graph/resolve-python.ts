@@ -47,11 +47,16 @@ export function createPythonResolver(files: ReadonlySet<string>, configs: Config
     return base !== '' && dirs.has(base) ? { dir: base } : undefined;
   }
 
-  /** The root where a top-level package or module `top` lives, if the repository has it. */
+  /**
+   * The root where a top-level package or module `top` lives, if the repository has it. A
+   * directory without `__init__.py` (a namespace package) loses to a standard-library module of
+   * the same name, as on Python's path (a `logging/` folder of notes does not shadow `logging`).
+   */
   function rootOf(top: string): string | undefined {
     for (const root of configs.pythonRoots) {
       const base = root ? `${root}/${top}` : top;
-      if (module(base)) return root;
+      const found = module(base);
+      if (found && (found.file || !PYTHON_STDLIB.has(top))) return root;
     }
     return undefined;
   }
