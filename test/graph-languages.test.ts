@@ -94,13 +94,14 @@ test('TypeScript: a workspace\'s own packages and the root package through expor
     'packages/ui/src/button.tsx': 'export const B = () => <b />;',
     'src/index.ts': "import { core } from '@ws/core';\nimport { B } from '@ws/ui/button';\nimport { f } from 'root-app/feature';\nimport { nope } from '@ws/ui/hidden';\n",
     'src/feature.ts': 'export const f = 1;',
-    'test/index.test.ts': "import { core } from 'root-app';\n",
+    'test/index.test.ts': "import { core } from 'root-app';\nimport whole from '..';\n",
   });
   assert.equal(edges(g), [
     'src/index.ts -> packages/core/src/index.ts',
     'src/index.ts -> packages/ui/src/button.tsx',
     'src/index.ts -> src/feature.ts',
-    'test/index.test.ts -> src/index.ts',
+    'test/index.test.ts -> src/index.ts', // '..': the root package's entry
+    'test/index.test.ts -> src/index.ts', // 'root-app'
   ]);
   assert.equal(unresolved(g), ['src/index.ts: @ws/ui/hidden not-exported']);
 });

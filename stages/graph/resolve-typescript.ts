@@ -36,6 +36,7 @@ export function createTsResolver(files: ReadonlySet<string>, packageJson: unknow
   for (const f of files) for (let d = posix.dirname(f); d !== '.'; d = posix.dirname(d)) dirs.add(d);
   const packages = new Map(configs.workspace);
   if (root.name) packages.set(root.name, { dir: '', json: packageJson as Record<string, unknown> });
+  const rootJson = packageJson !== null && typeof packageJson === 'object' && !Array.isArray(packageJson) ? (packageJson as Record<string, unknown>) : undefined;
   /** Directories holding a workspace package's package.json (not the root). */
   const packageDirs = new Map([...configs.workspace.values()].map((p) => [p.dir, p.json]));
 
@@ -48,7 +49,8 @@ export function createTsResolver(files: ReadonlySet<string>, packageJson: unknow
     if (files.has(path)) return path;
     for (const e of TS_PROBE_EXTENSIONS) if (files.has(path + e)) return path + e;
     if (path === '' || dirs.has(path)) {
-      const pkgJson = path === '' ? undefined : packageDirs.get(path);
+      // A directory with a package.json (the root's, or a workspace package's): its entry first.
+      const pkgJson = path === '' ? rootJson : packageDirs.get(path);
       if (pkgJson) {
         const viaPkg = packageEntry(path, pkgJson);
         if (viaPkg) return viaPkg;
