@@ -116,8 +116,12 @@ function firstSentence(doc: string): string {
   return oneLine(m ? m[1] : body, MAX_DOC_CHARS);
 }
 
+/** Module metadata (`__all__`, `__version__`, `__author__`): not part of what a file defines. */
+const isDunderVariable = (d: DefinitionFact): boolean => d.kind === 'variable' && /^__\w+__$/.test(d.name);
+
 export function briefOf(path: string, facts: FileFacts, graph: RepoGraph): FileBrief {
   const sig = (d: DefinitionFact): string => signature(d, facts.language);
+  const definitions = facts.definitions.filter((d) => !isDunderVariable(d));
   const docs: string[] = [];
   for (const d of facts.definitions) {
     if (docs.length >= MAX_DOCS) break;
@@ -142,8 +146,8 @@ export function briefOf(path: string, facts: FileFacts, graph: RepoGraph): FileB
     path,
     language: facts.language,
     lines: facts.lineCount,
-    definitions: facts.definitions.slice(0, MAX_DEFINITIONS).map(sig),
-    moreDefinitions: Math.max(0, facts.definitions.length - MAX_DEFINITIONS),
+    definitions: definitions.slice(0, MAX_DEFINITIONS).map(sig),
+    moreDefinitions: Math.max(0, definitions.length - MAX_DEFINITIONS),
     docs,
     // TypeScript writes CommonJS's `module.exports = x` as `export = x`.
     exports: [...new Set(facts.exports.map((e) => (e.kind !== 'cjs-module' ? e.name : facts.language === 'javascript' ? 'module.exports' : 'export =')))].slice(0, MAX_EXPORTS),
