@@ -26,10 +26,11 @@ import { ingestStage, type IngestedFile } from './ingest/stage.ts';
 import { openSource, type OpenedSource, type SkippedFile, type SourceIdentity } from './ingest/sources.ts';
 import { parseStage } from './parse/stage.ts';
 import { languageFor } from './parse/languages/registry.ts';
-import { PARSER_VERSION } from './parse/version.ts';
+import { parserVersionFor } from './parse/version.ts';
 import type { FileFacts } from './parse/facts.ts';
 import { graphStage } from './graph/stage.ts';
 import { formatRepoGraph, GRAPH_VERSION, type RepoGraph } from './graph/index.ts';
+import { isGraphConfigPath } from './graph/configs.ts';
 import { orderFiles, RAW_LAYOUT, renderRawStage } from './render/raw.ts';
 import { tokenizeStage, type TokenizedRef } from './tokenize/stage.ts';
 import { llama3TokenizerId } from './tokenize/llama3.ts';
@@ -64,6 +65,8 @@ interface SourceOutcome {
   /** Trajectory documents only: how the Read observations came out, and the cut. */
   shape?: RepoShape;
   graph?: { files: number; edges: number; unresolved: number; cycles: number };
+  /** Language ids of the source's code files (the manifest pins those languages' parser versions). */
+  languages?: string[];
   error?: { code: string; message: string };
   /** Not written: the trajectory exceeds trajectory.maxTokens and trajectory.oversize is 'skip'. */
   oversize?: { code: string; message: string };
@@ -94,6 +97,7 @@ async function processSource(
     files.push(r.value);
     const language = languageFor(f.path);
     if (language) {
+      if (!out.languages?.includes(language)) (out.languages ??= []).push(language);
       facts.set(f.path, parseLimit(() => exec.run(parseStage, { repo, path: f.path, hash, language }).then((p) => p.value)));
     }
   }
@@ -123,7 +127,11 @@ async function processSource(
       packageJson = undefined; // an invalid package.json resolves nothing; the graph lists such imports as unresolved
     }
   }
-  const graph: RepoGraph = (await exec.run(graphStage, { repo, files: factList, packageJson })).value;
+  const configs = [];
+  for (const f of files) {
+    if (isGraphConfigPath(f.path)) configs.push({ path: f.path, hash: f.hash, text: new TextDecoder().decode(await run.blobs.get(f.hash)) });
+  }
+  const graph: RepoGraph = (await exec.run(graphStage, { repo, files: factList, packageJson, configs })).value;
   out.graph = { files: files.length, edges: graph.edges.length, unresolved: graph.unresolved.length, cycles: graph.cycles.length };
   const ordered = orderFiles(files, graph.order);
   const readme = files.find((f) => !f.path.includes('/') && /^readme(\.|$)/i.test(f.path));
@@ -277,7 +285,7 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
         excluded: o.error ? { code: o.error.code } : o.oversize ? { code: o.oversize.code } : undefined,
       })),
       stages: Object.fromEntries(stages.map((s) => [s.name, s.version])),
-      versions: { parser: PARSER_VERSION, graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
+      versions: { parser: parserVersions(outcomes), graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
       trajectory: cfg.format === 'trajectory' ? trajectoryPins(run.loaded) : undefined,
       search: searchPins(run.loaded, outcomes.flatMap((o) => o.search ?? [])),
       tokenizer: { ...settings.tokenizer, id: tokenizerId },
@@ -293,6 +301,16 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
       oversize: outcomes.filter((o) => o.oversize).map((o) => ({ source: describeSource(o.spec, o.index), code: o.oversize!.code, message: o.oversize!.message })),
     },
   };
+}
+
+/**
+ * The parser versions of the languages the build's sources contain, by language id: a build
+ * pins only what its facts depend on, so registering or editing another language leaves the
+ * manifest (and the version id) of a build without it unchanged.
+ */
+function parserVersions(outcomes: SourceOutcome[]): Record<string, string> {
+  const ids = [...new Set(outcomes.flatMap((o) => o.languages ?? []))].sort();
+  return Object.fromEntries(ids.map((id) => [id, parserVersionFor(id)]));
 }
 
 /** What a partition worker leaves in the shared cache for `merge`. */
