@@ -3,6 +3,7 @@
  * types. Kept free of runtime imports so a config that imports it loads in milliseconds.
  */
 import type { EndpointConfig } from './llm/types.ts';
+import type { HygieneConfig } from '../stages/hygiene/config.ts';
 
 export type SourceConfig = { dir: string } | { git: string; rev?: string } | { tarball: string };
 
@@ -88,6 +89,8 @@ export interface PipelineConfig {
   };
   /** Worker threads for parsing and tokenization. Default: the machine's cores. */
   workers?: number;
+  /** Data hygiene: dedup, licenses, secrets, decontamination (stages/hygiene/config.ts). */
+  hygiene?: HygieneConfig;
   /** Scale-out: how many partitions `build --shard auto` and `merge` assume when not told. */
   partitions?: number;
 }

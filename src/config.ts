@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RetraceError } from './errors.ts';
+import { readHygieneConfig } from '../stages/hygiene/config.ts';
 
 export * from './config-types.ts';
 import type { PipelineConfig } from './config-types.ts';
@@ -172,6 +173,7 @@ export function validateConfig(value: unknown, file = 'pipeline.config.ts'): Pip
           ['url'],
         ),
       }),
+      hygiene: (v, at) => void readHygieneConfig(v, at, file),
       workers: int(1, 256),
       partitions: int(1, 1_000_000),
     },

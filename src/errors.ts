@@ -46,7 +46,20 @@ export type ErrorCode =
   | 'DATASET_CORRUPT'
   | 'ITEM_NOT_FOUND'
   | 'PARTITIONS_INCOMPLETE'
-  | 'USAGE';
+  | 'USAGE'
+  // data hygiene (issue 15)
+  /** A file whose bytes (or, with dedup 'near', most of whose content) were already taken: the manifest names the kept copy. */
+  | 'FILE_DUPLICATE'
+  /** A file sharing a token n-gram with a benchmark item (hygiene.decontaminate): the manifest names the item. */
+  | 'FILE_CONTAMINATED'
+  /** A file holding a secret or email address, left out under hygiene.secrets 'skip-file'. */
+  | 'FILE_SECRET'
+  /** A repository whose detected license is not in hygiene.licenses.allow (or unknown, with unknown 'skip'). */
+  | 'LICENSE_NOT_ALLOWED'
+  /** A repository that is a duplicate (all files taken already) or a near-duplicate (fork) of an earlier one. */
+  | 'SOURCE_DUPLICATE'
+  /** A benchmark file of hygiene.decontaminate is missing or unreadable. */
+  | 'BENCHMARK_INVALID';
 
 export class RetraceError extends Error {
   readonly code: ErrorCode;
