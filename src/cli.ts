@@ -22,6 +22,7 @@ import { NullReporter, PlainReporter, TtyReporter, type Reporter } from './repor
 import { parseBytes, parseDuration } from './units.ts';
 import { diffVersions, formatDiff } from './dataset-diff.ts';
 import { retracePipeline } from '../stages/pipeline.ts';
+import { hygieneLines } from '../stages/hygiene/show.ts';
 
 interface Common {
   config: string;
@@ -110,6 +111,7 @@ function printBuild(json: boolean, summary: BuildSummary): void {
       ...(summary.skipped ? [`  ${summary.skipped} file(s) skipped (reasons in manifest.json)`] : []),
       ...failureLines(summary.failures),
       ...excludedLines,
+      ...((summary.hygiene as Array<{ source: string; code: string; reason: string }> | undefined) ?? []).map((x) => `  left out by hygiene: ${x.code} ${x.source}: ${x.reason}`),
     ].join('\n'),
   );
 }
@@ -308,6 +310,7 @@ const cli = yargs(hideBin(process.argv))
           '  shards:',
           ...m.shards.map((s: any) => `    ${s.file}  ${s.rows} rows, ${s.tokens} tokens, ${s.bytes} bytes, sha256 ${s.sha256.slice(0, 16)}…`),
         ];
+        lines.push(...hygieneLines(m));
         if (m.search) lines.push('  search:', ...Object.entries(m.search).map(([k, val]) => `    ${k}: ${typeof val === 'number' ? +val.toFixed(4) : JSON.stringify(val)}`));
         print(a.json, m, lines.join('\n'));
       })

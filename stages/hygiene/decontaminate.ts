@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { RetraceError } from '../../src/errors.ts';
 import { hashText } from '../../src/hash.ts';
-import { codeTokens, ngramHash } from './tokens.ts';
+import { codeTokens, ngramOf, tokenHashes } from './tokens.ts';
 
 export interface BenchmarkIndex {
   /** Content hash of the benchmark files and n: the decontamination stage's key input. */
@@ -41,9 +41,9 @@ export function loadBenchmarks(files: readonly string[], ngram: number): Benchma
   const parts: string[] = [String(ngram)];
   let items = 0;
   const add = (text: string, name: string) => {
-    const t = codeTokens(text);
+    const t = tokenHashes(codeTokens(text));
     for (let i = 0; i + ngram <= t.length; i++) {
-      const g = ngramHash(t, i, ngram);
+      const g = ngramOf(t, i, ngram);
       if (!grams.has(g)) grams.set(g, name);
     }
   };
@@ -81,9 +81,9 @@ export function loadBenchmarks(files: readonly string[], ngram: number): Benchma
 
 /** The first benchmark item sharing an n-gram with `text`, if any. */
 export function contaminatedBy(text: string, bench: BenchmarkIndex): string | undefined {
-  const t = codeTokens(text);
+  const t = tokenHashes(codeTokens(text));
   for (let i = 0; i + bench.ngram <= t.length; i++) {
-    const hit = bench.grams.get(ngramHash(t, i, bench.ngram));
+    const hit = bench.grams.get(ngramOf(t, i, bench.ngram));
     if (hit !== undefined) return hit;
   }
   return undefined;

@@ -2,8 +2,8 @@
  * MinHash signatures and LSH banding for near-duplicate detection (dedup: 'near').
  *
  * Shingles are SHINGLE consecutive code tokens (tokens.ts). A signature is the minimum, over a
- * file's shingles, of PERMUTATIONS independent 32-bit hash functions (a murmur3 finalizer of
- * the shingle hash xor a fixed seed); two signatures agree in a position with probability equal
+ * file's shingles, of PERMUTATIONS 32-bit hash functions (double hashing h1 + p*h2 of the
+ * shingle hash, xor a fixed per-permutation seed); two signatures agree in a position with probability equal
  * to the Jaccard similarity of the shingle sets. A repository's signature is the element-wise
  * minimum of its files' signatures: exactly the MinHash of the union of their shingles.
  * LSH: BANDS bands of ROWS rows; two files become candidates when one band is identical
@@ -15,7 +15,7 @@
  * machines). Both fail the one property a build needs here, identical signatures on every
  * machine, so this is ~60 lines of our own.
  */
-import { codeTokens, ngramHash } from './tokens.ts';
+import { codeTokens, ngramOf, tokenHashes } from './tokens.ts';
 
 export const SHINGLE = 5;
 export const PERMUTATIONS = 128;
@@ -24,7 +24,7 @@ export const ROWS = 8;
 export const THRESHOLD = 0.8;
 /** Files with fewer shingles than this are too small for a meaningful near-duplicate verdict (exact dedup still applies). */
 export const MIN_SHINGLES = 20;
-export const MINHASH_VERSION = `minhash-${SHINGLE}x${PERMUTATIONS}-1`;
+export const MINHASH_VERSION = `minhash-${SHINGLE}x${PERMUTATIONS}-2`;
 
 const SEEDS = (() => {
   const out = new Uint32Array(PERMUTATIONS);
@@ -54,16 +54,18 @@ export interface MinHashSig {
 }
 
 export function minhash(text: string): MinHashSig {
-  const tokens = codeTokens(text);
+  const tokens = tokenHashes(codeTokens(text));
   const mins = new Uint32Array(PERMUTATIONS).fill(0xffffffff);
   const seen = new Set<number>();
   for (let i = 0; i + SHINGLE <= tokens.length; i++) {
-    const g = ngramHash(tokens, i, SHINGLE);
+    const g = ngramOf(tokens, i, SHINGLE);
     if (seen.has(g)) continue;
     seen.add(g);
-    const base = (g % 0x100000000) ^ Math.floor(g / 0x100000000);
+    // Double hashing (Kirsch-Mitzenmacher): permutation p is h1 + p*h2 (+ a fixed per-p seed), one multiply each.
+    const h1 = mix(g % 0x100000000);
+    const h2 = mix(Math.floor(g / 0x100000000) ^ 0x9e3779b9) | 1;
     for (let p = 0; p < PERMUTATIONS; p++) {
-      const v = mix(base ^ SEEDS[p]!);
+      const v = ((h1 + Math.imul(p, h2)) ^ SEEDS[p]!) >>> 0;
       if (v < mins[p]!) mins[p] = v;
     }
   }
