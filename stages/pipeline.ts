@@ -10,7 +10,7 @@
  */
 import { resolve } from 'node:path';
 import pLimit from 'p-limit';
-import { newStamp, stampTree } from '../src/stamp.ts';
+import { newStamp, stampPath, stampTree } from '../src/stamp.ts';
 import { stampSource } from './ingest/stamp.ts';
 import { RetraceError, asRetraceError } from '../src/errors.ts';
 import { StaleItem } from '../src/executor.ts';
@@ -128,7 +128,9 @@ async function processSource(
       packageJson = undefined; // an invalid package.json resolves nothing; the graph lists such imports as unresolved
     }
   }
-  const graph: RepoGraph = (await exec.run(graphStage, { repo, files: factList, packageJson })).value;
+  const kept = new Set(files.map((f) => f.path));
+  const aliases = [...(decision?.aliases ?? [])].filter(([, to]) => kept.has(to));
+  const graph: RepoGraph = (await exec.run(graphStage, { repo, files: factList, packageJson, ...(aliases.length ? { aliases } : {}) })).value;
   out.graph = { files: files.length, edges: graph.edges.length, unresolved: graph.unresolved.length, cycles: graph.cycles.length };
   const ordered = orderFiles(files, graph.order);
   const readme = files.find((f) => !f.path.includes('/') && /^readme(\.|$)/i.test(f.path));
@@ -331,6 +333,7 @@ export const retracePipeline: Pipeline = {
     for (const spec of run.loaded.config.sources) if (!stampSource(h, spec, run.loaded.dir, run.writes)) return undefined;
     const promptsDir = run.loaded.config.llm?.promptsDir;
     try {
+      for (const f of resolveHygiene(run.loaded.config.hygiene, run.loaded.dir).decontaminate?.files ?? []) stampPath(h, f);
       if (promptsDir) stampTree(h, resolve(run.loaded.dir, promptsDir));
     } catch {
       return undefined;

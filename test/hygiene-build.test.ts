@@ -52,6 +52,7 @@ p.repo('app', {
   'src/index.js': `import { aws } from './config.js';\nimport { clamp } from './clamp.js';\nexport function main() {\n  return clamp(aws.AWS_ACCESS_KEY_ID.length, 0, 10);\n}\n`,
   'dist/index.js': `import { aws } from './config.js';\nimport { clamp } from './clamp.js';\nexport function main() {\n  return clamp(aws.AWS_ACCESS_KEY_ID.length, 0, 10);\n}\n`,
   'src/parens.js': `${SOLUTION}\nexport { separateParenGroups };\n`,
+  'src/cli.js': `import { main } from '../dist/index.js';\nconsole.log(main());\n`,
 });
 p.write('bench/planted.jsonl', JSON.stringify({ task_id: 'Planted/1', prompt: 'Split a string of balanced parentheses into groups.', canonical_solution: SOLUTION }) + '\n');
 
@@ -97,6 +98,10 @@ test('planted repository: secrets redacted, copies written once, contaminated fi
   assert.match(skipped['dist/index.js'].reason, 'same bytes as src/index.js');
   assert.is(skipped['src/parens.js'].code, 'FILE_CONTAMINATED');
   assert.match(skipped['src/parens.js'].reason, 'Planted/1');
+  // The import of the dropped build copy points at the kept one.
+  const graph = p.run(['show', 'graph', 'app', '--json'], { cacheDir: p.path('cache') }).json;
+  assert.equal(graph.edges.filter((e: any) => e.from === 'src/cli.js').map((e: any) => [e.to, e.specifier]), [['src/index.js', '../dist/index.js']]);
+  assert.not.ok(graph.files.includes('dist/index.js'));
   assert.equal(app.hygiene.secrets, { 'aws-access-key': 1, 'aws-secret-key': 1, 'github-token': 1, 'private-key': 1, email: 1 });
   assert.is(app.hygiene.duplicates, 2);
   assert.is(app.hygiene.contaminated, 1);
@@ -133,6 +138,14 @@ test('changing only hygiene.secrets recomputes only the files it affects', () =>
   const app = manifest.pins?.sources?.[1] ?? manifest.sources[1];
   const codes = app.skipped.filter((s: any) => s.code === 'FILE_SECRET').map((s: any) => s.path).sort();
   assert.equal(codes, ['package.json', 'src/config.js', 'src/key.js']);
+});
+
+test('status counts what hygiene would leave out, without building', () => {
+  const r = p.run(['status', '--json', '--config', config({ secrets: 'redact', dedup: 'exact' }, 'status.config.ts')], { cacheDir: p.path('status-cache') });
+  assert.ok(r.json, r.stderr);
+  assert.is(r.json.estimates.hygieneDuplicateFiles, 2);
+  assert.is(r.json.estimates.hygieneContaminatedFiles, 1);
+  assert.is(r.json.estimates.hygieneSecretsRedacted, 5);
 });
 
 test.after(() => p.cleanup());

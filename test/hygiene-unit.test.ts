@@ -18,6 +18,7 @@ import { codeTokens, ngramHash } from '../stages/hygiene/tokens.ts';
 import { decide, type SourceScan } from '../stages/hygiene/index.ts';
 import { resolveHygiene } from '../stages/hygiene/config.ts';
 import { hashText } from '../src/hash.ts';
+import { buildRepoGraph } from '../stages/graph/index.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -164,6 +165,20 @@ test('exact dedup: within a repository src/ is kept over dist/; a repository of 
   assert.is(d.get(1)!.skipSource?.code, 'SOURCE_DUPLICATE');
   // 'off' keeps everything.
   assert.is(decide([a, b], resolveHygiene({ dedup: 'off' }, '/')).get(1)!.skipSource, undefined);
+});
+
+test('import edges to a dropped build copy point at the kept copy', () => {
+  const imports = (...specifiers: string[]) => ({ imports: specifiers.map((specifier) => ({ specifier, kind: 'esm' as const })) });
+  const g = buildRepoGraph({
+    files: [
+      { path: 'src/a.js', facts: imports() },
+      { path: 'src/main.js', facts: imports('../dist/a.js', './a.js') },
+    ],
+    aliases: [['dist/a.js', 'src/a.js']],
+  });
+  assert.equal(g.edges.map((e) => [e.from, e.to, e.specifier]), [['src/main.js', 'src/a.js', '../dist/a.js'], ['src/main.js', 'src/a.js', './a.js']]);
+  assert.equal(g.unresolved, []);
+  assert.not.ok(g.files.includes('dist/a.js'));
 });
 
 test('decontamination: a shared 13-gram is found whatever the layout; fewer shared tokens are not', () => {

@@ -119,6 +119,7 @@ test('arrow IPC file: apache-arrow reads schema, rows and ids back', async () =>
   assert.equal(table.schema.fields.map((f) => `${f.name} ${f.type}`), [
     'id Utf8',
     'repo Utf8',
+    'license Utf8',
     'text Utf8',
     'input_ids List<Int32>',
     'loss_mask List<Uint8>',

@@ -21,6 +21,11 @@ export interface RepoGraphInput {
   files: ReadonlyArray<{ path: string; facts?: GraphFacts }>;
   /** The parsed root package.json, if the repository has one. */
   packageJson?: unknown;
+  /**
+   * Files left out as byte-identical copies of another file (hygiene, issue 15): dropped path ->
+   * kept path. Imports still resolve to the dropped path, and the edge goes to the kept copy.
+   */
+  aliases?: ReadonlyArray<readonly [string, string]>;
 }
 
 export function buildRepoGraph(input: RepoGraphInput): RepoGraph {
@@ -30,7 +35,8 @@ export function buildRepoGraph(input: RepoGraphInput): RepoGraph {
     facts.set(path, f && graphInputOf(f));
   }
   const files = [...facts.keys()].sort(compare);
-  const resolver = createResolver(new Set(files), input.packageJson);
+  const aliases = new Map(input.aliases ?? []);
+  const resolver = createResolver(new Set([...files, ...aliases.keys()]), input.packageJson);
 
   const edges: GraphEdge[] = [];
   const external: Record<string, ExternalImport[]> = {};
@@ -43,8 +49,9 @@ export function buildRepoGraph(input: RepoGraphInput): RepoGraph {
     for (const { specifier, kind } of facts.get(from)?.imports ?? []) {
       const r = resolver.resolve(from, specifier, kind);
       if (r.type === 'file') {
-        edges.push({ from, to: r.path, specifier, kind });
-        targets.add(r.path);
+        const to = aliases.get(r.path) ?? r.path;
+        edges.push({ from, to, specifier, kind });
+        targets.add(to);
       } else if (r.type === 'unresolved') {
         unresolved.push({ from, specifier, kind, reason: r.reason, ...(r.detail !== undefined && { detail: r.detail }) });
       } else {

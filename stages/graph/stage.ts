@@ -13,6 +13,8 @@ export interface GraphInput {
   repo: string;
   files: Array<{ path: string; facts?: FileFacts }>;
   packageJson?: { hash: ContentHash; value: unknown };
+  /** Dropped duplicate -> kept copy (hygiene); in the key only when present. */
+  aliases?: Array<[string, string]>;
 }
 
 export const graphStage = defineStage<GraphInput, RepoGraph>({
@@ -25,10 +27,11 @@ export const graphStage = defineStage<GraphInput, RepoGraph>({
     inputs: {
       structure: hashText(canonicalJson(i.files.map((f) => [f.path, f.facts ? graphInputOf(f.facts) : null]))),
       packageJson: i.packageJson?.hash ?? '',
+      ...(i.aliases?.length ? { aliases: hashText(canonicalJson(i.aliases)) } : {}),
     },
     settings: { graph: GRAPH_VERSION },
   }),
   async run(i) {
-    return buildRepoGraph({ files: i.files, packageJson: i.packageJson?.value });
+    return buildRepoGraph({ files: i.files, packageJson: i.packageJson?.value, aliases: i.aliases });
   },
 });
