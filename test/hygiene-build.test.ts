@@ -68,13 +68,11 @@ async function shardTexts(path: string): Promise<Array<{ repo: string; license: 
   return rows.map((r) => ({ repo: r.repo as string, license: r.license as string, text: r.text as string }));
 }
 
-let single: any;
 
 test('planted repository: secrets redacted, copies written once, contaminated file left out, each decision in the manifest', async () => {
   const r = p.run(['build', '--json', '--config', config()], { cacheDir: p.path('cache') });
   assert.is(r.code, 0, r.stderr);
-  single = r.json;
-  const rows = await shardTexts(single.path);
+  const rows = await shardTexts(r.json.path);
   assert.is(rows.length, 2);
   const all = rows.map((x) => x.text).join('\n');
   for (const [name, s] of Object.entries(SECRETS)) assert.not.ok(all.includes(s), `${name} reached a shard`);
@@ -88,7 +86,7 @@ test('planted repository: secrets redacted, copies written once, contaminated fi
   assert.not.ok(all.includes('separateParenGroups'), 'the contaminated file reached a shard');
   assert.equal(Object.fromEntries(rows.map((x) => [x.repo, x.license])), { lib: 'ISC', app: 'MIT' });
 
-  const manifest = JSON.parse(readFileSync(join(single.path, 'manifest.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(join(r.json.path, 'manifest.json'), 'utf8'));
   const app = manifest.pins?.sources?.[1] ?? manifest.sources[1];
   assert.is(app.license, 'MIT');
   const skipped = Object.fromEntries(app.skipped.map((s: any) => [s.path, s]));
@@ -107,8 +105,12 @@ test('planted repository: secrets redacted, copies written once, contaminated fi
   assert.is(app.hygiene.contaminated, 1);
 });
 
-test('3 partitions + merge give the same version id as one machine', async () => {
-  const cfgFile = p.config({ name: 'clean', format: 'raw', sources, workers: 1, hygiene: hygiene(), cache: { remote: { url: `file://${p.path('shared')}`, mode: 'read-write' } } }, 'scaled.config.ts');
+test('near-dedup: 3 partitions + merge give the same version id as one machine; a fork is left out whole', async () => {
+  // A fork of lib that only adds a README: every file is an exact copy but the README, and the
+  // repository as a whole is a near-duplicate of lib.
+  p.repo('lib-fork', { 'package.json': JSON.stringify({ name: 'lib', license: 'ISC' }), 'clamp.js': SHARED_HELPER, 'index.js': `import { clamp } from './clamp.js';\nexport const unit = (x) => clamp(x, 0, 1);\n`, 'README.md': '# lib fork\n\nA fork.\n' });
+  const forkSources = [...sources, { dir: 'repos/lib-fork' }];
+  const cfgFile = p.config({ name: 'clean', format: 'raw', sources: forkSources, workers: 1, hygiene: hygiene({ dedup: 'near' }), cache: { remote: { url: `file://${p.path('shared')}`, mode: 'read-write' } } }, 'scaled.config.ts');
   const runs = await Promise.all([0, 1, 2].map((i) => p.spawn(['build', '--json', '--shard', `${i}/3`, '--config', cfgFile, '--cache-dir', p.path(`m${i}`), '--out', p.path('out3')]).done));
   for (const r of runs) assert.is(r.code, 0, r.stderr);
   const m = p.run(['merge', '--shards', '3', '--json', '--config', cfgFile, '--cache-dir', p.path('merge'), '--out', p.path('out3')]);
@@ -116,7 +118,12 @@ test('3 partitions + merge give the same version id as one machine', async () =>
   const one = p.run(['build', '--json', '--config', cfgFile, '--cache-dir', p.path('one'), '--out', p.path('out1')]);
   assert.is(one.code, 0, one.stderr);
   assert.is(m.json.version, one.json.version);
-  assert.is(one.json.version, single.version, 'the cache tier does not change the version');
+  const manifest = JSON.parse(readFileSync(join(m.json.path, 'manifest.json'), 'utf8'));
+  assert.is(manifest.sources[2].hygiene.skipped.code, 'SOURCE_DUPLICATE');
+  assert.match(manifest.sources[2].hygiene.skipped.reason, 'near-duplicate of sources[0] lib');
+  assert.is(manifest.sources[2].document, undefined);
+  assert.is(manifest.hygiene.near.permutations, 128);
+  assert.is(m.json.documents, 2);
 });
 
 test('changing only hygiene.secrets recomputes only the files it affects', () => {
