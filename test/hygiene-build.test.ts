@@ -100,6 +100,11 @@ test('planted repository: secrets redacted, copies written once, contaminated fi
   const graph = p.run(['show', 'graph', 'app', '--json'], { cacheDir: p.path('cache') }).json;
   assert.equal(graph.edges.filter((e: any) => e.from === 'src/cli.js').map((e: any) => [e.to, e.specifier]), [['src/index.js', '../dist/index.js']]);
   assert.not.ok(graph.files.includes('dist/index.js'));
+  const show = p.run(['dataset', 'show', 'latest'], {});
+  assert.is(show.code, 0, show.stderr);
+  assert.match(show.stdout, 'files dropped: 2 duplicate, 0 near-duplicate, 1 contaminated');
+  assert.match(show.stdout, 'aws-access-key 1');
+  assert.match(show.stdout, 'app: license MIT (package.json)');
   assert.equal(app.hygiene.secrets, { 'aws-access-key': 1, 'aws-secret-key': 1, 'github-token': 1, 'private-key': 1, email: 1 });
   assert.is(app.hygiene.duplicates, 2);
   assert.is(app.hygiene.contaminated, 1);

@@ -181,6 +181,16 @@ test('import edges to a dropped build copy point at the kept copy', () => {
   assert.not.ok(g.files.includes('dist/a.js'));
 });
 
+test('licenses.allow filters repositories; unknown licenses follow licenses.unknown', () => {
+  const scan = (index: number, license: string | undefined): SourceScan => ({ index, name: `r${index}`, license: license ? { license } : {}, files: [{ path: 'a.js', hash: hashText(`file ${index}`), size: 6 }] });
+  const scans = [scan(0, 'MIT'), scan(1, 'GPL-3.0-only'), scan(2, undefined), scan(3, '(Apache-2.0 OR GPL-2.0-only)')];
+  const d = decide(scans, resolveHygiene({ licenses: { allow: ['MIT', 'Apache-2.0'] } }, '/'));
+  assert.equal([0, 1, 2, 3].map((i) => d.get(i)!.skipSource?.code), [undefined, 'LICENSE_NOT_ALLOWED', undefined, undefined]);
+  assert.match(d.get(1)!.skipSource!.reason, 'GPL-3.0-only is not in hygiene.licenses.allow');
+  const strict = decide(scans, resolveHygiene({ licenses: { allow: ['MIT', 'Apache-2.0'], unknown: 'skip' } }, '/'));
+  assert.is(strict.get(2)!.skipSource?.code, 'LICENSE_NOT_ALLOWED');
+});
+
 test('decontamination: a shared 13-gram is found whatever the layout; fewer shared tokens are not', () => {
   const item = 'def add(a, b):\n    """Add two numbers."""\n    return a + b if a is not None else b\n';
   const t = codeTokens(item);
