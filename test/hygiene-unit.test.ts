@@ -157,12 +157,16 @@ test('near-dedup: a fork with a few edited files and a vendored copy are found; 
 
 test('exact dedup: within a repository src/ is kept over dist/; a repository of copies is skipped whole', () => {
   const s = resolveHygiene({}, '/');
-  const a = scanOf(0, 'a', [{ path: 'dist/x.js', text: 'x' }, { path: 'src/x.js', text: 'x' }, { path: 'src/y.js', text: 'y' }]);
-  const b = scanOf(1, 'b', [{ path: 'x.js', text: 'x' }, { path: 'y.js', text: 'y' }]);
-  const d = decide([a, b], s);
+  const x = `export function x() {\n  return 'a file long enough to be content, not structure';\n}\n`;
+  const y = x.replace('x()', 'y()');
+  const a = scanOf(0, 'a', [{ path: 'dist/x.js', text: x }, { path: 'src/x.js', text: x }, { path: 'src/y.js', text: y }, { path: 'src/empty.js', text: 'export {};\n' }]);
+  const b = scanOf(1, 'b', [{ path: 'x.js', text: x }, { path: 'y.js', text: y }]);
+  const c = scanOf(2, 'c', [{ path: 'types.js', text: 'export {};\n' }, { path: 'z.js', text: y + '// z\n' }]);
+  const d = decide([a, b, c], s);
   assert.equal([...d.get(0)!.drop.keys()], ['dist/x.js']);
   assert.is(d.get(0)!.aliases.get('dist/x.js'), 'src/x.js');
   assert.is(d.get(1)!.skipSource?.code, 'SOURCE_DUPLICATE');
+  assert.is(d.get(2)!.drop.size, 0, 'a tiny file shared by unrelated repositories is structure, not a duplicate');
   // 'off' keeps everything.
   assert.is(decide([a, b], resolveHygiene({ dedup: 'off' }, '/')).get(1)!.skipSource, undefined);
 });

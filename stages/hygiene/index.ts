@@ -84,6 +84,12 @@ export function hygieneOf(run: PipelineRun): HygieneSettings {
   return resolveHygiene(run.loaded.config.hygiene, run.loaded.dir);
 }
 
+/**
+ * Files smaller than this are never dropped as duplicates: `export {};`, an empty `__init__.py`
+ * or a one-line re-export is structure, not content, and is shared by unrelated repositories.
+ */
+export const MIN_DEDUP_BYTES = 64;
+
 /** Build output folders: a copy under one of these yields to a copy elsewhere (src/ is kept, dist/ dropped). */
 const BUILD_DIR = /(^|\/)(dist|build|out|lib|es|esm|cjs|umd|bundle|bundles|min)(\/|$)/;
 
@@ -196,7 +202,7 @@ export function decide(scans: readonly SourceScan[], s: HygieneSettings): Map<nu
         d.drop.set(f.path, { path: f.path, code: 'FILE_SECRET', reason: `holds secrets (${kinds})` });
         continue;
       }
-      if (s.dedup !== 'off') {
+      if (s.dedup !== 'off' && f.size >= MIN_DEDUP_BYTES) {
         const first = taken.get(f.hash);
         if (first) {
           const same = first.index === scan.index;
