@@ -27,6 +27,11 @@ export interface RepoGraphInput {
   packageJson?: unknown;
   /** tsconfig/jsconfig files, workspace package.json files, pyproject.toml, setup.cfg (configs.ts). */
   configs?: readonly ConfigFile[];
+  /**
+   * Files left out as byte-identical copies of another file (hygiene, issue 15): dropped path ->
+   * kept path. Imports still resolve to the dropped path, and the edge goes to the kept copy.
+   */
+  aliases?: ReadonlyArray<readonly [string, string]>;
 }
 
 export function buildRepoGraph(input: RepoGraphInput): RepoGraph {
@@ -37,7 +42,8 @@ export function buildRepoGraph(input: RepoGraphInput): RepoGraph {
   }
   const files = [...facts.keys()].sort(compare);
   const configs = readConfigs(input.configs ?? []);
-  const resolvers = createResolvers(new Set(files), input.packageJson, configs);
+  const aliases = new Map(input.aliases ?? []);
+  const resolvers = createResolvers(new Set([...files, ...aliases.keys()]), input.packageJson, configs);
 
   const edges: GraphEdge[] = [];
   const external: Record<string, ExternalImport[]> = {};
@@ -59,8 +65,9 @@ export function buildRepoGraph(input: RepoGraphInput): RepoGraph {
       }
       for (const r of resolver.resolve(from, imp)) {
         if (r.type === 'file') {
-          edges.push({ from, to: r.path, specifier, kind, ...(imp.weak && { weak: true as const }) });
-          (imp.weak ? weakTargets : targets).add(r.path);
+          const to = aliases.get(r.path) ?? r.path;
+          edges.push({ from, to, specifier, kind, ...(imp.weak && { weak: true as const }) });
+          (imp.weak ? weakTargets : targets).add(to);
         } else if (r.type === 'unresolved') {
           unresolved.push({ from, specifier, kind, reason: r.reason, ...(r.detail !== undefined && { detail: r.detail }) });
         } else {

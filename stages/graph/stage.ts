@@ -17,6 +17,8 @@ export interface GraphInput {
   packageJson?: { hash: ContentHash; value: unknown };
   /** Project files for resolution (isGraphConfigPath), sorted by path. */
   configs?: Array<{ path: string; hash: ContentHash; text: string }>;
+  /** Dropped duplicate -> kept copy (hygiene); in the key only when present. */
+  aliases?: Array<[string, string]>;
 }
 
 export const graphStage = defineStage<GraphInput, RepoGraph>({
@@ -30,10 +32,11 @@ export const graphStage = defineStage<GraphInput, RepoGraph>({
       structure: hashText(canonicalJson(i.files.map((f) => [f.path, f.facts ? graphInputOf(f.facts) : null]))),
       packageJson: i.packageJson?.hash ?? '',
       ...(i.configs?.length ? { configs: hashText(canonicalJson(i.configs.map((c) => [c.path, c.hash]))) } : {}),
+      ...(i.aliases?.length ? { aliases: hashText(canonicalJson(i.aliases)) } : {}),
     },
     settings: { graph: GRAPH_VERSION },
   }),
   async run(i) {
-    return buildRepoGraph({ files: i.files, packageJson: i.packageJson?.value, configs: i.configs?.map(({ path, text }) => ({ path, text })) });
+    return buildRepoGraph({ files: i.files, packageJson: i.packageJson?.value, configs: i.configs?.map(({ path, text }) => ({ path, text })), aliases: i.aliases });
   },
 });
