@@ -151,11 +151,12 @@ export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): 
       const steps = (
         await exec.run(implementStage, { repo: repo.docId, path, answer, readable: context.readable.map((d) => d.path), fallback: { think: fallback.think, write: fallback.write } })
       ).value;
-      const reads = steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)! }));
+      // What each Read shows when excerpted: the definitions this file uses, from the facts.
+      const names = (r: string): string[] => brief.deps.find((d) => d.path === r)?.names ?? [];
+      const reads = steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)!, ranges: usedRanges(repo.facts.get(r.path), names(r.path)) }));
       // With search.enabled, the thought before the Write is the search's accepted one.
       const write = await search.optimize({ path, hash: hashOf.get(path)!, position: k + 1, total: code.length, brief, think: steps.think, reads, write: steps.write });
-      const names = (r: string): string[] => brief.deps.find((d) => d.path === r)?.names ?? [];
-      return { path, hash: hashOf.get(path)!, think: steps.think, reads: reads.map((r) => ({ ...r, ranges: usedRanges(repo.facts.get(r.path), names(r.path)) })), write };
+      return { path, hash: hashOf.get(path)!, think: steps.think, reads, write };
     }),
   );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -1,6 +1,7 @@
 /**
- * The text a thought is scored in: exactly what the trajectory document holds from its start
- * through the file's own section, with the other files' sections left out, then the thought,
+ * The text a thought is scored in: what the trajectory document holds from its start through
+ * the file's own section, with the other files' sections left out (so each Read shows what it
+ * shows when its file is not yet in the document: whole, or the used line ranges), then the thought,
  * the Write action and the file's real content (the target):
  *
  *   <header: requirements, plan>  ### k/n path / Think / Read + Observation ... / Think: <THOUGHT>
@@ -10,7 +11,8 @@
  * search, so the steps of a repository are searched concurrently and a thought accepted in one
  * file never invalidates another file's cached scores.
  */
-import { fileBlock, trajectoryHeader } from '../render/trajectory.ts';
+import { readPieces, trajectoryHeader } from '../render/trajectory.ts';
+import { OBSERVATION_BUDGET_BYTES, type LineRange } from '../render/observe.ts';
 import type { Plan } from '../plan/stage.ts';
 
 export interface StepText {
@@ -36,10 +38,14 @@ export function stepText(s: {
   total: number;
   path: string;
   think: string;
-  reads: Array<{ path: string; reason: string; content: string }>;
+  /** Ranges: the definitions the file uses (render/observe.ts); the Reads are shown as in a document where nothing is shown yet. */
+  reads: Array<{ path: string; reason: string; content: string; ranges?: LineRange[] }>;
   target: string;
 }): StepText {
-  const reads = s.reads.map((r) => `Think: ${r.reason}\nAction: Read ${r.path}\nObservation:\n${fileBlock(r.path, r.content)}`).join('');
+  const reads = s.reads
+    .flatMap((r) => readPieces({ ...r, ranges: r.ranges ?? [] }, r.content, new Set(), OBSERVATION_BUDGET_BYTES))
+    .map((p) => p.text)
+    .join('');
   return {
     before: `${trajectoryHeader(s.repo, s.plan)}\n### ${s.position}/${s.total} ${s.path}\nThink: ${s.think}\n${reads}Think: `,
     after: `\nAction: Write ${s.path}\n`,
