@@ -90,16 +90,18 @@ export function hygieneOf(run: PipelineRun): HygieneSettings {
 export const MIN_DEDUP_BYTES = 64;
 
 /** Build output folders: a copy under one of these yields to a copy elsewhere (src/ is kept, dist/ dropped). */
-const BUILD_DIR = /(^|\/)(dist|build|out|lib|es|esm|cjs|umd|bundle|bundles|min)(\/|$)/;
+const BUILD_DIR = /(^|\/)(dist|build|out|lib|es|es5|es6|es20\d\d|esnext|esm|mjs|cjs|umd|bundle|bundles|min)(\/|$)/;
+/** Compiled JavaScript: identical bytes as a .js and a .ts (or .tsx) file means the .js is the build's copy. */
+const COMPILED_EXT = /\.(js|mjs|cjs)$/;
 
-function keepRank(path: string): [number, number, string] {
-  return [BUILD_DIR.test(path) ? 1 : 0, path.split('/').length, path];
+function keepRank(path: string): [number, number, number, string] {
+  return [BUILD_DIR.test(path) ? 1 : 0, COMPILED_EXT.test(path) ? 1 : 0, path.split('/').length, path];
 }
 
 function byKeepRank(a: string, b: string): number {
   const x = keepRank(a);
   const y = keepRank(b);
-  return x[0] - y[0] || x[1] - y[1] || (x[2] < y[2] ? -1 : x[2] > y[2] ? 1 : 0);
+  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2] || (x[3] < y[3] ? -1 : x[3] > y[3] ? 1 : 0);
 }
 
 /** Runs a hygiene stage item through the cache; in `status` mode computes it directly (cheap, pure), so status can count what would be dropped. */
