@@ -24,7 +24,7 @@ function buildResult<C extends EngineConfig>(pipeline: Pipeline<C>, summary: Bui
     value: summary,
     exitCode: summary.failures.length > 0 ? 3 : 0,
     text: [
-      `built ${summary.name} version ${summary.version}`,
+      `built ${summary.name} version ${summary.version}${summary.partial ? ` (PARTIAL: ${summary.failures.length} item(s) failed${summary.latest ? '' : '; `latest` not moved, see --latest-partial'})` : ''}`,
       `  ${summary.path}`,
       `  ${summary.documents} documents, ${summary.tokens} tokens, ${summary.shards} shard(s), ${(summary.ms / 1000).toFixed(1)} s`,
       ...stageLines(summary.stages),
@@ -44,11 +44,13 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
           .option('workers', { type: 'number', describe: 'worker threads for parsing and tokenization (default: config `workers`, else all cores)' })
           .check((x) => (x.workers === undefined || (Number.isInteger(x.workers) && x.workers >= 1) ? true : '--workers must be a whole number >= 1'))
           .option('recheck', { type: 'boolean', default: false, describe: 'do not trust file stats: re-read and re-hash every input even when nothing seems to have changed since the last build' })
+          .option('strict', { type: 'boolean', default: false, describe: 'fail (exit 1) without writing a version when any item failed; what succeeded stays cached' })
+          .option('latest-partial', { type: 'boolean', default: false, describe: 'move `latest` to the new version even when it is partial (some items failed); by default `latest` names complete versions only' })
           .option('shard', { type: 'string', describe: 'scale-out worker: build only partition I of N (I/N, zero-based), or `auto` to take it from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX; then run `retrace merge`' })
           .example('$0 build --json', 'build and print the summary as JSON')
           .example('$0 build --shard 2/8', 'scale-out: build partition 2 of 8 into the (shared) cache'),
-      run(async (a: Common & { workers?: number; recheck: boolean; shard?: string }): Promise<Result> => {
-        const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, reporter: reporterFor(a.json) };
+      run(async (a: Common & { workers?: number; recheck: boolean; shard?: string; strict: boolean; 'latest-partial': boolean }): Promise<Result> => {
+        const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, strict: a.strict, latestPartial: a['latest-partial'], reporter: reporterFor(a.json) };
         if (a.shard === undefined) return buildResult(pipeline, await runBuild(pipeline, opts));
         const loaded = await loadConfig(a.config, pipeline.config);
         const partition = resolvePartition(a.shard, process.env, loaded.config.partitions);
@@ -69,12 +71,16 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
     .command(
       'merge',
       'scale-out: assemble the dataset version from the partitions that `build --shard I/N` workers left in the shared cache (computes only the shard files)',
-      (yy) => common(yy).option('shards', { type: 'number', describe: 'the number of partitions N (default: config `partitions`)' }),
-      run(async (a: Common & { shards?: number }) => {
+      (yy) =>
+        common(yy)
+          .option('shards', { type: 'number', describe: 'the number of partitions N (default: config `partitions`)' })
+          .option('strict', { type: 'boolean', default: false, describe: 'fail without writing a version when any item failed' })
+          .option('latest-partial', { type: 'boolean', default: false, describe: 'move `latest` to the version even when it is partial' }),
+      run(async (a: Common & { shards?: number; strict: boolean; 'latest-partial': boolean }) => {
         const loaded = await loadConfig(a.config, pipeline.config);
         const count = a.shards ?? loaded.config.partitions;
         if (!count || count < 1) throw new RetraceError('USAGE', 'the number of partitions is unknown', { hint: 'give --shards N, or set `partitions` in the config' });
-        return buildResult(pipeline, await runMerge(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: reporterFor(a.json), count }));
+        return buildResult(pipeline, await runMerge(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: reporterFor(a.json), count, strict: a.strict, latestPartial: a['latest-partial'] }));
       }),
     )
     .command(

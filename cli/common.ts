@@ -35,8 +35,9 @@ export function common<T>(y: Argv<T>): Argv<T & Common> {
 }
 
 export function reporterFor(json: boolean): Reporter {
+  // Text mode: the summary lists every failure once, so the live display does not print them.
   if (json) return new PlainReporter();
-  return process.stderr.isTTY ? new TtyReporter() : new PlainReporter();
+  return process.stderr.isTTY ? new TtyReporter() : new PlainReporter(process.stderr, false);
 }
 
 export function folders(a: Common): Promise<{ cacheDir: string; outDir: string }> {

@@ -16,8 +16,8 @@ export function datasetCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline:
         const { outDir } = await folders(a);
         const vs = listVersions(outDir);
         return {
-          value: vs.map((v) => ({ name: v.name, version: v.version, latest: v.latest, path: v.path, shards: v.manifest.shards.length, documents: (v.manifest.documents as unknown[] | undefined)?.length, tokens: v.manifest.shards.reduce((n, s) => n + s.tokens, 0) })),
-          text: vs.length === 0 ? `no dataset versions under ${outDir}` : vs.map((v) => `${v.name}/${v.version}${v.latest ? ' (latest)' : ''}  ${v.manifest.shards.length} shard(s), ${v.manifest.shards.reduce((n, s) => n + s.tokens, 0)} tokens`).join('\n'),
+          value: vs.map((v) => ({ name: v.name, version: v.version, latest: v.latest, partial: v.partial, path: v.path, shards: v.manifest.shards.length, documents: (v.manifest.documents as unknown[] | undefined)?.length, tokens: v.manifest.shards.reduce((n, s) => n + s.tokens, 0) })),
+          text: vs.length === 0 ? `no dataset versions under ${outDir}` : vs.map((v) => `${v.name}/${v.version}${v.latest ? ' (latest)' : ''}${v.partial ? ` PARTIAL (${(v.manifest.partial as { failures?: number } | undefined)?.failures ?? '?'} failed)` : ''}  ${v.manifest.shards.length} shard(s), ${v.manifest.shards.reduce((n, s) => n + s.tokens, 0)} tokens`).join('\n'),
         };
       }))
       .command('show <version>', "a version's manifest: sources, settings, shards", (c) => common(c).positional('version', versionArg), run(async (a: Common & { version: string }) => {
@@ -25,7 +25,7 @@ export function datasetCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline:
         const v = findVersion(outDir, a.version);
         const m = v.manifest;
         const lines = [
-          `${v.name}/${v.version}${v.latest ? ' (latest)' : ''}  ${v.path}`,
+          `${v.name}/${v.version}${v.latest ? ' (latest)' : ''}${v.partial ? ' PARTIAL' : ''}  ${v.path}`,
           `  merkle root ${m.merkleRoot}`,
           ...(pipeline.describeManifest?.(m) ?? []),
           '  shards:',

@@ -6,6 +6,7 @@
  * Exit codes: 0 success; 1 error (nothing built); 2 usage error; 3 built, but some items failed
  * (listed in the summary) or a check (verify) found problems.
  */
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { RetraceError } from '../src/errors.ts';
@@ -17,6 +18,12 @@ import { datasetCommands } from './dataset.ts';
 import { inspectCommands } from './inspect.ts';
 
 let exitCode = 0;
+
+/** `retrace --version`: the package version and the Node.js running it. */
+function retraceVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `retrace ${pkg.version} (node ${process.version})`;
+}
 
 /** The one printer: a handler's result as JSON (--json) or text, and its exit code. */
 function printed(handler: (a: any) => Promise<Result>) {
@@ -41,7 +48,7 @@ cli = cli
   .recommendCommands()
   .help()
   .alias('h', 'help')
-  .version(false)
+  .version(retraceVersion())
   .fail((msg, err) => {
     // A command's own error passes through; anything yargs rejects (unknown option, failed
     // check) is a usage error.

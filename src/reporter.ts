@@ -93,12 +93,19 @@ export class TtyReporter implements Reporter {
   }
 }
 
-/** Not a terminal: warnings and failures only, one line each. */
+/**
+ * Not a terminal: warnings, one line each; item failures too when `failures` is set (with --json,
+ * whose stdout holds the summary). In text mode the summary lists each failure, so they are not
+ * printed twice.
+ */
 export class PlainReporter implements Reporter {
-  constructor(private readonly out: NodeJS.WritableStream = process.stderr) {}
+  constructor(
+    private readonly out: NodeJS.WritableStream = process.stderr,
+    private readonly failures = true,
+  ) {}
   emit(e: BuildEvent): void {
     if (e.type === 'warn') this.out.write(`warning ${e.code} ${e.item}: ${e.message}\n`);
-    if (e.type === 'item-failed') this.out.write(`error ${e.error} [${e.stage}]\n`);
+    if (e.type === 'item-failed' && this.failures) this.out.write(`error ${e.error} [${e.stage}]\n`);
   }
   done(): void {}
 }

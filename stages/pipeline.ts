@@ -33,7 +33,8 @@ import { formatRepoGraph, GRAPH_VERSION, type RepoGraph } from './graph/index.ts
 import { orderFiles, RAW_LAYOUT, renderRawStage } from './render/raw.ts';
 import { tokenizeStage, type TokenizedRef } from './tokenize/stage.ts';
 import { llama3TokenizerId } from './tokenize/llama3.ts';
-import { planDocumentShards, planPackedShards, shardStage } from './shard/stage.ts';
+import { datasetCard } from './shard/card.ts';
+import { planDocumentShards, planPackedShards, publishShards, shardStage } from './shard/stage.ts';
 import { resolveSettings, type ResolvedSettings } from './settings.ts';
 import { llmSummary, renderTrajectory, trajectoryPins, trajectoryStages } from './trajectory.ts';
 import { searchPins, searchRecordsOf, searchStages } from './search/pins.ts';
@@ -231,7 +232,7 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
   return {
     documents: docs.length,
     tokens,
-    shards,
+    shards: publishShards(shards, out),
     summary: { llm },
     pins: {
       format: cfg.format,
@@ -283,6 +284,7 @@ export const retracePipeline: Pipeline<PipelineConfig> = {
   replaySummary,
   describeSummary,
   describeManifest,
+  datasetCard,
   manifestDiff,
   showAliases: { facts: 'graph' },
   format(stage, value) {

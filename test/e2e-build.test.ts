@@ -46,7 +46,7 @@ test('a cold build writes a version; a second build computes nothing and gives t
 
 test('DuckDB reads the shard; counts, token sums and ids match a reference tokenizer', async () => {
   const dir = first.path as string;
-  const shard = join(dir, 'shard-00000.parquet');
+  const shard = join(dir, 'data/train-00000-of-00001.parquet');
   const [agg] = await queryShards(`SELECT count(*) AS n, sum(num_tokens) AS t FROM read_parquet(${sqlPath(shard)})`);
   assert.is(Number(agg.n), first.documents);
   assert.is(Number(agg.t), first.tokens);
@@ -163,12 +163,12 @@ test('dataset list, show and verify; verify catches a flipped byte', async () =>
   assert.ok(list.json.length >= 2);
   const show = p.run(['dataset', 'show', 'latest']);
   assert.match(show.stdout, /fixture\//);
-  assert.match(show.stdout, /shard-00000\.parquet/);
+  assert.match(show.stdout, /data\/train-00000-of-00001\.parquet/);
   const ok = p.run(['dataset', 'verify', first.version, '--json']);
   assert.is(ok.code, 0);
   assert.is(ok.json.ok, true);
   const { writeFileSync } = await import('node:fs');
-  const f = join(first.path, 'shard-00000.parquet');
+  const f = join(first.path, 'data/train-00000-of-00001.parquet');
   const bytes = readFileSync(f);
   bytes[Math.floor(bytes.length / 2)] ^= 0xff;
   writeFileSync(f, bytes);
@@ -182,7 +182,7 @@ test('a build repairs its version: a deleted shard is written again, a flipped b
   const { rmSync, writeFileSync } = await import('node:fs');
   const built = p.run(['build', '--json']);
   assert.is(built.code, 0, built.stderr);
-  const shard = join(built.json.path, 'shard-00000.parquet');
+  const shard = join(built.json.path, 'data/train-00000-of-00001.parquet');
   const good = readFileSync(shard);
   rmSync(shard);
   const again = p.run(['build', '--json']);
