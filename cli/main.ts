@@ -16,6 +16,7 @@ import { cacheCommands } from './cache.ts';
 import type { Result } from './common.ts';
 import { datasetCommands } from './dataset.ts';
 import { inspectCommands } from './inspect.ts';
+import { reportCommands } from './report.ts';
 
 let exitCode = 0;
 
@@ -42,13 +43,17 @@ cli = buildCommands(cli, pipeline, printed);
 cli = inspectCommands(cli, pipeline, printed);
 cli = cacheCommands(cli, printed);
 cli = datasetCommands(cli, pipeline, printed);
+cli = reportCommands(cli, printed);
 cli = cli
   .demandCommand(1, 'name a command; see retrace --help')
   .strict()
   .recommendCommands()
   .help()
   .alias('h', 'help')
-  .version(retraceVersion())
+  // `version` is a positional of several commands, so yargs' own --version stays off; the
+  // top-level `retrace --version` is answered below, before parsing.
+  .version(false)
+  .epilogue('retrace --version prints the version.')
   .fail((msg, err) => {
     // A command's own error passes through; anything yargs rejects (unknown option, failed
     // check) is a usage error.
@@ -60,7 +65,9 @@ cli = cli
 
 // The one boundary where exceptions become exit codes.
 try {
-  await cli.parseAsync();
+  const argv = hideBin(process.argv);
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) process.stdout.write(retraceVersion() + '\n');
+  else await cli.parseAsync();
   process.exitCode = exitCode;
 } catch (err) {
   if (err instanceof RetraceError) {

@@ -152,7 +152,7 @@ export async function writeVersion(
 }
 
 /** Write to a temporary name beside the file, flush, then rename over it. */
-function replaceFile(path: string, bytes: Uint8Array | string): void {
+export function replaceFile(path: string, bytes: Uint8Array | string): void {
   const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
   writeFileSync(tmp, bytes);
   fsyncPath(tmp);

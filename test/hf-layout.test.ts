@@ -34,7 +34,7 @@ test('the version folder: data/train-K-of-N shards, manifest and card beside the
   assert.is(built.code, 0, built.stderr);
   const v = built.json.path as string;
   assert.is(readlinkSync(p.path('datasets/embedded-js/latest')), built.json.version);
-  assert.equal(readdirSync(v).sort(), ['README.md', 'data', 'manifest.json']);
+  assert.equal(readdirSync(v).sort(), ['README.md', 'build.json', 'data', 'manifest.json']);
   const files = readdirSync(join(v, 'data')).sort();
   assert.ok(files.length >= 2, `shardTokens 600 gives several shards: ${files}`);
   files.forEach((f, k) => assert.is(f, `train-${String(k).padStart(5, '0')}-of-${String(files.length).padStart(5, '0')}.parquet`));

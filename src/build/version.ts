@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { EngineConfig } from '../config.ts';
 import { RetraceError } from '../errors.ts';
 import { recordRoot } from '../cache/closure.ts';
-import { writeVersion, type PartialMark } from '../dataset.ts';
+import { replaceFile, writeVersion, type PartialMark } from '../dataset.ts';
 import type { Pipeline, PipelineOutput } from '../pipeline.ts';
 import type { BuildOptions, Session } from './session.ts';
 import { runFields, sortedFailures, type BuildSummary } from './summary.ts';
@@ -37,7 +37,7 @@ export async function finishVersion<C extends EngineConfig>(s: Session<C>, pipel
   // What `cache push/pull/export` and gc of pinned versions walk from (local tier only).
   await recordRoot(s.local, s.loaded.config.name, written.manifest.version, s.exec.usedKeys);
   await s.remote?.flush();
-  return {
+  const summary: BuildSummary = {
     name: s.loaded.config.name,
     version: written.manifest.version,
     path: written.path,
@@ -50,4 +50,7 @@ export async function finishVersion<C extends EngineConfig>(s: Session<C>, pipel
     ...runFields(s, pipeline, t0),
     ...out.extra,
   };
+  // The last build that wrote this version, for `retrace report` (not part of the version id).
+  replaceFile(join(written.path, 'build.json'), JSON.stringify(summary, null, 2) + '\n');
+  return summary;
 }
