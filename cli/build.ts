@@ -7,7 +7,7 @@ import type { Failure } from '../src/executor.ts';
 import { resolvePartition } from '../src/partition.ts';
 import type { Pipeline } from '../src/pipeline.ts';
 import { NullReporter } from '../src/reporter.ts';
-import { common, reporterFor, type Common, type Result } from './common.ts';
+import { common, interruptible, reporterFor, type Common, type Result } from './common.ts';
 
 function stageLines(stages: StageTable): string[] {
   // Stages this build did not use (e.g. raw rendering in a trajectory build) stay in --json only.
@@ -51,7 +51,7 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
           .example('$0 build --shard 2/8', 'scale-out: build partition 2 of 8 into the (shared) cache'),
       run(async (a: Common & { workers?: number; recheck: boolean; shard?: string; strict: boolean; 'latest-partial': boolean }): Promise<Result> => {
         const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, strict: a.strict, latestPartial: a['latest-partial'], reporter: reporterFor(a.json) };
-        if (a.shard === undefined) return buildResult(pipeline, await runBuild(pipeline, opts));
+        if (a.shard === undefined) return buildResult(pipeline, await interruptible(opts.reporter, a['cache-dir'], () => runBuild(pipeline, opts)));
         const loaded = await loadConfig(a.config, pipeline.config);
         const partition = resolvePartition(a.shard, process.env, loaded.config.partitions);
         const p = await runPartition(pipeline, { ...opts, partition });

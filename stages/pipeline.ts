@@ -159,6 +159,7 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
   const settings = resolveSettings(cfg);
   const tokenizerId = await llama3TokenizerId();
   run.reporter.emit({ type: 'phase', name: 'building' });
+  run.reporter.emit({ type: 'plan', unit: 'repositories', total: indices.length });
   const limit = pLimit(SOURCES_AT_ONCE);
   let stale = false;
   const outcomes = await Promise.all(
@@ -186,6 +187,7 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
         } else if (r.error) {
           o.error = { code: r.error.code, message: r.error.message };
         }
+        run.reporter.emit({ type: 'progress', unit: 'repositories' });
         return o;
       }),
     ),
@@ -224,6 +226,7 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
   const out = settings.output;
   const plan = out.layout === 'packed' ? planPackedShards(docs, out) : planDocumentShards(docs, out);
   run.reporter.emit({ type: 'phase', name: 'sharding', detail: `${plan.length} shard(s)` });
+  run.reporter.emit({ type: 'plan', unit: 'shard', total: plan.length });
   const shards = [];
   for (let k = 0; k < plan.length; k++) {
     shards.push((await run.exec.run(shardStage, { index: k, slices: plan[k], last: k === plan.length - 1, settings: out })).value);
