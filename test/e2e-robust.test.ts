@@ -1,10 +1,10 @@
 /**
  * Bad input and hard stops, through the real binary: every problem is reported with its code and
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+ * item, the build goes on for the rest, and nothing corrupts the cache or a dataset.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Project } from './helpers/project.ts';
