@@ -7,6 +7,7 @@ import type { Failure } from '../src/executor.ts';
 import { resolvePartition } from '../src/partition.ts';
 import type { Pipeline } from '../src/pipeline.ts';
 import { NullReporter } from '../src/reporter.ts';
+import { changeWords } from './why.ts';
 import { common, interruptible, reporterFor, type Common, type Result } from './common.ts';
 
 function stageLines(stages: StageTable): string[] {
@@ -90,11 +91,17 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
       run(async (a: Common) => {
         const st = await runStatus(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: new NullReporter() });
         const lines = [st.upToDate ? 'up to date: a build would compute nothing' : 'stale: a build would compute'];
-        for (const [n, s] of Object.entries(st.stages)) lines.push(`  ${n.padEnd(17)} ${String(s.cached).padStart(6)} cached  ${String(s.stale).padStart(6)} stale`);
-        for (const s of st.stale.slice(0, 50)) lines.push(`  ${s.stage} ${s.item}: ${s.reason === 'new' ? 'never built' : s.reason.join('; ') || 'dependency changed'}`);
+        // The same unit as `build`: stage items. Stages this format never reaches stay in --json only.
+        for (const [n, s] of Object.entries(st.stages)) if (s.cached + s.stale > 0) lines.push(`  ${n.padEnd(17)} ${String(s.cached).padStart(6)} items cached  ${String(s.stale).padStart(6)} stale`);
+        for (const s of st.stale.slice(0, 50)) {
+          const why = s.reason === 'new' ? 'never built' : s.reason.length === 0 ? 'same inputs, but its cached result was evicted (cache gc) or lost: it will be recomputed' : s.changes.map((c) => changeWords(s.item, c)).join('; ');
+          lines.push(`  ${s.stage} ${s.item}: ${why}`);
+        }
         if (st.stale.length > 50) lines.push(`  ... and ${st.stale.length - 50} more`);
         if (!st.upToDate) lines.push('  (items downstream of a stale item are checked once it is rebuilt)');
-        for (const [what, n] of Object.entries(st.estimates)) lines.push(`  estimate: ${what} ${n}`);
+        const est = st.estimates;
+        if (est.llmCalls !== undefined) lines.push(`  estimate: at most ${est.llmCalls} LLM call(s)${est.staleRepositories !== undefined ? ` for the ${est.staleRepositories} stale repository(ies)` : ''}`);
+        for (const [what, n] of Object.entries(est)) if (what !== 'llmCalls' && what !== 'staleRepositories') lines.push(`  estimate: ${what} ${n}`);
         const { summary, ...rest } = st;
         return { value: { ...rest, ...summary }, text: lines.join('\n') };
       }),
