@@ -38,6 +38,16 @@ test('script: the progress line shows totals and %, and fits 80 columns', () => 
   assert.match(r.stdout, /\x1b\[2Kbuilt pty version \w+/, 'the summary starts on a cleared line');
 });
 
+test('view on a terminal: step labels in color, loss-masked spans shaded', () => {
+  const r = spawnSync('script', ['-qfec', inPty('view one --cache-dir cache-a'), '/dev/null'], { cwd: p.dir, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stdout);
+  assert.match(r.stdout, /\x1b\[1;36mThink:\x1b\[0m/);
+  assert.match(r.stdout, /\x1b\[1;33mAction:\x1b\[0m/);
+  assert.match(r.stdout, /\x1b\[2;48;5;236m/, 'masked spans shaded');
+  const head = spawnSync('script', ['-qfec', inPty('dataset head latest -n 1'), '/dev/null'], { cwd: p.dir, encoding: 'utf8' });
+  assert.match(head.stdout, /\x1b\[1m── data\/train-00000-of-00001\.parquet row 0: /);
+});
+
 test('Ctrl-C in the terminal: one line says what is kept and that a rerun resumes; exit 130', async () => {
   const child = spawn('script', ['-qfec', inPty('build --cache-dir cache-b'), '/dev/null'], { cwd: p.dir });
   let out = '';
