@@ -26,6 +26,12 @@ function retraceVersion(): string {
   return `retrace ${pkg.version} (node ${process.version})`;
 }
 
+// `retrace dataset head latest | head`: a reader that stops early is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 /** The one printer: a handler's result as JSON (--json) or text, and its exit code. */
 function printed(handler: (a: any) => Promise<Result>) {
   return async (a: any): Promise<void> => {

@@ -40,8 +40,15 @@ async function tableOf(file: string): Promise<import('apache-arrow').Table> {
   return arrow.tableFromIPC(bytes);
 }
 
-const ints = (v: unknown): Int32Array => (v ? Int32Array.from((v as { toArray(): ArrayLike<number> }).toArray()) : new Int32Array());
-const bytes = (v: unknown): Uint8Array => (v ? Uint8Array.from((v as { toArray(): ArrayLike<number> }).toArray()) : new Uint8Array());
+const toArray = (v: unknown): ArrayLike<number> | undefined => (v as { toArray(): ArrayLike<number> } | null | undefined)?.toArray();
+const ints = (v: unknown): Int32Array => {
+  const a = toArray(v);
+  return a instanceof Int32Array ? a : Int32Array.from(a ?? []);
+};
+const bytes = (v: unknown): Uint8Array => {
+  const a = toArray(v);
+  return a instanceof Uint8Array ? a : Uint8Array.from(a ?? []);
+};
 
 /** Rows of a version in order, at most `limit` (every row when undefined). */
 export async function readRows(v: VersionInfo, limit?: number): Promise<ShardRow[]> {
@@ -54,15 +61,17 @@ export async function readRows(v: VersionInfo, limit?: number): Promise<ShardRow
     } catch (err) {
       throw new RetraceError('DATASET_CORRUPT', `cannot read shard: ${(err as Error).message}`, { item: join(v.path, s.file), hint: 'run `retrace dataset verify` and build again to repair it' });
     }
+    // Column by column: a list cell's toArray() is a view of the column's buffer, no copy per value.
+    const col = (name: string) => table.getChild(name);
+    const [idsCol, maskCol, idCol, repoCol, textCol, docIdsCol, docLenCol] = ['input_ids', 'loss_mask', 'id', 'repo', 'text', 'doc_ids', 'doc_lengths'].map(col);
     for (let k = 0; k < table.numRows && (limit === undefined || out.length < limit); k++) {
-      const r = table.get(k)!.toJSON() as Record<string, unknown>;
       out.push({
         shard: s.file,
         row: k,
-        inputIds: ints(r.input_ids),
-        lossMask: bytes(r.loss_mask),
-        ...(typeof r.id === 'string' ? { id: r.id, repo: String(r.repo), text: String(r.text) } : {}),
-        ...(r.doc_ids ? { docIds: [...(r.doc_ids as Iterable<string>)], docLengths: ints(r.doc_lengths) } : {}),
+        inputIds: ints(idsCol?.get(k)),
+        lossMask: bytes(maskCol?.get(k)),
+        ...(idCol ? { id: String(idCol.get(k)), repo: String(repoCol?.get(k)), text: String(textCol?.get(k)) } : {}),
+        ...(docIdsCol ? { docIds: [...(docIdsCol.get(k) as Iterable<string>)], docLengths: ints(docLenCol?.get(k)) } : {}),
       });
     }
   }
