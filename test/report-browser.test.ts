@@ -6,12 +6,15 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { Project, ROOT } from './helpers/project.ts';
+import { RICH_BUILD, RICH_MANIFEST } from './fixtures/report/rich.ts';
+import { reportFigures } from '../stages/report/figures.ts';
+import { renderReport } from '../stages/report/html.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -89,6 +92,29 @@ test('report: the page loads offline with no console error and every chart draws
   await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
   assert.equal(errors, [], 'no console errors');
   assert.equal(requests, [], 'no network requests');
+  await page.close();
+});
+
+test('report with every optional section (shape, search, hygiene, LLM tokens and cost): all 11 charts draw', async () => {
+  const { figures, missing } = reportFigures(RICH_MANIFEST, RICH_BUILD);
+  const file = p.path('rich.html');
+  writeFileSync(file, renderReport({ title: 'rich', facts: [['k', 'v']], figures, missing }));
+  const { page, errors, requests } = await open(file);
+  await page.waitForSelector('body[data-charts-drawn]');
+  const painted = await page.$$eval('canvas', (els) =>
+    els.map((c) => {
+      const cv = c as HTMLCanvasElement;
+      const px = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+      let n = 0;
+      for (let k = 3; k < px.length; k += 4) if (px[k] > 0) n++;
+      return n;
+    }),
+  );
+  assert.is(painted.length, 11);
+  assert.ok(painted.every((n) => n > 500), JSON.stringify(painted));
+  await page.screenshot({ path: join(ARTIFACTS, 'report-rich.png'), fullPage: true });
+  assert.equal(errors, []);
+  assert.equal(requests, []);
   await page.close();
 });
 
