@@ -20,6 +20,8 @@ export interface Figure {
   /** Axis titles. */
   x?: string;
   y?: string;
+  /** Counts: whole-number ticks. */
+  integer?: boolean;
   note?: string;
 }
 
@@ -83,7 +85,7 @@ export function reportFigures(manifest: Obj, build: Obj | undefined): { figures:
   const tokens = docs.map((d) => num(d.tokens)).filter((n): n is number => n !== undefined);
   if (tokens.length) {
     const h = histogram(tokens);
-    figures.push({ id: 'tokens-per-document', title: 'Tokens per document', kind: 'bar', labels: h.labels, series: [{ label: 'documents', data: h.counts }], x: 'tokens', y: 'documents' });
+    figures.push({ id: 'tokens-per-document', title: 'Tokens per document', kind: 'bar', labels: h.labels, series: [{ label: 'documents', data: h.counts }], x: 'tokens', y: 'documents', integer: true });
   } else missing.push({ title: 'Tokens per document', why: 'the manifest lists no documents with token counts' });
 
   const byRepo = new Map<string, { trained: number; masked: number }>();
@@ -120,7 +122,7 @@ export function reportFigures(manifest: Obj, build: Obj | undefined): { figures:
     for (const k of arr(s.skipped).map(obj)) skips.set(String(k.code ?? k.reason ?? 'unknown'), (skips.get(String(k.code ?? k.reason ?? 'unknown')) ?? 0) + 1);
     if (s.excluded) skips.set(`source excluded: ${String(obj(s.excluded).code ?? '?')}`, (skips.get(`source excluded: ${String(obj(s.excluded).code ?? '?')}`) ?? 0) + 1);
   }
-  if (skips.size) figures.push({ id: 'skip-reasons', title: 'Skipped files and excluded sources, by reason', kind: 'bar', labels: [...skips.keys()], series: [{ label: 'files', data: [...skips.values()] }] });
+  if (skips.size) figures.push({ id: 'skip-reasons', title: 'Skipped files and excluded sources, by reason', kind: 'bar', labels: [...skips.keys()], series: [{ label: 'files', data: [...skips.values()] }], integer: true });
   else missing.push({ title: 'Skip reasons', why: 'no file was skipped and no source excluded' });
 
   const stages = Object.entries(obj(build?.stages)).map(([n, s]) => [n, obj(s)] as const).filter(([, s]) => (num(s.items) ?? 0) > 0);
@@ -137,6 +139,7 @@ export function reportFigures(manifest: Obj, build: Obj | undefined): { figures:
         { label: 'failed', data: stages.map(([, s]) => num(s.failed) ?? 0) },
       ],
       y: 'items',
+      integer: true,
     });
   } else missing.push({ title: 'Per-stage time and cache hits', why: build ? 'the last build used no stage' : 'no build.json in the version folder (built before reports existed): build again' });
 
@@ -144,7 +147,7 @@ export function reportFigures(manifest: Obj, build: Obj | undefined): { figures:
   if (Object.keys(llm).length) {
     const calls: Array<[string, number]> = (['calls', 'requests', 'cached'] as const).flatMap((k) => (num(llm[k]) !== undefined ? [[k, num(llm[k])!] as [string, number]] : []));
     const toks: Array<[string, number]> = (['promptTokens', 'completionTokens'] as const).flatMap((k) => (num(llm[k]) !== undefined ? [[k, num(llm[k])!] as [string, number]] : []));
-    figures.push({ id: 'llm-calls', title: `LLM calls (${String(llm.provider ?? '?')} ${String(llm.model ?? '')})`, kind: 'bar', labels: calls.map(([k]) => k), series: [{ label: 'calls', data: calls.map(([, v]) => v) }] });
+    figures.push({ id: 'llm-calls', title: `LLM calls (${String(llm.provider ?? '?')} ${String(llm.model ?? '')})`, kind: 'bar', labels: calls.map(([k]) => k), series: [{ label: 'calls', data: calls.map(([, v]) => v) }], integer: true });
     if (toks.some(([, v]) => v > 0)) figures.push({ id: 'llm-tokens', title: 'LLM tokens', kind: 'bar', labels: toks.map(([k]) => k), series: [{ label: 'tokens', data: toks.map(([, v]) => v) }] });
     else missing.push({ title: 'LLM tokens', why: 'no tokens were sent (offline provider, or every answer cached)' });
     const cost = num(llm.cost) ?? num(llm.costUsd) ?? num(obj(llm.cost).usd);

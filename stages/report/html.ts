@@ -38,6 +38,7 @@ export function renderReport(r: ReportInput): string {
     datasets: f.series.map((s, k) => ({ label: s.label, data: s.data, backgroundColor: PALETTE[k % PALETTE.length], borderColor: PALETTE[k % PALETTE.length] })),
     x: f.x ?? '',
     y: f.y ?? '',
+    integer: f.integer === true,
   }));
   const boot = `
 (function () {
@@ -45,11 +46,11 @@ export function renderReport(r: ReportInput): string {
   window.retraceCharts = [];
   charts.forEach(function (c) {
     var el = document.getElementById('chart-' + c.id);
-    var axis = function (t) { return { stacked: c.stacked, title: { display: !!t, text: t }, beginAtZero: true }; };
+    var axis = function (t, y) { return { stacked: c.stacked, title: { display: !!t, text: t }, beginAtZero: true, ticks: y && c.integer ? { precision: 0 } : {} }; };
     window.retraceCharts.push(new Chart(el, {
       type: c.type,
       data: { labels: c.labels, datasets: c.datasets },
-      options: { animation: false, responsive: true, maintainAspectRatio: false, plugins: { legend: { display: c.datasets.length > 1 } }, scales: { x: axis(c.x), y: axis(c.y) } }
+      options: { animation: false, responsive: true, maintainAspectRatio: false, plugins: { legend: { display: c.datasets.length > 1 } }, scales: { x: axis(c.x, false), y: axis(c.y, true) } }
     }));
   });
   document.body.setAttribute('data-charts-drawn', String(window.retraceCharts.length));
