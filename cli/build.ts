@@ -81,7 +81,8 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
         const loaded = await loadConfig(a.config, pipeline.config);
         const count = a.shards ?? loaded.config.partitions;
         if (!count || count < 1) throw new RetraceError('USAGE', 'the number of partitions is unknown', { hint: 'give --shards N, or set `partitions` in the config' });
-        return buildResult(pipeline, await runMerge(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: reporterFor(a.json), count, strict: a.strict, latestPartial: a['latest-partial'] }));
+        const reporter = reporterFor(a.json);
+        return buildResult(pipeline, await interruptible(reporter, a['cache-dir'], () => runMerge(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter, count, strict: a.strict, latestPartial: a['latest-partial'] })));
       }),
     )
     .command(
