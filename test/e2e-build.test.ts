@@ -90,7 +90,8 @@ test('changing one file recomputes only what depends on it, and explain names th
   assert.ok(parse.changes.some((c: any) => c.field === 'inputs.content'));
   const text = p.run(['explain', 'beta']);
   assert.match(text.stdout, /render beta/);
-  assert.match(text.stdout, /inputs\.files/);
+  // Issue 16: in words, naming the file that changed.
+  assert.match(text.stdout, /render beta .*\n  re-ran because:\n  its input files \(an upstream result\) changed: .*\n  files of beta changed since its previous build: src\/greet\.mjs/);
   const st = p.run(['status', '--json']);
   assert.is(st.code, 0, st.stderr);
   assert.is(st.json.upToDate, true);
