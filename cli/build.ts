@@ -7,7 +7,8 @@ import type { Failure } from '../src/executor.ts';
 import { resolvePartition } from '../src/partition.ts';
 import type { Pipeline } from '../src/pipeline.ts';
 import { NullReporter } from '../src/reporter.ts';
-import { common, reporterFor, withEvents, type Common, type Result } from './common.ts';
+import { changeWords } from './why.ts';
+import { common, interruptible, reporterFor, withEvents, type Common, type Result } from './common.ts';
 
 function stageLines(stages: StageTable): string[] {
   // Stages this build did not use (e.g. raw rendering in a trajectory build) stay in --json only.
@@ -24,7 +25,7 @@ function buildResult<C extends EngineConfig>(pipeline: Pipeline<C>, summary: Bui
     value: summary,
     exitCode: summary.failures.length > 0 ? 3 : 0,
     text: [
-      `built ${summary.name} version ${summary.version}`,
+      `built ${summary.name} version ${summary.version}${summary.partial ? ` (PARTIAL: ${summary.failures.length} item(s) failed${summary.latest ? '' : '; `latest` not moved, see --latest-partial'})` : ''}`,
       `  ${summary.path}`,
       `  ${summary.documents} documents, ${summary.tokens} tokens, ${summary.shards} shard(s), ${(summary.ms / 1000).toFixed(1)} s`,
       ...stageLines(summary.stages),
@@ -44,12 +45,14 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
           .option('workers', { type: 'number', describe: 'worker threads for parsing and tokenization (default: config `workers`, else all cores)' })
           .check((x) => (x.workers === undefined || (Number.isInteger(x.workers) && x.workers >= 1) ? true : '--workers must be a whole number >= 1'))
           .option('recheck', { type: 'boolean', default: false, describe: 'do not trust file stats: re-read and re-hash every input even when nothing seems to have changed since the last build' })
+          .option('strict', { type: 'boolean', default: false, describe: 'fail (exit 1) without writing a version when any item failed; what succeeded stays cached' })
+          .option('latest-partial', { type: 'boolean', default: false, describe: 'move `latest` to the new version even when it is partial (some items failed); by default `latest` names complete versions only' })
           .option('shard', { type: 'string', describe: 'scale-out worker: build only partition I of N (I/N, zero-based), or `auto` to take it from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX; then run `retrace merge`' })
           .example('$0 build --json', 'build and print the summary as JSON')
           .example('$0 build --shard 2/8', 'scale-out: build partition 2 of 8 into the (shared) cache'),
-      run(async (a: Common & { workers?: number; recheck: boolean; shard?: string; events: boolean }): Promise<Result> => {
-        const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, reporter: reporterFor(a.json, a.events) };
-        if (a.shard === undefined) return buildResult(pipeline, await runBuild(pipeline, opts));
+      run(async (a: Common & { workers?: number; recheck: boolean; shard?: string; strict: boolean; 'latest-partial': boolean; events: boolean }): Promise<Result> => {
+        const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, strict: a.strict, latestPartial: a['latest-partial'], reporter: reporterFor(a.json, a.events) };
+        if (a.shard === undefined) return buildResult(pipeline, await interruptible(opts.reporter, a['cache-dir'], () => runBuild(pipeline, opts)));
         const loaded = await loadConfig(a.config, pipeline.config);
         const partition = resolvePartition(a.shard, process.env, loaded.config.partitions);
         const p = await runPartition(pipeline, { ...opts, partition });
@@ -69,12 +72,17 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
     .command(
       'merge',
       'scale-out: assemble the dataset version from the partitions that `build --shard I/N` workers left in the shared cache (computes only the shard files)',
-      (yy) => withEvents(common(yy)).option('shards', { type: 'number', describe: 'the number of partitions N (default: config `partitions`)' }),
-      run(async (a: Common & { shards?: number; events: boolean }) => {
+      (yy) =>
+        withEvents(common(yy))
+          .option('shards', { type: 'number', describe: 'the number of partitions N (default: config `partitions`)' })
+          .option('strict', { type: 'boolean', default: false, describe: 'fail without writing a version when any item failed' })
+          .option('latest-partial', { type: 'boolean', default: false, describe: 'move `latest` to the version even when it is partial' }),
+      run(async (a: Common & { shards?: number; strict: boolean; 'latest-partial': boolean; events: boolean }) => {
         const loaded = await loadConfig(a.config, pipeline.config);
         const count = a.shards ?? loaded.config.partitions;
         if (!count || count < 1) throw new RetraceError('USAGE', 'the number of partitions is unknown', { hint: 'give --shards N, or set `partitions` in the config' });
-        return buildResult(pipeline, await runMerge(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: reporterFor(a.json, a.events), count }));
+        const reporter = reporterFor(a.json, a.events);
+        return buildResult(pipeline, await interruptible(reporter, a['cache-dir'], () => runMerge(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter, count, strict: a.strict, latestPartial: a['latest-partial'] })));
       }),
     )
     .command(
@@ -84,11 +92,17 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
       run(async (a: Common) => {
         const st = await runStatus(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: new NullReporter() });
         const lines = [st.upToDate ? 'up to date: a build would compute nothing' : 'stale: a build would compute'];
-        for (const [n, s] of Object.entries(st.stages)) lines.push(`  ${n.padEnd(17)} ${String(s.cached).padStart(6)} cached  ${String(s.stale).padStart(6)} stale`);
-        for (const s of st.stale.slice(0, 50)) lines.push(`  ${s.stage} ${s.item}: ${s.reason === 'new' ? 'never built' : s.reason.join('; ') || 'dependency changed'}`);
+        // The same unit as `build`: stage items. Stages this format never reaches stay in --json only.
+        for (const [n, s] of Object.entries(st.stages)) if (s.cached + s.stale > 0) lines.push(`  ${n.padEnd(17)} ${String(s.cached).padStart(6)} items cached  ${String(s.stale).padStart(6)} stale`);
+        for (const s of st.stale.slice(0, 50)) {
+          const why = s.reason === 'new' ? 'never built' : s.reason.length === 0 ? 'same inputs, but its cached result was evicted (cache gc) or lost: it will be recomputed' : s.changes.map((c) => changeWords(s.item, c)).join('; ');
+          lines.push(`  ${s.stage} ${s.item}: ${why}`);
+        }
         if (st.stale.length > 50) lines.push(`  ... and ${st.stale.length - 50} more`);
         if (!st.upToDate) lines.push('  (items downstream of a stale item are checked once it is rebuilt)');
-        for (const [what, n] of Object.entries(st.estimates)) lines.push(`  estimate: ${what} ${n}`);
+        const est = st.estimates;
+        if (est.llmCalls !== undefined) lines.push(`  estimate: at most ${est.llmCalls} LLM call(s)${est.staleRepositories !== undefined ? ` for the ${est.staleRepositories} stale repository(ies)` : ''}`);
+        for (const [what, n] of Object.entries(est)) if (what !== 'llmCalls' && what !== 'staleRepositories') lines.push(`  estimate: ${what} ${n}`);
         const { summary, ...rest } = st;
         return { value: { ...rest, ...summary }, text: lines.join('\n') };
       }),

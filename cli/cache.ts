@@ -42,18 +42,25 @@ export function cacheCommands<T>(y: Argv<T>, run: (handler: (a: any) => Promise<
           .option('max-age', { type: 'string', describe: 'e.g. 30d, 12h' })
           .option('max-size', { type: 'string', describe: 'e.g. 10GB, 500MB' })
           .option('remote', { type: 'boolean', default: false, describe: 'also collect the remote cache (it must allow listing); age there is time since upload' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be removed and freed; remove nothing (local cache only)' })
+          .option('keep-latest', { type: 'boolean', default: true, describe: 'keep the closure of the version `latest` points at in each dataset (complete versions only); --no-keep-latest lets gc evict it' })
           .check((x) => (x['max-age'] || x['max-size'] ? true : 'give --max-age and/or --max-size')),
-        run(async (a: Common & { 'max-age'?: string; 'max-size'?: string; remote: boolean }) => {
-          // Everything reachable from pinned versions (`retrace dataset pin`) is kept.
+        run(async (a: Common & { 'max-age'?: string; 'max-size'?: string; remote: boolean; 'dry-run': boolean; 'keep-latest': boolean }) => {
+          // Everything reachable from pinned versions (`retrace dataset pin`) and from each dataset's latest complete version is kept.
           const r = await cacheGc(await cacheContext(dirOpts(a)), {
             maxAgeMs: a['max-age'] ? parseDuration(a['max-age']) : undefined,
             maxBytes: a['max-size'] ? parseBytes(a['max-size']) : undefined,
             remote: a.remote,
+            dryRun: a['dry-run'],
+            keepLatest: a['keep-latest'],
           });
           return {
             value: r,
             text: [
-              `gc: removed ${r.actionsRemoved} result(s) and ${r.blobsRemoved} blob(s), freed ${human(r.bytesFreed)}; kept ${r.pinned.length} pinned version(s)`,
+              r.dryRun
+                ? `gc --dry-run: would remove ${r.actionsRemoved} result(s) and ${r.blobsRemoved} blob(s), freeing ${human(r.bytesFreed)}; nothing was removed`
+                : `gc: removed ${r.actionsRemoved} result(s) and ${r.blobsRemoved} blob(s), freed ${human(r.bytesFreed)}`,
+              `  kept ${r.pinned.length} pinned version(s) and the latest complete version of ${r.latest.length} dataset(s)${r.latest.length ? `: ${r.latest.join(', ')}` : ''}`,
               ...r.unknownPins.map((p) => `  warning: pinned ${p} has no root in this cache (build it here to protect it)`),
               ...(r.remote ? [`remote gc: removed ${r.remote.actionsRemoved} result(s), ${r.remote.rootsRemoved} root(s) and ${r.remote.blobsRemoved} blob(s), freed ${human(r.remote.bytesFreed)}`] : []),
             ].join('\n'),

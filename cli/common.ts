@@ -35,7 +35,8 @@ export function common<T>(y: Argv<T>): Argv<T & Common> {
 }
 
 export function reporterFor(json: boolean, events = false): Reporter {
-  const base = json || !process.stderr.isTTY ? new PlainReporter() : new TtyReporter();
+  // Text mode: the summary lists every failure once, so the live display does not print them.
+  const base = json ? new PlainReporter() : process.stderr.isTTY ? new TtyReporter() : new PlainReporter(process.stderr, false);
   return events ? new EventLogReporter(base) : base;
 }
 
@@ -69,3 +70,22 @@ export async function withCache<T>(a: Common, fn: (cache: LmdbCache) => Promise<
 }
 
 export const human = (n: number): string => (n >= 1 << 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 1 << 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+
+/**
+ * Run a build with Ctrl-C handled: the live display is cleared and one line says what is kept
+ * (every finished item is in the cache; no version is written) and that a rerun resumes; exit 130.
+ */
+export async function interruptible<T>(reporter: Reporter, cacheDir: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const onInt = (): void => {
+    reporter.done();
+    const n = reporter.finished?.();
+    process.stderr.write(`\ninterrupted: ${n === undefined ? 'the' : n} finished item(s) are kept in the cache${cacheDir ? ` (${cacheDir})` : ''} and no version was written; run the same build again to resume: only what is missing is computed\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onInt);
+  try {
+    return await fn();
+  } finally {
+    process.off('SIGINT', onInt);
+  }
+}

@@ -5,6 +5,7 @@ import type { EngineConfig } from '../src/config.ts';
 import { findVersion, listVersions, verifyVersion } from '../src/dataset.ts';
 import { diffVersions, formatDiff } from '../src/dataset-diff.ts';
 import type { Pipeline } from '../src/pipeline.ts';
+import { formatHead, headRows } from '../stages/view/head.ts';
 import { common, dirOpts, folders, type Common, type Result } from './common.ts';
 
 const versionArg = { type: 'string', demandOption: true, describe: 'version id, prefix, name/version or latest' } as const;
@@ -16,8 +17,8 @@ export function datasetCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline:
         const { outDir } = await folders(a);
         const vs = listVersions(outDir);
         return {
-          value: vs.map((v) => ({ name: v.name, version: v.version, latest: v.latest, path: v.path, shards: v.manifest.shards.length, documents: (v.manifest.documents as unknown[] | undefined)?.length, tokens: v.manifest.shards.reduce((n, s) => n + s.tokens, 0) })),
-          text: vs.length === 0 ? `no dataset versions under ${outDir}` : vs.map((v) => `${v.name}/${v.version}${v.latest ? ' (latest)' : ''}  ${v.manifest.shards.length} shard(s), ${v.manifest.shards.reduce((n, s) => n + s.tokens, 0)} tokens`).join('\n'),
+          value: vs.map((v) => ({ name: v.name, version: v.version, latest: v.latest, partial: v.partial, path: v.path, shards: v.manifest.shards.length, documents: (v.manifest.documents as unknown[] | undefined)?.length, tokens: v.manifest.shards.reduce((n, s) => n + s.tokens, 0) })),
+          text: vs.length === 0 ? `no dataset versions under ${outDir}` : vs.map((v) => `${v.name}/${v.version}${v.latest ? ' (latest)' : ''}${v.partial ? ` PARTIAL (${(v.manifest.partial as { failures?: number } | undefined)?.failures ?? '?'} failed)` : ''}  ${v.manifest.shards.length} shard(s), ${v.manifest.shards.reduce((n, s) => n + s.tokens, 0)} tokens`).join('\n'),
         };
       }))
       .command('show <version>', "a version's manifest: sources, settings, shards", (c) => common(c).positional('version', versionArg), run(async (a: Common & { version: string }) => {
@@ -25,7 +26,7 @@ export function datasetCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline:
         const v = findVersion(outDir, a.version);
         const m = v.manifest;
         const lines = [
-          `${v.name}/${v.version}${v.latest ? ' (latest)' : ''}  ${v.path}`,
+          `${v.name}/${v.version}${v.latest ? ' (latest)' : ''}${v.partial ? ' PARTIAL' : ''}  ${v.path}`,
           `  merkle root ${m.merkleRoot}`,
           ...(pipeline.describeManifest?.(m) ?? []),
           '  shards:',
@@ -33,6 +34,13 @@ export function datasetCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline:
         ];
         return { value: m, text: lines.join('\n') };
       }))
+      .command('head <version>', 'the first rows decoded back to text (packed rows too), loss-masked spans shaded on a terminal or [masked]...[/masked]', (c) =>
+        common(c).positional('version', versionArg).option('n', { type: 'number', default: 3, describe: 'rows to show' }),
+        run(async (a: Common & { version: string; n: number }) => {
+          const { outDir } = await folders(a);
+          const rows = await headRows(findVersion(outDir, a.version), a.n);
+          return { value: rows.map(({ spans, ...r }) => ({ ...r, text: spans.map((s) => s.text).join(''), maskedSpans: spans.filter((s) => !s.trained).length })), text: formatHead(rows, process.stdout.isTTY === true) };
+        }))
       .command('verify <version>', "re-check every shard's checksum and the version id", (c) => common(c).positional('version', versionArg), run(async (a: Common & { version: string }) => {
         const { outDir } = await folders(a);
         const v = findVersion(outDir, a.version);
@@ -58,6 +66,6 @@ export function datasetCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline:
         const r = await datasetPin(await cacheContext(dirOpts(a)), a.version, false);
         return { value: r, text: `unpinned ${r.version}${r.changed ? '' : ' (was not pinned)'}` };
       }))
-      .demandCommand(1, 'name a dataset command: list, show, verify, diff, pin or unpin'),
+      .demandCommand(1, 'name a dataset command: list, show, head, verify, diff, pin or unpin'),
   );
 }

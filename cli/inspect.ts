@@ -2,7 +2,8 @@
 import type { Argv } from 'yargs';
 import type { EngineConfig } from '../src/config.ts';
 import { RetraceError } from '../src/errors.ts';
-import { explainItem, formatExplanation, matchItems } from '../src/explain.ts';
+import { explainItem, matchItems } from '../src/explain.ts';
+import { formatWhy } from './why.ts';
 import type { Pipeline } from '../src/pipeline.ts';
 import { common, withCache, type Common, type Result } from './common.ts';
 
@@ -17,7 +18,8 @@ export function inspectCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline:
           const found = matchItems(cache, a.item);
           if (found.length === 0) throw new RetraceError('ITEM_NOT_FOUND', `no item named "${a.item}" in the cache`, { item: a.item, hint: 'name a repository (yargs) or repo:path (yargs:build/lib/yargs-factory.js); `retrace show facts <repo>` lists its files' });
           const ex = found.map(explainItem);
-          return { value: ex, text: ex.map(formatExplanation).join('\n\n') };
+          const all = [...cache.itemStates()];
+          return { value: ex.map((e, k) => ({ ...e, why: formatWhy(e, found[k], all).split('\n').slice(2, -1).map((l) => l.trim()) })), text: ex.map((e, k) => formatWhy(e, found[k], all)).join('\n\n') };
         }),
       ),
     )

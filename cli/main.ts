@@ -6,6 +6,7 @@
  * Exit codes: 0 success; 1 error (nothing built); 2 usage error; 3 built, but some items failed
  * (listed in the summary) or a check (verify) found problems.
  */
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { RetraceError } from '../src/errors.ts';
@@ -15,8 +16,21 @@ import { cacheCommands } from './cache.ts';
 import type { Result } from './common.ts';
 import { datasetCommands } from './dataset.ts';
 import { inspectCommands } from './inspect.ts';
+import { reportCommands } from './report.ts';
 
 let exitCode = 0;
+
+/** `retrace --version`: the package version and the Node.js running it. */
+function retraceVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `retrace ${pkg.version} (node ${process.version})`;
+}
+
+// `retrace dataset head latest | head`: a reader that stops early is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 /** The one printer: a handler's result as JSON (--json) or text, and its exit code. */
 function printed(handler: (a: any) => Promise<Result>) {
@@ -35,13 +49,17 @@ cli = buildCommands(cli, pipeline, printed);
 cli = inspectCommands(cli, pipeline, printed);
 cli = cacheCommands(cli, printed);
 cli = datasetCommands(cli, pipeline, printed);
+cli = reportCommands(cli, printed);
 cli = cli
   .demandCommand(1, 'name a command; see retrace --help')
   .strict()
   .recommendCommands()
   .help()
   .alias('h', 'help')
+  // `version` is a positional of several commands, so yargs' own --version stays off; the
+  // top-level `retrace --version` is answered below, before parsing.
   .version(false)
+  .epilogue('retrace --version prints the version.')
   .fail((msg, err) => {
     // A command's own error passes through; anything yargs rejects (unknown option, failed
     // check) is a usage error.
@@ -53,7 +71,9 @@ cli = cli
 
 // The one boundary where exceptions become exit codes.
 try {
-  await cli.parseAsync();
+  const argv = hideBin(process.argv);
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) process.stdout.write(retraceVersion() + '\n');
+  else await cli.parseAsync();
   process.exitCode = exitCode;
 } catch (err) {
   if (err instanceof RetraceError) {

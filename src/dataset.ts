@@ -1,13 +1,17 @@
 /**
- * Dataset versions on disk: datasets/<name>/<version>/{manifest.json, shard files}. The manifest
+ * Dataset versions on disk: datasets/<name>/<version>/{manifest.json, README.md, shard files}
+ * (the pipeline names the shard files; Retrace's are data/train-00000-of-00002.parquet, the
+ * Hugging Face layout, and README.md is the dataset card the pipeline writes). The manifest
  * pins every input and setting and lists each shard with its checksum; the version id is a Merkle
- * root over the shards' SHA-256 and the manifest's own content, so the same inputs give the same
+ * root over the shards' SHA-256 and the manifest's own content (the shard file names are part of
+the manifest: renaming them gives a new id; the card is derived from the manifest and is not
+hashed), so the same inputs give the same
  * id on any machine and any change to a shard or an input gives a new one. A version folder is
  * written under a temporary name and renamed into place: it is complete or absent.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, lstatSync, readlinkSync, fsyncSync, openSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { RetraceError } from './errors.ts';
 import { canonicalJson } from './key.ts';
 
@@ -32,6 +36,15 @@ export interface Manifest extends ManifestBody {
   version: string;
   merkleRoot: string;
 }
+
+/** A version built while some items failed: its manifest says so (absent on complete versions). */
+export interface PartialMark {
+  failures: number;
+  /** The failed items, `stage item: CODE`, at most 50. */
+  items: string[];
+}
+
+export const isPartial = (m: Pick<Manifest, 'partial'> | Record<string, unknown>): boolean => m.partial !== undefined && m.partial !== null;
 
 const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
@@ -79,10 +92,11 @@ export async function writeVersion(
   datasetsDir: string,
   body: ManifestBody,
   shardBytes: (file: string) => Promise<Uint8Array>,
-  opts: { verifyExisting?: boolean } = {},
-): Promise<{ manifest: Manifest; path: string; existed: boolean; repaired: string[] }> {
+  opts: { verifyExisting?: boolean; card?: (manifest: Manifest) => string; moveLatest?: boolean } = {},
+): Promise<{ manifest: Manifest; path: string; existed: boolean; repaired: string[]; latest: boolean }> {
   const { version, merkleRoot: root } = versionOf(body);
   const manifest: Manifest = { ...body, version, merkleRoot: root };
+  const card = opts.card?.(manifest);
   const manifestText = JSON.stringify(manifest, null, 2) + '\n';
   const nameDir = join(datasetsDir, body.name);
   const finalDir = join(nameDir, version);
@@ -93,9 +107,13 @@ export async function writeVersion(
     const tmp = join(nameDir, `.tmp-${version}-${randomBytes(4).toString('hex')}`);
     mkdirSync(tmp, { recursive: true });
     try {
-      for (const s of body.shards) writeFileSync(join(tmp, s.file), await shardBytes(s.file));
+      for (const s of body.shards) {
+        mkdirSync(dirname(join(tmp, s.file)), { recursive: true });
+        writeFileSync(join(tmp, s.file), await shardBytes(s.file));
+      }
       writeFileSync(join(tmp, 'manifest.json'), manifestText);
-      for (const f of readdirSync(tmp)) fsyncPath(join(tmp, f));
+      if (card !== undefined) writeFileSync(join(tmp, 'README.md'), card);
+      for (const f of readdirSync(tmp, { recursive: true, encoding: 'utf8' })) if (lstatSync(join(tmp, f)).isFile()) fsyncPath(join(tmp, f));
       try {
         renameSync(tmp, finalDir);
       } catch (err) {
@@ -111,6 +129,7 @@ export async function writeVersion(
       const p = join(finalDir, s.file);
       const whole = existsSync(p) && lstatSync(p).size === s.bytes && (!opts.verifyExisting || (await sha256File(p)) === s.sha256);
       if (!whole) {
+        mkdirSync(dirname(p), { recursive: true });
         replaceFile(p, await shardBytes(s.file));
         repaired.push(s.file);
       }
@@ -120,13 +139,20 @@ export async function writeVersion(
       replaceFile(mf, manifestText);
       repaired.push('manifest.json');
     }
+    const cf = join(finalDir, 'README.md');
+    if (card !== undefined && (!existsSync(cf) || readFileSync(cf, 'utf8') !== card)) {
+      replaceFile(cf, card);
+      repaired.push('README.md');
+    }
   }
-  pointLatest(nameDir, version);
-  return { manifest, path: finalDir, existed, repaired };
+  // `latest` names the newest complete version; a partial one moves it only when asked.
+  const latest = opts.moveLatest ?? !isPartial(manifest);
+  if (latest) pointLatest(nameDir, version);
+  return { manifest, path: finalDir, existed, repaired, latest };
 }
 
 /** Write to a temporary name beside the file, flush, then rename over it. */
-function replaceFile(path: string, bytes: Uint8Array | string): void {
+export function replaceFile(path: string, bytes: Uint8Array | string): void {
   const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
   writeFileSync(tmp, bytes);
   fsyncPath(tmp);
@@ -154,6 +180,8 @@ export interface VersionInfo {
   version: string;
   path: string;
   latest: boolean;
+  /** Built while some items failed (manifest `partial`). */
+  partial: boolean;
   manifest: Manifest;
 }
 
@@ -173,7 +201,8 @@ export function listVersions(datasetsDir: string, name?: string): VersionInfo[] 
     for (const v of readdirSync(nameDir)) {
       const mf = join(nameDir, v, 'manifest.json');
       if (v.startsWith('.') || v === 'latest' || !existsSync(mf)) continue;
-      out.push({ name: n, version: v, path: join(nameDir, v), latest: v === latest, manifest: JSON.parse(readFileSync(mf, 'utf8')) as Manifest });
+      const manifest = JSON.parse(readFileSync(mf, 'utf8')) as Manifest;
+      out.push({ name: n, version: v, path: join(nameDir, v), latest: v === latest, partial: isPartial(manifest), manifest });
     }
   }
   return out;

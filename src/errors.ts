@@ -45,6 +45,8 @@ export interface EngineErrorCodes {
   PARTITIONS_INCOMPLETE: true;
   NOTHING_BUILT: true;
   USAGE: true;
+  // issue 16
+  BUILD_INCOMPLETE: true;
 }
 
 /** Every registered code. Registries extend it with `declare module` (see stages/errors.ts). */
@@ -113,6 +115,8 @@ const ENGINE_SPECS: Record<keyof EngineErrorCodes, CodeSpec> = {
   PARTITIONS_INCOMPLETE: { kind: 'error', meaning: 'merge found partitions that have not completed' },
   NOTHING_BUILT: { kind: 'error', meaning: 'the build produced no document at all: no version is written' },
   USAGE: { kind: 'error', meaning: 'the command line is wrong' },
+  // issue 16
+  BUILD_INCOMPLETE: { kind: 'error', meaning: 'build --strict: some items failed, so no version was written' },
 };
 export const ENGINE_CODES = registerCodes('engine', ENGINE_SPECS);
 

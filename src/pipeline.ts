@@ -7,6 +7,7 @@
  * compared. The engine imports no pipeline; the CLI hands one to it.
  */
 import type { CodeSpec, RetraceError } from './errors.ts';
+import type { Manifest } from './dataset.ts';
 import type { ConfigSection, EngineConfig, LoadedConfig } from './config.ts';
 import type { Executor } from './executor.ts';
 import type { ContentHash } from './hash.ts';
@@ -129,6 +130,8 @@ export interface Pipeline<C extends EngineConfig = EngineConfig> {
   describeSummary?(summary: Record<string, unknown>): string[];
   /** Text lines describing a version's manifest pins (`retrace dataset show`). */
   describeManifest?(manifest: Record<string, unknown>): string[];
+  /** The dataset card (README.md) written beside the manifest, derived from it alone. */
+  datasetCard?(manifest: Manifest): string;
   /** The manifest fields the pipeline compares itself in `retrace dataset diff`. */
   readonly manifestDiff?: ManifestDiff;
 }

@@ -16,10 +16,15 @@ export const configSection: ConfigSection<PipelineConfig> = {
       ['baseURL', 'model'],
     );
     const source: Check = (v, at) => {
-      if (typeof v !== 'object' || v === null) bad(at, `expected { dir }, { git, rev } or { tarball }, got ${describeValue(v)}`);
+      if (typeof v !== 'object' || v === null) bad(at, `expected { dir }, { git, rev, subdir } or { tarball }, got ${describeValue(v)}`);
       const o = v as Record<string, unknown>;
       if ('dir' in o) obj({ dir: str }, ['dir'])(v, at);
-      else if ('git' in o) obj({ git: str, rev: str }, ['git'])(v, at);
+      else if ('git' in o) {
+        obj({ git: str, rev: str, subdir: str }, ['git'])(v, at);
+        // issue 16: a folder of the repository (monorepos), relative to its root.
+        const sd = o.subdir as string | undefined;
+        if (sd !== undefined && (sd === '' || sd.startsWith('/') || sd.split('/').some((x) => x === '..' || x === '.'))) bad(`${at}.subdir`, `expected a folder relative to the repository root (no leading /, no . or ..), got ${JSON.stringify(sd)}`);
+      }
       else if ('tarball' in o) obj({ tarball: str }, ['tarball'])(v, at);
       else bad(at, `expected { dir }, { git, rev } or { tarball }, got keys ${Object.keys(o).join(', ') || '(none)'}`);
     };

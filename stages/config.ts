@@ -11,7 +11,7 @@ import type { HygieneConfig } from './hygiene/config.ts';
 
 export type { EngineConfig, RemoteCacheConfig } from '../src/config.ts';
 
-export type SourceConfig = { dir: string } | { git: string; rev?: string } | { tarball: string };
+export type SourceConfig = { dir: string } | { git: string; rev?: string; subdir?: string } | { tarball: string };
 
 /** An OpenAI-compatible endpoint: `baseURL`, `model`, `apiKeyEnv?`, `timeoutMs?`, `maxRetries?`, `maxConcurrency?` (src/llm/types.ts). */
 export type LlmEndpointConfig = Pick<EndpointConfig, 'baseURL' | 'model' | 'apiKeyEnv' | 'timeoutMs' | 'maxRetries' | 'maxConcurrency'>;

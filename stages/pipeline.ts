@@ -34,7 +34,8 @@ import { isGraphConfigPath } from './graph/configs.ts';
 import { orderFiles, RAW_LAYOUT, renderRawStage } from './render/raw.ts';
 import { tokenizeStage, type TokenizedRef } from './tokenize/stage.ts';
 import { llama3TokenizerId } from './tokenize/llama3.ts';
-import { planDocumentShards, planPackedShards, shardStage } from './shard/stage.ts';
+import { datasetCard } from './shard/card.ts';
+import { planDocumentShards, planPackedShards, publishShards, shardStage } from './shard/stage.ts';
 import { resolveSettings, type ResolvedSettings } from './settings.ts';
 import { llmSummary, renderTrajectory, trajectoryPins, trajectoryStages } from './trajectory.ts';
 import type { RenderedDoc } from './render/document.ts';
@@ -221,6 +222,7 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
   const decisions = decide(hygiene.scans, hygiene.settings);
   if (run.mode === 'status') countHygieneDrops(run, indices, decisions);
   run.reporter.emit({ type: 'phase', name: 'building' });
+  run.reporter.emit({ type: 'plan', unit: 'repositories', total: indices.length });
   const limit = pLimit(SOURCES_AT_ONCE);
   let stale = false;
   const outcomes = await Promise.all(
@@ -252,6 +254,7 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
         } else if (r.error) {
           o.error = { code: r.error.code, message: r.error.message };
         }
+        run.reporter.emit({ type: 'progress', unit: 'repositories' });
         return o;
       }),
     ),
@@ -306,6 +309,7 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
   const out = settings.output;
   const plan = out.layout === 'packed' ? planPackedShards(docs, out) : planDocumentShards(docs, out);
   run.reporter.emit({ type: 'phase', name: 'sharding', detail: `${plan.length} shard(s)` });
+  run.reporter.emit({ type: 'plan', unit: 'shard', total: plan.length });
   const shards = [];
   for (let k = 0; k < plan.length; k++) {
     shards.push((await run.exec.run(shardStage, { index: k, slices: plan[k], last: k === plan.length - 1, settings: out })).value);
@@ -314,7 +318,7 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
   return {
     documents: docs.length,
     tokens,
-    shards,
+    shards: publishShards(shards, out),
     summary: { llm },
     pins: {
       format: cfg.format,
@@ -387,6 +391,7 @@ export const retracePipeline: Pipeline<PipelineConfig> = {
   replaySummary,
   describeSummary,
   describeManifest,
+  datasetCard,
   manifestDiff,
   showAliases: { facts: 'graph' },
   format(stage, value) {

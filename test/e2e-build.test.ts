@@ -46,7 +46,7 @@ test('a cold build writes a version; a second build computes nothing and gives t
 
 test('DuckDB reads the shard; counts, token sums and ids match a reference tokenizer', async () => {
   const dir = first.path as string;
-  const shard = join(dir, 'shard-00000.parquet');
+  const shard = join(dir, 'data/train-00000-of-00001.parquet');
   const [agg] = await queryShards(`SELECT count(*) AS n, sum(num_tokens) AS t FROM read_parquet(${sqlPath(shard)})`);
   assert.is(Number(agg.n), first.documents);
   assert.is(Number(agg.t), first.tokens);
@@ -92,7 +92,8 @@ test('changing one file recomputes only what depends on it, and explain names th
   assert.ok(parse.changes.some((c: any) => c.field === 'inputs.content'));
   const text = p.run(['explain', 'beta']);
   assert.match(text.stdout, /render beta/);
-  assert.match(text.stdout, /inputs\.files/);
+  // Issue 16: in words, naming the file that changed.
+  assert.match(text.stdout, /render beta .*\n  re-ran because:\n  its input files \(an upstream result\) changed: .*\n  files of beta changed since its previous build: src\/greet\.mjs/);
   const st = p.run(['status', '--json']);
   assert.is(st.code, 0, st.stderr);
   assert.is(st.json.upToDate, true);
@@ -144,7 +145,9 @@ test('two cold builds into different caches give byte-identical shards and the s
   assert.is(a.code, 0, a.stderr);
   assert.is(b.code, 0, b.stderr);
   assert.is(a.json.version, b.json.version);
-  for (const f of readdirSync(a.json.path)) {
+  // build.json (the last build's summary: timings, cache path) is expected to differ.
+  const files = ['manifest.json', 'README.md', ...readdirSync(join(a.json.path, 'data')).map((f) => join('data', f))];
+  for (const f of files) {
     assert.ok(readFileSync(join(a.json.path, f)).equals(readFileSync(join(b.json.path, f))), `${f} differs`);
   }
 });
@@ -165,12 +168,12 @@ test('dataset list, show and verify; verify catches a flipped byte', async () =>
   assert.ok(list.json.length >= 2);
   const show = p.run(['dataset', 'show', 'latest']);
   assert.match(show.stdout, /fixture\//);
-  assert.match(show.stdout, /shard-00000\.parquet/);
+  assert.match(show.stdout, /data\/train-00000-of-00001\.parquet/);
   const ok = p.run(['dataset', 'verify', first.version, '--json']);
   assert.is(ok.code, 0);
   assert.is(ok.json.ok, true);
   const { writeFileSync } = await import('node:fs');
-  const f = join(first.path, 'shard-00000.parquet');
+  const f = join(first.path, 'data/train-00000-of-00001.parquet');
   const bytes = readFileSync(f);
   bytes[Math.floor(bytes.length / 2)] ^= 0xff;
   writeFileSync(f, bytes);
@@ -184,7 +187,7 @@ test('a build repairs its version: a deleted shard is written again, a flipped b
   const { rmSync, writeFileSync } = await import('node:fs');
   const built = p.run(['build', '--json']);
   assert.is(built.code, 0, built.stderr);
-  const shard = join(built.json.path, 'shard-00000.parquet');
+  const shard = join(built.json.path, 'data/train-00000-of-00001.parquet');
   const good = readFileSync(shard);
   rmSync(shard);
   const again = p.run(['build', '--json']);

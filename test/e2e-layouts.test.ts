@@ -21,7 +21,7 @@ async function documentsOf(): Promise<Map<string, { ids: number[]; mask: number[
   const cfg = p.config({ name: 'docs', format: 'raw', sources, workers: 1 }, 'docs.config.ts');
   const r = p.run(['build', '--json', '--config', cfg]);
   assert.is(r.code, 0, r.stderr);
-  const rows = await readShard(join(r.json.path, 'shard-00000.parquet'));
+  const rows = await readShard(join(r.json.path, 'data/train-00000-of-00001.parquet'));
   return new Map(rows.map((row) => [row.id as string, { ids: row.input_ids, mask: row.loss_mask }]));
 }
 
@@ -31,7 +31,7 @@ test('packed: every sequence has seqLen tokens and the sequences concatenate to 
   const cfg = p.config({ name: 'packed', format: 'raw', sources, workers: 1, output: { layout: 'packed', seqLen, lastPartial: 'pad', padId: 128001, shardTokens: 1024 } }, 'packed.config.ts');
   const r = p.run(['build', '--json', '--config', cfg]);
   assert.is(r.code, 0, r.stderr);
-  const files = readdirSync(r.json.path).filter((f) => f.endsWith('.parquet')).sort();
+  const files = readdirSync(join(r.json.path, 'data')).filter((f) => f.endsWith('.parquet')).sort().map((f) => join('data', f));
   assert.ok(files.length >= 2, 'shardTokens splits the sequences into several files');
   const stream: number[] = [];
   const maskStream: number[] = [];
@@ -70,7 +70,7 @@ test('arrow: IPC shards hold the same rows as Parquet', async () => {
   const cfg = p.config({ name: 'arrow', format: 'raw', sources, workers: 1, output: { format: 'arrow' } }, 'arrow.config.ts');
   const r = p.run(['build', '--json', '--config', cfg]);
   assert.is(r.code, 0, r.stderr);
-  const table = tableFromIPC(readFileSync(join(r.json.path, 'shard-00000.arrow')));
+  const table = tableFromIPC(readFileSync(join(r.json.path, 'data/train-00000-of-00001.arrow')));
   assert.is(table.numRows, 3);
   let tokens = 0;
   for (const row of table) {

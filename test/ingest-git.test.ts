@@ -119,7 +119,9 @@ test('errors: missing path, not a repository root, unknown revision, unreachable
   commitAll(root, 'c');
   const inner = await gitError({ git: 'sub' }, root);
   assert.is(inner.code, 'SOURCE_GIT_FAILED');
-  assert.match(inner.hint!, 'root of a repository');
+  // Issue 16: not git's "not a git repository", but where the repository is and how to name the folder.
+  assert.match(inner.message, `git source is a folder inside the repository ${root}, not its root`);
+  assert.match(inner.hint!, `{ git: '${root}', subdir: 'sub' }`);
 
   const badRev = await gitError({ git: root, rev: 'no-such-branch' }, '/');
   assert.is(badRev.code, 'SOURCE_GIT_FAILED');

@@ -103,7 +103,7 @@ test('requests = K × iterations × steps (+1 score per step); accepted thoughts
 
   // The accepted thought is the document's Think before the Write, followed by the real code.
   const dir = join(p.dir, 'datasets', 'search', s.version);
-  const [row] = await queryShards(`SELECT text FROM read_parquet('${dir}/*.parquet') WHERE id = 'calc'`);
+  const [row] = await queryShards(`SELECT text FROM read_parquet('${dir}/data/*.parquet') WHERE id = 'calc'`);
   for (const r of records.filter((x) => x.doc === 'calc')) {
     const path = r.item.slice('calc:'.length);
     const code = readFileSync(join(DIRS.calc, path), 'utf8');

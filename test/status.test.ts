@@ -30,7 +30,29 @@ test('status estimates the LLM calls, computes nothing, and is up to date after 
   assert.equal(after.json.estimates, {});
   p.write('repos/tiny/add.js', 'exports.add = (a, b) => b + a;\n');
   const changed = p.run(['status']);
-  assert.match(changed.stdout, /ingest tiny:add\.js: inputs\.content/);
+  // Issue 16: the file is named, stages are counted in items as `build` counts them, and stages
+  // this format never runs (raw rendering, search) are not listed.
+  assert.match(changed.stdout, /ingest tiny:add\.js: the content of add\.js \(repository tiny\) changed/);
+  assert.match(changed.stdout, /^  ingest +\d+ items cached +1 stale$/m);
+  assert.not.match(changed.stdout, /^  (render|search|score|search-corpus) /m);
+  assert.match(changed.stdout, /estimate: at most \d+ LLM call\(s\) for the 1 stale repository/);
+});
+
+test('explain names the changed file, also for items downstream of it', () => {
+  const build = p.run(['build', '--json']);
+  assert.is(build.code, 0, build.stderr);
+  const ex = p.run(['explain', 'tiny']);
+  assert.match(ex.stdout, /ingest tiny:add\.js .*\n  re-ran because:\n  the content of add\.js \(repository tiny\) changed/);
+  assert.match(ex.stdout, /tokenize tiny .*\n  re-ran because:\n  its input text \(an upstream result\) changed: \w+… -> \w+…\n  files of tiny changed since its previous build: add\.js/);
+  assert.not.match(ex.stdout, /[0-9a-f]{32}/, 'no full hashes');
+});
+
+test('status after gc: an evicted result is "evicted", not "dependency changed"', () => {
+  const gc = p.run(['cache', 'gc', '--max-size', '1B', '--no-keep-latest']);
+  assert.is(gc.code, 0, gc.stderr);
+  const st = p.run(['status']);
+  assert.match(st.stdout, /ingest tiny:\S+: same inputs, but its cached result was evicted \(cache gc\) or lost: it will be recomputed/);
+  assert.not.match(st.stdout, /dependency changed/);
 });
 
 test.after(() => p.cleanup());

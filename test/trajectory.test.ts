@@ -52,7 +52,7 @@ test('one request per planned call, none on a rebuild; plans repaired; documents
   const check = await checkDocuments(dir, ROOTS);
   assert.ok(check.reads >= 4, `only ${check.reads} reads`);
   assert.ok(check.maskedTokens > 0);
-  const [row] = await queryShards(`SELECT text FROM read_parquet('${dir}/*.parquet') WHERE id = 'calc'`);
+  const [row] = await queryShards(`SELECT text FROM read_parquet('${dir}/data/*.parquet') WHERE id = 'calc'`);
   const text = String(row!.text);
   assert.not.ok(text.includes('ghost/missing.js'), 'invented file kept in the plan');
   assert.not.ok(text.includes('Action: Read README.md'), 'a read of a non-dependency was kept');

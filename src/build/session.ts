@@ -25,6 +25,10 @@ export interface BuildOptions {
   reporter: Reporter;
   /** Skip the up-to-date fast path: re-read and re-hash every input and re-check the written shards' SHA-256. */
   recheck?: boolean;
+  /** Issue 16: fail (exit 1) without writing a version when any item failed. */
+  strict?: boolean;
+  /** Issue 16: move `latest` to the version even when it is partial (some items failed). */
+  latestPartial?: boolean;
 }
 
 /** The cache and datasets folders of a project: flags first, then the config, then defaults beside it. */

@@ -3,13 +3,14 @@
  * only and collects every item it would have to compute, with the key parts that changed.
  */
 import type { EngineConfig } from '../config.ts';
+import type { KeyChange } from '../key.ts';
 import type { Pipeline } from '../pipeline.ts';
 import { openSession, type BuildOptions } from './session.ts';
 
 export interface StatusReport {
   upToDate: boolean;
   stages: Record<string, { cached: number; stale: number }>;
-  stale: Array<{ stage: string; item: string; reason: string[] | 'new' }>;
+  stale: Array<{ stage: string; item: string; reason: string[] | 'new'; changes: KeyChange[] }>;
   /** The pipeline's summary fields, when everything could be answered from the cache. */
   summary?: Record<string, unknown>;
   /** What the pipeline estimates a build would spend (e.g. llmCalls: an upper bound). */
@@ -32,6 +33,8 @@ export async function runStatus<C extends EngineConfig>(pipeline: Pipeline<C>, o
         stage: x.stage,
         item: x.item,
         reason: x.changes === 'new' ? 'new' : x.changes.map((c) => `${c.field}: ${short(c.before)} -> ${short(c.after)}`),
+        // The raw key changes, for wording (an empty list: same key, result evicted or lost).
+        changes: x.changes === 'new' ? [] : x.changes,
       })),
       ...(out ? { summary: out.summary } : {}),
       estimates: s.run.estimates,

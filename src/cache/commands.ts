@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { projectDirs } from '../build/session.ts';
 import type { RemoteCacheConfig } from '../config.ts';
-import { findVersion } from '../dataset.ts';
+import { findVersion, listVersions } from '../dataset.ts';
 import { RetraceError } from '../errors.ts';
 import { initHash } from '../hash.ts';
 import { exportVersion, importBundle } from './bundle.ts';
@@ -84,22 +84,34 @@ export async function cacheImport(ctx: CacheContext, file: string): Promise<Tran
   return withLocal(ctx, (local) => importBundle(local, resolve(file), trustFrom(ctx.remote)));
 }
 
+/** name/id of the version `latest` points at in each dataset, when it is complete. */
+function latestComplete(outDir: string): string[] {
+  return listVersions(outDir).filter((v) => v.latest && !v.partial).map((v) => `${v.name}/${v.version}`);
+}
+
 export interface GcReport {
   actionsRemoved: number;
   blobsRemoved: number;
   bytesFreed: number;
   pinned: string[];
+  /** Issue 16: the latest complete versions (name/id) kept besides the pins. */
+  latest: string[];
+  /** Issue 16: nothing was removed; the figures say what would be. */
+  dryRun: boolean;
   /** Pins whose root this cache does not hold: nothing of theirs could be kept. */
   unknownPins: string[];
   remote?: RemoteGcReport;
 }
 
-export async function cacheGc(ctx: CacheContext, opts: { maxAgeMs?: number; maxBytes?: number; remote?: boolean }): Promise<GcReport> {
+export async function cacheGc(ctx: CacheContext, opts: { maxAgeMs?: number; maxBytes?: number; remote?: boolean; dryRun?: boolean; keepLatest?: boolean }): Promise<GcReport> {
   const pins = readPins(ctx.cacheDir);
+  // Issue 16: the latest complete version of each dataset is kept like a pinned one unless told otherwise.
+  const latest = opts.keepLatest === false ? [] : latestComplete(ctx.outDir).filter((v) => !pins.includes(v));
+  if (opts.remote && opts.dryRun) throw new RetraceError('USAGE', '--dry-run covers the local cache only', { hint: 'run `retrace cache gc --dry-run` without --remote' });
   const remote = opts.remote ? remoteOf(ctx, true) : undefined;
   const local = await withLocal(ctx, async (cache) => {
-    const { keep, unknown } = await pinnedKeys(cache, pins);
-    return { ...(await cache.gc({ maxAgeMs: opts.maxAgeMs, maxBytes: opts.maxBytes, keep })), pinned: pins, unknownPins: unknown };
+    const { keep, unknown } = await pinnedKeys(cache, [...pins, ...latest]);
+    return { ...(await cache.gc({ maxAgeMs: opts.maxAgeMs, maxBytes: opts.maxBytes, keep, dryRun: opts.dryRun })), dryRun: opts.dryRun === true, pinned: pins, latest: latest.filter((v) => !unknown.includes(v)), unknownPins: unknown.filter((v) => pins.includes(v)) };
   });
   return remote ? { ...local, remote: await gcRemote(remote, { ...opts, localPins: pins }) } : local;
 }

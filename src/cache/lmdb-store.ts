@@ -182,7 +182,7 @@ export class LmdbCache implements Cache {
    * used until the blobs they keep fit in `maxBytes`; blobs no remaining record refers to go too.
    * `keep` names action keys that must survive (e.g. reachable from pinned dataset versions).
    */
-  async gc(opts: { maxAgeMs?: number; maxBytes?: number; keep?: Set<string> }): Promise<{ actionsRemoved: number; blobsRemoved: number; bytesFreed: number }> {
+  async gc(opts: { maxAgeMs?: number; maxBytes?: number; keep?: Set<string>; dryRun?: boolean }): Promise<{ actionsRemoved: number; blobsRemoved: number; bytesFreed: number }> {
     const now = Date.now();
     const records: Array<{ key: string; rec: ActionRecord }> = [];
     for (const { key, value } of this.actions.getRange({})) records.push({ key, rec: value });
@@ -214,6 +214,11 @@ export class LmdbCache implements Cache {
     for (const { key, rec } of records) if (!evict.has(key)) for (const b of [rec.output, ...rec.refs]) live.add(b);
     let blobsRemoved = 0;
     let bytesFreed = 0;
+    if (opts.dryRun) {
+      // Issue 16: what would go, nothing removed.
+      for (const [hash, size] of blobSize) if (!live.has(hash)) (blobsRemoved++, (bytesFreed += size));
+      return { actionsRemoved: evict.size, blobsRemoved, bytesFreed };
+    }
     await this.root.transaction(() => {
       for (const key of evict) void this.actions.remove(key);
       for (const [hash, size] of blobSize) {

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { RetraceError } from '../../src/errors.ts';
 import { hashText, initHash } from '../../src/hash.ts';
 import { vendoredDir } from './filter.ts';
@@ -44,7 +44,11 @@ export function gitRepoName(location: string): string {
   return last.replace(/\.git$/, '') || 'repository';
 }
 
-export async function openGit(location: string, configured: string, rev: string, limits: FileLimits): Promise<OpenedSource> {
+/**
+ * `subdir` (issue 16): only that folder of the commit's tree, its paths relative to it (a package
+ * of a monorepo); the document is named after the folder.
+ */
+export async function openGit(location: string, configured: string, rev: string, limits: FileLimits, subdir?: string): Promise<OpenedSource> {
   const gitDir = isRemoteGit(location) ? await cachedClone(location, rev) : await localGitDir(location, configured);
   const commit = (
     await git(['--git-dir', gitDir, 'rev-parse', '--verify', '--end-of-options', `${rev}^{commit}`], {
@@ -54,12 +58,27 @@ export async function openGit(location: string, configured: string, rev: string,
   )
     .toString()
     .trim();
-  const entries = await listTree(gitDir, commit, configured);
+  let tree = commit;
+  if (subdir !== undefined) {
+    const sd = subdir.replace(/\/+$/, '');
+    const type = await git(['--git-dir', gitDir, 'cat-file', '-t', `${commit}:${sd}`], { item: configured, hint: '' }).then(
+      (b) => b.toString().trim(),
+      () => undefined,
+    );
+    if (type !== 'tree') {
+      throw new RetraceError('SOURCE_NOT_FOUND', `subdir "${sd}" is ${type ? `a ${type === 'blob' ? 'file' : type}, not a folder,` : 'not a folder'} in commit ${commit.slice(0, 12)}`, {
+        item: `${configured} (subdir ${sd})`,
+        hint: 'give a folder path relative to the repository root, as `git ls-tree <rev>` lists it',
+      });
+    }
+    tree = `${commit}:${sd}`;
+  }
+  const entries = await listTree(gitDir, tree, configured);
   const skipped: OpenedSource['skipped'] = [];
   const log = new SkipLog(skipped);
 
   return {
-    identity: { kind: 'git', name: gitRepoName(location), location, commit },
+    identity: { kind: 'git', name: subdir ? gitRepoName(subdir) : gitRepoName(location), location, commit },
     skipped,
     async *files() {
       log.reset();
@@ -160,13 +179,35 @@ async function localGitDir(path: string, configured: string): Promise<string> {
   }
   // The ceiling keeps git from walking up: a plain folder inside some other repository must not
   // silently stand for that whole repository.
-  const out = await git(['rev-parse', '--absolute-git-dir'], {
-    cwd: path,
-    env: { GIT_CEILING_DIRECTORIES: dirname(path) },
-    item: configured,
-    hint: 'point the git source at the root of a repository (a work tree or a bare repository), or use { dir: ... }',
-  });
-  return out.toString().trim();
+  try {
+    const out = await git(['rev-parse', '--absolute-git-dir'], {
+      cwd: path,
+      env: { GIT_CEILING_DIRECTORIES: dirname(path) },
+      item: configured,
+      hint: 'point the git source at the root of a repository (a work tree or a bare repository), or use { dir: ... }',
+    });
+    return out.toString().trim();
+  } catch (err) {
+    // Not a repository root: say whether it is a folder inside one (a monorepo package) or a
+    // plain folder, instead of git's "not a git repository".
+    const top = await git(['rev-parse', '--show-toplevel'], { cwd: path, item: configured, hint: '' }).then(
+      (b) => b.toString().trim(),
+      () => undefined,
+    );
+    if (top) {
+      const rel = relative(top, path).split(sep).join('/');
+      throw new RetraceError('SOURCE_GIT_FAILED', `git source is a folder inside the repository ${top}, not its root`, {
+        item: configured,
+        hint: `use { git: '${top}', subdir: '${rel}' } for that folder at a commit, or { dir: '${configured}' } for the files as they are on disk`,
+        cause: err,
+      });
+    }
+    throw new RetraceError('SOURCE_GIT_FAILED', 'git source is a folder that is not in any git repository', {
+      item: configured,
+      hint: 'use { dir: ... } for a plain folder, or point `git` at a repository (a work tree or a bare repository)',
+      cause: err,
+    });
+  }
 }
 
 async function cachedClone(url: string, rev: string): Promise<string> {

@@ -22,7 +22,7 @@ export async function openSource(spec: SourceSpec, baseDir: string, limits: File
   if ('dir' in spec) return openDir(resolve(baseDir, spec.dir), spec.dir, limits, exclude);
   if ('git' in spec) {
     const location = isRemoteGit(spec.git) ? spec.git : resolve(baseDir, spec.git);
-    return openGit(location, spec.git, spec.rev ?? 'HEAD', limits);
+    return openGit(location, spec.git, spec.rev ?? 'HEAD', limits, spec.subdir);
   }
   return openTarball(resolve(baseDir, spec.tarball), spec.tarball, limits);
 }

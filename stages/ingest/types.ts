@@ -4,7 +4,7 @@
  */
 import type { ErrorCode } from '../../src/errors.ts';
 
-export type SourceSpec = { dir: string } | { git: string; rev?: string } | { tarball: string };
+export type SourceSpec = { dir: string } | { git: string; rev?: string; subdir?: string } | { tarball: string };
 
 export interface FileLimits {
   /** Files above this size are skipped (FILE_TOO_LARGE) without being read. */

@@ -66,6 +66,7 @@ export class LlmSession {
       const answer = await this.provider.complete(req, context, { item, signal });
       this.agents[role].promptTokens += answer.promptTokens;
       this.agents[role].completionTokens += answer.completionTokens;
+      if (answer.promptTokens + answer.completionTokens > 0) this.run.reporter.emit({ type: 'llm-usage', promptTokens: answer.promptTokens, completionTokens: answer.completionTokens });
       return answer;
     } finally {
       this.checkBudget();

@@ -49,6 +49,23 @@ export function shardFileName(index: number, settings: ShardSettings): string {
   return `shard-${String(index).padStart(5, '0')}.${settings.format === 'parquet' ? 'parquet' : 'arrow'}`;
 }
 
+/**
+ * The name a shard is published under in the version folder: the Hugging Face layout
+ * `data/train-00000-of-00002.parquet`, which `datasets`, pyarrow (`<version>/data`) and DuckDB
+ * (`<version>/data/*.parquet`) read as one split. The cache item keeps the count-free name
+ * (shardFileName), so adding a shard re-writes no other shard's bytes; only the manifest (and so
+ * the version id) changes with the names.
+ */
+export function publishedShardName(index: number, count: number, settings: Pick<ShardSettings, 'format'>): string {
+  const n = (k: number) => String(k).padStart(5, '0');
+  return `data/train-${n(index)}-of-${n(count)}.${settings.format === 'parquet' ? 'parquet' : 'arrow'}`;
+}
+
+/** Shards as the shard stage returned them, renamed to their published names in order. */
+export function publishShards<S extends { file: string }>(shards: S[], settings: Pick<ShardSettings, 'format'>): S[] {
+  return shards.map((s, k) => ({ ...s, file: publishedShardName(k, shards.length, settings) }));
+}
+
 /** Stable 32-bit hash of a document id, for content-defined shard boundaries. */
 function idBits(id: string): number {
   let h = 0x811c9dc5;
