@@ -12,7 +12,8 @@ import { RetraceError } from './errors.ts';
 import { Executor, StaleItem, type Failure, type StageStats } from './executor.ts';
 import { hashText, initHash, type ActionKey } from './hash.ts';
 import { actionKey, canonicalJson, type KeyParts } from './key.ts';
-import { LmdbCache } from './cache/lmdb-store.ts';
+import type { LmdbCache } from './cache/lmdb-store.ts';
+import { healAfterBuild, openLocalForBuild } from './cache/salvage.ts';
 import type { Cache } from './cache/cache.ts';
 import { recordRoot } from './cache/closure.ts';
 import { withRemote, type TieredCache } from './cache/tiered.ts';
@@ -31,6 +32,8 @@ export interface BuildOptions {
   reporter: Reporter;
   /** Skip the up-to-date fast path: re-read and re-hash every input and re-check the written shards' SHA-256. */
   recheck?: boolean;
+  /** Repair a damaged local cache environment before building (`build --repair-cache`). */
+  repairCache?: boolean;
   /** Scale-out: build only this partition of the sources and record its completion marker. */
   partition?: { index: number; count: number };
 }
@@ -75,11 +78,11 @@ async function openSession(opts: BuildOptions, mode: 'build' | 'status'): Promis
   await initHash();
   const loaded = await loadConfig(opts.config);
   const { cacheDir, outDir } = resolveDirs(loaded, opts);
-  const local = LmdbCache.open(cacheDir);
+  const local = await openLocalForBuild(cacheDir, opts.reporter, opts.repairCache);
   const { cache, tiered } = withRemote(local, loaded.config.cache?.remote, opts.reporter, loaded.config.name);
   const pool = new PiscinaPool(opts.workers ?? loaded.config.workers);
   const controller = new AbortController();
-  const exec = new Executor({ cache, pool, reporter: opts.reporter, salt: loaded.config.cache?.salt, mode, signal: controller.signal });
+  const exec = new Executor({ cache, pool, reporter: opts.reporter, salt: loaded.config.cache?.salt, mode, signal: controller.signal, dropAction: (k, why, at) => void local.dropAction(k, why, at) });
   const run: PipelineRun = {
     loaded,
     exec,
@@ -102,9 +105,10 @@ async function openSession(opts: BuildOptions, mode: 'build' | 'status'): Promis
   return {
     loaded, cache, local, remote: tiered, pool, exec, run, cacheDir, outDir,
     close: async () => {
-      opts.reporter.done();
       await pool.close();
       await cache.close();
+      await healAfterBuild(local, cacheDir, opts.reporter);
+      opts.reporter.done();
     },
   };
 }

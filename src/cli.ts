@@ -11,10 +11,11 @@ import { hideBin } from 'yargs/helpers';
 import { runBuild, runMerge, runPartition, runStatus, resolveDirs, type BuildSummary } from './build.ts';
 import { resolvePartition } from './partition.ts';
 import { loadConfig } from './config.ts';
-import { RetraceError } from './errors.ts';
+import { RetraceError, systemError } from './errors.ts';
 import { initHash } from './hash.ts';
 import { LmdbCache } from './cache/lmdb-store.ts';
-import { cacheContext, cacheExport, cacheGc, cacheImport, cachePull, cachePush, datasetPin } from './cache/commands.ts';
+import { cacheContext, cacheExport, cacheGc, cacheImport, cachePull, cachePush, cacheVerify, datasetPin, salvageChild } from './cache/commands.ts';
+import { verifyLines } from './cache/verify-report.ts';
 import type { TransferReport } from './cache/transfer.ts';
 import { findVersion, listVersions, verifyVersion } from './dataset.ts';
 import { explainItem, formatExplanation, matchItems } from './explain.ts';
@@ -130,12 +131,13 @@ const cli = yargs(hideBin(process.argv))
         .option('workers', { type: 'number', describe: 'worker threads for parsing and tokenization (default: config `workers`, else all cores)' })
         .check((x) => (x.workers === undefined || (Number.isInteger(x.workers) && x.workers >= 1) ? true : '--workers must be a whole number >= 1'))
         .option('recheck', { type: 'boolean', default: false, describe: 'do not trust file stats: re-read and re-hash every input even when nothing seems to have changed since the last build' })
+        .option('repair-cache', { type: 'boolean', default: false, describe: 'if the local cache environment is damaged, repair it first (as `retrace cache verify --repair`) instead of stopping' })
         .option('shard', { type: 'string', describe: 'scale-out worker: build only partition I of N (I/N, zero-based), or `auto` to take it from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX; then run `retrace merge`' })
         .example('$0 build --json', 'build and print the summary as JSON')
         .example('$0 build --shard 2/8', 'scale-out: build partition 2 of 8 into the (shared) cache'),
     async (a) => {
       const reporter = reporterFor(a.json);
-      const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, reporter };
+      const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, repairCache: a['repair-cache'], reporter };
       if (a.shard !== undefined) {
         const loaded = await loadConfig(a.config);
         const partition = resolvePartition(a.shard, process.env, loaded.config.partitions);
@@ -227,17 +229,15 @@ const cli = yargs(hideBin(process.argv))
           print(a.json, { dir: cache.dir, ...s }, [`cache ${cache.dir}`, `  actions ${s.actions}, blobs ${s.blobs} (${human(s.blobBytes)} stored), items ${s.items}, file ${human(s.fileBytes)}`, ...Object.entries(s.byStage).map(([k, v]) => `  ${k.padEnd(17)} ${v}`)].join('\n'));
         });
       })
-      .command('verify', 're-hash every blob and check every result points at existing blobs', (yy) => common(yy).option('repair', { type: 'boolean', default: false, describe: 'remove damaged entries so the next build recomputes them' }), async (a) => {
-        await withCache(a, async (cache) => {
-          const r = await cache.verify();
-          const damaged = r.corruptBlobs.length + r.missingBlobs.length + r.badRecords.length;
-          if (damaged && a.repair) await cache.repair(r);
-          if (damaged && !a.repair) exitCode = 3;
-          print(a.json, { ok: damaged === 0, repaired: damaged > 0 && a.repair, ...r }, [
-            damaged === 0 ? `cache ok: ${r.blobsChecked} blobs re-hashed, ${r.actionsChecked} results checked` : `cache damaged: ${r.corruptBlobs.length} corrupt blob(s), ${r.missingBlobs.length} result(s) missing blobs, ${r.badRecords.length} bad record(s)${a.repair ? ' (repaired: they will be recomputed)' : ' (run with --repair)'}`,
-            ...r.missingBlobs.slice(0, 20).map((m) => `  missing ${m.blob} for ${m.stage} ${m.item}`),
-          ].join('\n'));
-        });
+      .command('verify', 'check every cache entry (blobs re-hashed, records and item histories against their schema, every result\'s blobs present) and the environment itself', (yy) => common(yy).option('repair', { type: 'boolean', default: false, describe: 'remove damaged entries so the next build recomputes them; a damaged environment is salvaged into a fresh one (the damaged one is moved aside)' }), async (a) => {
+        const { cacheDir } = await dirs(a);
+        if (!existsSync(join(cacheDir, 'lmdb'))) throw new RetraceError('ITEM_NOT_FOUND', 'there is no cache here yet', { item: cacheDir, hint: 'build first, or pass the --cache-dir (or --config) the build used' });
+        const v = await cacheVerify(cacheDir, { repair: a.repair });
+        if (!v.ok) exitCode = 3;
+        print(a.json, v, verifyLines(v).join('\n'));
+      })
+      .command('salvage-into <from> <to>', false, (yy) => yy.positional('from', { type: 'string', demandOption: true }).positional('to', { type: 'string', demandOption: true }), async (a) => {
+        process.stdout.write(JSON.stringify(await salvageChild(a.from as string, a.to as string)) + '\n');
       })
       .command('gc', 'evict results unused for --max-age, then least recently used ones until the cache fits --max-size', (yy) =>
         common(yy)
@@ -351,7 +351,8 @@ const cli = yargs(hideBin(process.argv))
 try {
   await cli.parseAsync();
   process.exitCode = exitCode;
-} catch (err) {
+} catch (caught) {
+  const err = systemError(caught);
   if (err instanceof RetraceError) {
     process.stderr.write(`error ${err.describe()}\n`);
     process.exitCode = err.code === 'USAGE' ? 2 : 1;

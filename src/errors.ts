@@ -46,6 +46,18 @@ export type ErrorCode =
   | 'DATASET_CORRUPT'
   | 'ITEM_NOT_FOUND'
   | 'PARTITIONS_INCOMPLETE'
+  // issue 18: a cache that heals itself, and bad inputs
+  /** Warning: a local cache entry failed its check on read; dropped and recomputed. */
+  | 'CACHE_ENTRY_DROPPED'
+  /** The local LMDB environment itself is damaged (meta pages, truncation, pages LMDB rejects). */
+  | 'CACHE_DAMAGED'
+  /** Warning: a damaged local environment was repaired (salvaged or started fresh). */
+  | 'CACHE_REPAIRED'
+  /** A wait on the cache, a worker or a child process exceeded its limit. */
+  | 'CACHE_TIMEOUT'
+  | 'CHILD_TIMEOUT'
+  /** No space left on the disk under --cache-dir or --out. */
+  | 'DISK_FULL'
   | 'USAGE';
 
 export class RetraceError extends Error {
@@ -80,4 +92,21 @@ export function asRetraceError(err: unknown, code: ErrorCode, item?: string): Re
   if (err instanceof RetraceError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new RetraceError(code, message, { item, cause: err });
+}
+
+/**
+ * Issue 18: a system error that reached the CLI without a code of ours, given one when its cause
+ * is plain: a full disk (ENOSPC, EDQUOT) names the path it could not write.
+ */
+export function systemError(err: unknown): unknown {
+  if (err instanceof RetraceError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e && (e.code === 'ENOSPC' || e.code === 'EDQUOT')) {
+    return new RetraceError('DISK_FULL', `no space left on the disk: ${e.message}`, {
+      item: e.path,
+      hint: 'free space there, or pass --out / --cache-dir on a disk with room; no version was written',
+      cause: err,
+    });
+  }
+  return err;
 }
