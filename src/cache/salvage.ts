@@ -8,7 +8,7 @@
  *  2. A child process (`retrace cache salvage-into`, so a page that crashes LMDB kills only the
  *     child, under a timeout) copies every entry that reads back whole into a fresh environment:
  *     blobs that re-hash, records and item states that match their schema.
- *  3. The damaged environment is moved aside (`lmdb.damaged-<time>`, never deleted: nothing is
+ *  3. The damaged environment is moved aside (`lmdb-damaged-<time>`, never deleted: nothing is
  *     lost that a person could still rescue) and the fresh one takes its place. If nothing can be
  *     salvaged, the cache starts empty and the next build recomputes everything.
  * Nothing is written outside the cache folder.
@@ -129,9 +129,9 @@ export async function repairEnvironment(cacheDir: string): Promise<RepairOutcome
     });
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const aside = join(cacheDir, `lmdb.damaged-${stamp}`);
-  const work = join(cacheDir, `lmdb.salvage-${process.pid}`);
-  const fresh = join(cacheDir, `lmdb.new-${process.pid}`);
+  const aside = join(cacheDir, `lmdb-damaged-${stamp}`);
+  const work = join(cacheDir, `lmdb-salvage-${process.pid}`);
+  const fresh = join(cacheDir, `lmdb-new-${process.pid}`);
   rmSync(fresh, { recursive: true, force: true });
   let outcome: RepairOutcome;
   const why = existsSync(join(dir, 'data.mdb')) ? prepareCopy(dir, work) : 'there is no data.mdb';
