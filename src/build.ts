@@ -140,12 +140,20 @@ function stageTable(exec: Executor, pipeline: Pipeline): BuildSummary['stages'] 
 
 export async function runBuild(pipeline: Pipeline, opts: BuildOptions): Promise<BuildSummary> {
   const t0 = performance.now();
-  const s = await openSession(opts, 'build');
+  let s = await openSession(opts, 'build');
   try {
     const noop = upToDateKey(s, pipeline);
     const previous = noop && !opts.recheck && (await upToDateSummary(s, noop.key));
     if (previous) return { ...previous, ms: Math.round(performance.now() - t0) };
-    const out = await pipeline.run(s.run);
+    let out = await pipeline.run(s.run);
+    if (s.local.damaged) {
+      // The cache environment turned out damaged while building (issue 18): results read before
+      // that may be unreadable now. Closing the session repairs it (salvage + this run's results);
+      // the pipeline then runs once more on the repaired cache, computing only what was lost.
+      await s.close();
+      s = await openSession(opts, 'build');
+      out = await pipeline.run(s.run);
+    }
     const summary = await finishVersion(s, pipeline, opts, out, t0);
     if (noop && summary.failures.length === 0) await rememberUpToDate(s, noop, summary);
     return summary;

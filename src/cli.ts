@@ -236,8 +236,8 @@ const cli = yargs(hideBin(process.argv))
         if (!v.ok) exitCode = 3;
         print(a.json, v, verifyLines(v).join('\n'));
       })
-      .command('salvage-into <from> <to>', false, (yy) => yy.positional('from', { type: 'string', demandOption: true }).positional('to', { type: 'string', demandOption: true }), async (a) => {
-        process.stdout.write(JSON.stringify(await salvageChild(a.from as string, a.to as string)) + '\n');
+      .command('salvage-into <from> <to>', false, (yy) => yy.positional('from', { type: 'string', demandOption: true }).positional('to', { type: 'string', demandOption: true }).option('from-range', { type: 'string' }), async (a) => {
+        process.stdout.write(JSON.stringify(await salvageChild(a.from as string, a.to as string, a['from-range'])) + '\n');
       })
       .command('gc', 'evict results unused for --max-age, then least recently used ones until the cache fits --max-size', (yy) =>
         common(yy)

@@ -339,7 +339,7 @@ export class LmdbCache implements Cache {
    * first two hex digits, so an unreadable page loses at most the rest of its range. Errors from
    * LMDB are reported to `onError`.
    */
-  private *safeKeys(store: StoreName, onError: (err: unknown) => void, range: { start?: string; end?: string } = {}): Iterable<string> {
+  private *safeKeys(store: StoreName, onError: (err: unknown) => void, range: { start?: string; end?: string } = {}, from = 0, onRange?: (i: number) => void): Iterable<string> {
     const db = this.db(store);
     const ranges: Array<{ start?: string; end?: string }> = [];
     if (store === 'items' || range.start !== undefined) ranges.push(range);
@@ -347,7 +347,9 @@ export class LmdbCache implements Cache {
       for (let i = 0; i < 256; i++) ranges.push({ start: i.toString(16).padStart(2, '0'), end: i === 255 ? 'g' : (i + 1).toString(16).padStart(2, '0') });
       ranges.push({ start: 'g' }); // anything not hex (there should be nothing)
     }
-    for (const r of ranges) {
+    for (let i = from; i < ranges.length; i++) {
+      const r = ranges[i]!;
+      onRange?.(i);
       try {
         for (const key of db.getKeys(r)) yield key as string;
       } catch (err) {
@@ -476,53 +478,67 @@ export class LmdbCache implements Cache {
    * theirs. What LMDB cannot read is left behind. Used by the repair of a damaged environment
    * (salvage.ts, in a child process: a damaged page can crash the reader).
    */
-  async salvageInto(to: LmdbCache): Promise<{ blobs: number; actions: number; items: number; lost: number; errors: string[] }> {
+  async salvageInto(
+    to: LmdbCache,
+    opts: { from?: { store: StoreName; range: number }; onRange?: (store: StoreName, range: number, counts: { blobs: number; actions: number; items: number; lost: number }) => void } = {},
+  ): Promise<{ blobs: number; actions: number; items: number; lost: number; errors: string[] }> {
     const out = { blobs: 0, actions: 0, items: 0, lost: 0, errors: [] as string[] };
     const onError = (err: unknown) => {
       out.lost++;
       if (out.errors.length < 20) out.errors.push(messageOf(err));
     };
-    const have = new Set<string>();
-    for (const key of this.safeKeys('blobs', onError)) {
+    const order: StoreName[] = ['blobs', 'actions', 'items'];
+    const startStore = order.indexOf(opts.from?.store ?? 'blobs');
+    const start = (store: StoreName) => (order.indexOf(store) < startStore ? Infinity : store === opts.from?.store ? opts.from.range : 0);
+    const progress = (store: StoreName) => (i: number) => opts.onRange?.(store, i, out);
+    const pending: Array<Promise<unknown>> = [];
+    for (const key of this.safeKeys('blobs', onError, {}, start('blobs'), progress('blobs'))) {
       try {
         const bytes = this.blobs.getBinary(key);
         if (!bytes || !isContentHash(key) || hashBytes(bytes) !== key) {
           out.lost++;
           continue;
         }
-        await to.putBlob(Uint8Array.prototype.slice.call(bytes));
-        have.add(key);
+        pending.push(to.putBlob(Uint8Array.prototype.slice.call(bytes)));
         out.blobs++;
       } catch (err) {
         onError(err);
       }
     }
-    for (const key of this.safeKeys('actions', onError)) {
+    await Promise.all(pending.splice(0));
+    for (const key of this.safeKeys('actions', onError, {}, start('actions'), progress('actions'))) {
       try {
         const rec = this.actions.get(key);
-        if (actionRecordProblem(rec) !== undefined || ![rec!.output, ...rec!.refs].every((b) => have.has(b))) {
+        if (actionRecordProblem(rec) !== undefined) {
           out.lost++;
           continue;
         }
-        await to.putAction(key as ActionKey, rec!);
+        let whole = true;
+        for (const b of [rec!.output, ...rec!.refs]) if (!(await to.hasBlob(b))) whole = false;
+        if (!whole) {
+          out.lost++;
+          continue;
+        }
+        pending.push(to.putAction(key as ActionKey, rec!));
         out.actions++;
       } catch (err) {
         onError(err);
       }
     }
-    for (const id of this.safeKeys('items', onError)) {
+    for (const id of this.safeKeys('items', onError, {}, start('items'), progress('items'))) {
       try {
         const st = this.items.get(id);
         if (itemStateProblem(st) !== undefined) {
           out.lost++;
           continue;
         }
-        await to.items.put(id, st!);
+        pending.push(to.items.put(id, st!));
         out.items++;
       } catch (err) {
         onError(err);
       }
     }
+    await Promise.all(pending);
     return out;
   }
 

@@ -83,9 +83,12 @@ function prepareCopy(dir: string, work: string): string | undefined {
   return undefined;
 }
 
-function runChild(from: string, to: string): Promise<{ ok: true; counts: SalvageCounts } | { ok: false; reason: string }> {
+type ChildResult = { ok: true; counts: SalvageCounts } | { ok: false; reason: string; last?: { store: string; range: number; counts: number[] } };
+
+function runChild(from: string, to: string, start?: { store: string; range: number }): Promise<ChildResult> {
   return new Promise((res) => {
-    const child = spawn(process.execPath, [BIN, 'cache', 'salvage-into', from, to], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [BIN, 'cache', 'salvage-into', from, to, ...(start ? ['--from-range', `${start.store}:${start.range}`] : [])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -101,18 +104,49 @@ function runChild(from: string, to: string): Promise<{ ok: true; counts: Salvage
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      const lines = stdout.trim().split('\n');
       if (code === 0) {
         try {
-          const last = stdout.trim().split('\n').pop() ?? '';
-          res({ ok: true, counts: JSON.parse(last) as SalvageCounts });
+          res({ ok: true, counts: JSON.parse(lines.pop() ?? '') as SalvageCounts });
         } catch {
           res({ ok: false, reason: `the salvage printed no report: ${stdout.slice(-200)}` });
         }
-      } else {
-        res({ ok: false, reason: `the salvage ${signal ? `was killed by ${signal}` : `exited ${code}`} reading the damaged file${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}` });
+        return;
       }
+      const progress = lines.filter((l) => l.startsWith('range ')).pop()?.split(' ');
+      const last = progress ? { store: progress[1]!, range: Number(progress[2]), counts: progress.slice(3).map(Number) } : undefined;
+      const why = stderr.trim().split('\n').filter((l) => !l.startsWith('internal error')).pop() ?? '';
+      res({ ok: false, last, reason: `the salvage ${signal ? `was killed by ${signal}` : `exited ${code}`} reading the damaged file${why ? `: ${why}` : ''}` });
     });
   });
+}
+
+/**
+ * Salvage in a child; a child that crashes on a damaged page is restarted past the range of keys
+ * it was reading (at most 40 restarts), so one bad page loses one range, not the whole cache.
+ */
+async function salvage(from: string, to: string): Promise<ChildResult> {
+  let start: { store: string; range: number } | undefined;
+  let lostRanges = 0;
+  const total: SalvageCounts = { blobs: 0, actions: 0, items: 0, lost: 0, errors: [] };
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const r = await runChild(from, to, start);
+    if (r.ok) {
+      const c = r.counts;
+      return { ok: true, counts: { blobs: total.blobs + c.blobs, actions: total.actions + c.actions, items: total.items + c.items, lost: total.lost + c.lost + lostRanges, errors: [...total.errors, ...c.errors].slice(0, 20) } };
+    }
+    if (!r.last) return r;
+    const [b = 0, a = 0, i = 0, l = 0] = r.last.counts;
+    total.blobs += b;
+    total.actions += a;
+    total.items += i;
+    total.lost += l;
+    lostRanges++;
+    total.errors.push(r.reason);
+    start = r.last.store === 'items' ? undefined : { store: r.last.store, range: r.last.range + 1 };
+    if (!start) return { ok: true, counts: { ...total, lost: total.lost + lostRanges } }; // only item histories were left: they are for explain
+  }
+  return { ok: false, reason: 'the salvage crashed 40 times' };
 }
 
 /**
@@ -138,7 +172,7 @@ export async function repairEnvironment(cacheDir: string): Promise<RepairOutcome
   if (why) {
     outcome = { mode: 'fresh', movedAside: aside, reason: why };
   } else {
-    const r = await runChild(work, fresh);
+    const r = await salvage(work, fresh);
     outcome = r.ok ? { mode: 'salvaged', movedAside: aside, salvaged: r.counts } : { mode: 'fresh', movedAside: aside, reason: r.reason };
   }
   rmSync(work, { recursive: true, force: true });
@@ -154,14 +188,19 @@ export async function repairEnvironment(cacheDir: string): Promise<RepairOutcome
 }
 
 /** The child's side: copy what reads back whole from `from` into a new environment at `to`. */
-export async function salvageChild(from: string, to: string): Promise<SalvageCounts> {
+export async function salvageChild(from: string, to: string, start?: string): Promise<SalvageCounts> {
   const { LmdbCache } = await import('./lmdb-store.ts');
   const { initHash } = await import('../hash.ts');
   await initHash();
   const src = LmdbCache.openAt(from, {});
   const dst = LmdbCache.openAt(to, {});
   try {
-    return await src.salvageInto(dst);
+    const [store, range] = (start ?? '').split(':');
+    return await src.salvageInto(dst, {
+      from: start ? { store: store as 'blobs' | 'actions' | 'items', range: Number(range) } : undefined,
+      // Progress for the parent: where to resume if a damaged page crashes this process.
+      onRange: (s, i, n) => writeSync(1, `range ${s} ${i} ${n.blobs} ${n.actions} ${n.items} ${n.lost}\n`),
+    });
   } finally {
     await dst.close();
     await src.close().catch(() => undefined);
@@ -192,7 +231,7 @@ export async function openLocalForBuild(cacheDir: string, reporter: Reporter, re
     local = LmdbCache.open(cacheDir);
   }
   local.onDrop = (d) =>
-    reporter.emit({ type: 'warn', code: 'CACHE_ENTRY_DROPPED', item: d.key, message: `${d.store} entry read by stage ${d.stage}${d.item ? ` (${d.item})` : ''} ${d.reason}; dropped and recomputed` });
+    reporter.emit({ type: 'warn', code: 'CACHE_ENTRY_DROPPED', item: d.key.replace('\0', ' '), message: `${d.store} entry read by stage ${d.stage}${d.item ? ` (${d.item})` : ''} ${d.reason}; dropped and recomputed` });
   local.onDamaged = (reason) =>
     reporter.emit({ type: 'warn', code: 'CACHE_DAMAGED', item: local.dir, message: `${reason}; this build keeps its results in memory and repairs the cache when it ends` });
   return local;

@@ -40,7 +40,7 @@ function withEnv<T>(cacheDir: string, fn: (dbs: { root: any; actions: any; blobs
     const items = root.openDB({ name: 'items', encoding: 'msgpack' });
     return fn({ root, actions, blobs, items });
   } finally {
-    root.closeSync?.() ?? root.close();
+    void root.close();
   }
 }
 
