@@ -67,13 +67,36 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string, dir: stri
       item: dir,
       hint: 'another process may hold the cache\'s write lock (`retrace cache verify` shows whether the cache is sound); RETRACE_CACHE_TIMEOUT_MS sets the limit',
     })), ms);
-    timer.unref();
   });
   try {
     return await Promise.race([p, timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Open environments in this process, for the handler below. */
+const openCaches = new Set<LmdbCache>();
+let handlerInstalled = false;
+
+/**
+ * lmdb-js rejects the promise of every write in a failed commit, including writes it issues on
+ * its own, and the LMDB error as a separate promise: rejections nothing here can attach to. They
+ * mean the environment is damaged, which the open caches are told (the build then repairs it);
+ * any other unhandled rejection stays fatal as before.
+ */
+function installCommitFailureHandler(): void {
+  if (handlerInstalled) return;
+  handlerInstalled = true;
+  process.on('unhandledRejection', (reason) => {
+    const msg = messageOf(reason);
+    if (msg.startsWith('Commit failed (see commitError') || (isEnvironmentError(reason) && openCaches.size > 0)) {
+      (reason as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
+      for (const c of openCaches) c.noteDamage(`a write failed: ${msg}`);
+      return;
+    }
+    throw reason;
+  });
 }
 
 export interface VerifyReport {
@@ -153,7 +176,10 @@ export class LmdbCache implements Cache {
     }
     try {
       if (!readOnly) root.readerCheck();
-      return new LmdbCache(dir, root, readOnly);
+      const cache = new LmdbCache(dir, root, readOnly);
+      installCommitFailureHandler();
+      openCaches.add(cache);
+      return cache;
     } catch (err) {
       try {
         void root.close();
@@ -165,11 +191,21 @@ export class LmdbCache implements Cache {
     }
   }
 
+  /** Damage reported from outside a read or write of this class (see installCommitFailureHandler). */
+  noteDamage(reason: string): void {
+    this.markDamaged(reason);
+  }
+
   private markDamaged(reason: string): void {
     if (this.damaged) return;
     this.damaged = reason;
+    this.damageSeen();
     this.onDamaged?.(reason);
   }
+
+  /** Settles when the environment is found damaged: writes still waiting give up on LMDB then. */
+  private damageSeen!: () => void;
+  private readonly damageFound = new Promise<'damaged'>((res) => (this.damageSeen = () => res('damaged')));
 
   private db(store: StoreName): Database<unknown, string> {
     return (store === 'actions' ? this.actions : store === 'blobs' ? this.blobs : this.items) as Database<unknown, string>;
@@ -201,7 +237,10 @@ export class LmdbCache implements Cache {
     this.redo.add(key);
     this.onDrop?.(event);
     if (this.damaged || this.readOnly) return;
-    this.db(store).remove(key).catch((err: unknown) => this.markDamaged(`removing ${store} ${key}: ${messageOf(err)}`));
+    this.db(store).remove(key).catch((err: unknown) => {
+      (err as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
+      this.markDamaged(`removing ${store} ${key}: ${messageOf(err)}`);
+    });
   }
 
   /** A write with a timeout; if LMDB fails it, the run goes on with the value kept in memory. */
@@ -212,8 +251,13 @@ export class LmdbCache implements Cache {
       return;
     }
     try {
-      await withTimeout(op(), cacheTimeoutMs(), what, this.dir);
+      // lmdb-js may never settle the writes of a transaction that failed: once the environment
+      // is known damaged, a waiting write keeps its value in memory instead.
+      const done = await withTimeout(Promise.race([op(), this.damageFound]), cacheTimeoutMs(), what, this.dir);
+      if (done === 'damaged') keep();
     } catch (err) {
+      // lmdb-js attaches the LMDB error of a failed commit as a promise of its own.
+      (err as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
       if (err instanceof RetraceError && err.code === 'CACHE_TIMEOUT') {
         this.stuck = err;
         throw err;
@@ -245,7 +289,10 @@ export class LmdbCache implements Cache {
     }
     const now = Date.now();
     if (now - rec.usedAt > USED_AT_GRANULARITY_MS && !this.damaged && !this.readOnly) {
-      this.actions.put(key, { ...rec, usedAt: now }).catch((err: unknown) => this.markDamaged(`refreshing ${key}: ${messageOf(err)}`));
+      this.actions.put(key, { ...rec, usedAt: now }).catch((err: unknown) => {
+        (err as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
+        this.markDamaged(`refreshing ${key}: ${messageOf(err)}`);
+      });
     }
     return rec;
   }
@@ -328,7 +375,8 @@ export class LmdbCache implements Cache {
           }
           const prev = itemStateProblem(old) === undefined ? (old as ItemState) : undefined;
           if (prev && prev.key === state.key) return;
-          void this.items.put(id, next(prev));
+          // Settled with the transaction, whose failure write() handles.
+          this.items.put(id, next(prev)).catch(() => undefined);
         }),
       () => this.overlay.items.set(id, next(current)),
     );
@@ -464,11 +512,12 @@ export class LmdbCache implements Cache {
 
   /** Remove what `verify` found broken, so the next build recomputes it. */
   async repair(report: VerifyReport): Promise<void> {
+    const settled = (p: Promise<unknown>) => void p.catch(() => undefined); // the transaction reports failure
     await this.root.transaction(() => {
-      for (const h of report.corruptBlobs) void this.blobs.remove(h);
-      for (const r of report.badRecords) void this.actions.remove(r.key);
-      for (const m of report.missingBlobs) void this.actions.remove(m.key);
-      for (const i of report.badItems) void this.items.remove(i.key);
+      for (const h of report.corruptBlobs) settled(this.blobs.remove(h));
+      for (const r of report.badRecords) settled(this.actions.remove(r.key));
+      for (const m of report.missingBlobs) settled(this.actions.remove(m.key));
+      for (const i of report.badItems) settled(this.items.remove(i.key));
     });
   }
 
@@ -607,6 +656,12 @@ export class LmdbCache implements Cache {
   private closed?: Promise<void>;
 
   async close(): Promise<void> {
+    openCaches.delete(this);
+    if (this.damaged) {
+      // Writes of a failed transaction may never settle, and close() waits for them: give it a
+      // moment, then let the repair take over (the file is only read from here on).
+      this.closed ??= Promise.race([this.root.close().catch(() => undefined), new Promise<void>((res) => setTimeout(res, 2000))]);
+    }
     this.closed ??= withTimeout(this.root.close(), cacheTimeoutMs(), 'closing the cache', this.dir);
     await this.closed;
   }
