@@ -342,7 +342,8 @@ const cli = yargs(hideBin(process.argv))
   .fail((msg, err) => {
     // A command's own error passes through; anything yargs rejects (unknown option, failed
     // check) is a usage error.
-    if (err instanceof RetraceError) throw err;
+    const mapped = systemError(err);
+    if (mapped instanceof RetraceError) throw mapped;
     process.stderr.write(`error USAGE: ${msg ?? err?.message}\n(retrace --help lists commands and options)\n`);
     process.exit(2);
   })

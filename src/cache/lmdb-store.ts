@@ -16,7 +16,7 @@
  * a write has a timeout. Damage LMDB cannot even open (meta pages, truncation) is refused at
  * open with CACHE_DAMAGED and the repair command.
  */
-import { mkdirSync, statSync, readdirSync } from 'node:fs';
+import { mkdirSync, statSync, statfsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { RetraceError } from '../errors.ts';
@@ -60,6 +60,20 @@ function isDiskFull(err: unknown): boolean {
   return (err as { code?: unknown })?.code === 'ENOSPC' || /No space left|MDB_MAP_FULL/.test(messageOf(err));
 }
 
+/**
+ * LMDB writes through a memory map: on a full disk a commit fails with EIO, not ENOSPC. Less
+ * than 1 MB free on the cache's filesystem when a write fails means the disk is full.
+ */
+function diskFull(err: unknown, dir: string): boolean {
+  if (isDiskFull(err)) return true;
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize < 1024 * 1024;
+  } catch {
+    return false;
+  }
+}
+
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string, dir: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -92,7 +106,8 @@ function installCommitFailureHandler(): void {
     const msg = messageOf(reason);
     if (msg.startsWith('Commit failed (see commitError') || (isEnvironmentError(reason) && openCaches.size > 0)) {
       (reason as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
-      for (const c of openCaches) c.noteDamage(`a write failed: ${msg}`);
+      // A full disk is reported by the write that hit it (DISK_FULL), not as damage.
+      for (const c of openCaches) if (!diskFull(reason, c.dir)) c.noteDamage(`a write failed: ${msg}`);
       return;
     }
     throw reason;
@@ -262,7 +277,7 @@ export class LmdbCache implements Cache {
         this.stuck = err;
         throw err;
       }
-      if (isDiskFull(err)) {
+      if (diskFull(err, this.dir)) {
         throw new RetraceError('DISK_FULL', `no space left for the cache: ${messageOf(err)}`, {
           item: this.dir,
           hint: 'free space on that disk, or pass --cache-dir on a disk with room (`retrace cache gc --max-size` shrinks the cache)',
@@ -332,7 +347,17 @@ export class LmdbCache implements Cache {
     const present = !this.redo.has(hash) && !this.damaged && this.read('blobs', hash, () => this.blobs.doesExist(hash));
     if (!present) {
       this.redo.delete(hash);
-      await this.write(`blob ${hash}`, () => this.blobs.put(hash, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)), () => this.overlay.blobs.set(hash, bytes.slice()));
+      // Kept for the overlay: the caller may hand its buffer to a worker once this call returns.
+      const copy = this.damaged ? bytes.slice() : undefined;
+      let kept: Uint8Array | undefined = copy;
+      await this.write(
+        `blob ${hash}`,
+        () => {
+          kept ??= bytes.slice();
+          return this.blobs.put(hash, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        },
+        () => this.overlay.blobs.set(hash, kept ?? bytes.slice()),
+      );
     }
     return hash;
   }
