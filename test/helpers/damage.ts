@@ -60,7 +60,7 @@ function overwrite(file: string, offset: number, bytes: Uint8Array): void {
 }
 
 /** Damage `cacheDir` in the way `kind` names; returns a line saying exactly what was done. */
-export function damage(cacheDir: string, kind: DamageKind, rand: Rand): string {
+export function damage(cacheDir: string, kind: DamageKind, rand: Rand, stage?: string): string {
   const file = join(cacheDir, 'lmdb', 'data.mdb');
   const size = (() => {
     const fd = openSync(file, 'r');
@@ -91,7 +91,7 @@ export function damage(cacheDir: string, kind: DamageKind, rand: Rand): string {
       });
     case 'wrong-type':
       return withEnv(cacheDir, ({ actions }) => {
-        const { key } = pick(rand, records(actions));
+        const { key } = pick(rand, records(actions, stage));
         const value = pick(rand, [42, 'a string', ['a', 'list'], { format: 1, stage: 7 }, true, { format: 'one' }]);
         actions.putSync(key, value);
         return `record ${key} replaced by ${JSON.stringify(value)}`;
