@@ -362,3 +362,10 @@ try {
     process.exitCode = 1;
   }
 }
+
+// Never a hang at exit (issue 18): once the command has finished, a handle that something left
+// open (a stuck native thread, a child) does not keep the process alive for more than 30 s.
+setTimeout(() => {
+  process.stderr.write('warning EXIT_FORCED: the command finished but something kept the process alive for 30 s; exiting\n');
+  process.exit(process.exitCode ?? 0);
+}, 30_000).unref();
