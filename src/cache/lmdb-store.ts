@@ -235,7 +235,8 @@ export class LmdbCache implements Cache {
         this.markDamaged(`reading ${store} ${key}: ${messageOf(err)}`);
         return undefined;
       }
-      this.dropEntry(store, key, `does not decode (${messageOf(err)})`);
+      const [stage, item] = store === 'items' ? key.split('\0') : [];
+      this.dropEntry(store, key, `does not decode (${messageOf(err)})`, { stage, item });
       return undefined;
     }
   }
