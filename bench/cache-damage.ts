@@ -84,6 +84,7 @@ console.log('|---|---|---|---|---|---|');
 const label: Record<DamageKind, string> = {
   bytes8: '8 random bytes overwritten in data.mdb',
   bytes64: '64 random bytes overwritten in data.mdb',
+  'page-header': '8 random bytes over a B-tree page header (LMDB reports it)',
   'item-record': 'one corrupted record in the `items` store',
   'wrong-type': 'a record whose msgpack type is wrong',
   'file-blob': 'a corrupted file blob (raw format)',

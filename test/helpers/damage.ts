@@ -26,7 +26,7 @@ export function seeded(seed: number): Rand {
 
 const pick = <T>(rand: Rand, xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
-export const DAMAGE_KINDS = ['bytes8', 'bytes64', 'item-record', 'wrong-type', 'file-blob', 'shard-blob', 'meta', 'truncate', 'stale-lock'] as const;
+export const DAMAGE_KINDS = ['bytes8', 'bytes64', 'page-header', 'item-record', 'wrong-type', 'file-blob', 'shard-blob', 'meta', 'truncate', 'stale-lock'] as const;
 export type DamageKind = (typeof DAMAGE_KINDS)[number];
 
 /** Kinds LMDB cannot open: the documented way out is `retrace cache verify --repair`. */
@@ -79,6 +79,15 @@ export function damage(cacheDir: string, kind: DamageKind, rand: Rand, stage?: s
       const bytes = new Uint8Array(n).map(() => Math.floor(rand() * 256));
       overwrite(file, offset, bytes);
       return `${n} random bytes at offset ${offset} of ${size}`;
+    }
+    case 'page-header': {
+      // 8 random bytes over the header of one B-tree or overflow page: LMDB itself reports the
+      // damage (MDB_CORRUPTED, MDB_PAGE_NOTFOUND, ...), not just one entry.
+      const pages = Math.floor(size / PAGE);
+      const page = 2 + Math.floor(rand() * (pages - 2));
+      const offset = page * PAGE + Math.floor(rand() * 16);
+      overwrite(file, offset, new Uint8Array(8).map(() => Math.floor(rand() * 256)));
+      return `8 random bytes over the header of page ${page} (offset ${offset}) of ${pages}`;
     }
     case 'item-record':
       return withEnv(cacheDir, ({ items }) => {
