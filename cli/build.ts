@@ -44,14 +44,15 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
         withEvents(common(yy))
           .option('workers', { type: 'number', describe: 'worker threads for parsing and tokenization (default: config `workers`, else all cores)' })
           .check((x) => (x.workers === undefined || (Number.isInteger(x.workers) && x.workers >= 1) ? true : '--workers must be a whole number >= 1'))
+          .option('repair-cache', { type: 'boolean', default: false, describe: 'if the local cache environment is damaged, repair it first (as `retrace cache verify --repair`) instead of stopping' })
           .option('recheck', { type: 'boolean', default: false, describe: 'do not trust file stats: re-read and re-hash every input even when nothing seems to have changed since the last build' })
           .option('strict', { type: 'boolean', default: false, describe: 'fail (exit 1) without writing a version when any item failed; what succeeded stays cached' })
           .option('latest-partial', { type: 'boolean', default: false, describe: 'move `latest` to the new version even when it is partial (some items failed); by default `latest` names complete versions only' })
           .option('shard', { type: 'string', describe: 'scale-out worker: build only partition I of N (I/N, zero-based), or `auto` to take it from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX; then run `retrace merge`' })
           .example('$0 build --json', 'build and print the summary as JSON')
           .example('$0 build --shard 2/8', 'scale-out: build partition 2 of 8 into the (shared) cache'),
-      run(async (a: Common & { workers?: number; recheck: boolean; shard?: string; strict: boolean; 'latest-partial': boolean; events: boolean }): Promise<Result> => {
-        const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, strict: a.strict, latestPartial: a['latest-partial'], reporter: reporterFor(a.json, a.events) };
+      run(async (a: Common & { workers?: number; recheck: boolean; shard?: string; strict: boolean; 'latest-partial': boolean; events: boolean; 'repair-cache': boolean }): Promise<Result> => {
+        const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, repairCache: a['repair-cache'], strict: a.strict, latestPartial: a['latest-partial'], reporter: reporterFor(a.json, a.events) };
         if (a.shard === undefined) return buildResult(pipeline, await interruptible(opts.reporter, a['cache-dir'], () => runBuild(pipeline, opts)));
         const loaded = await loadConfig(a.config, pipeline.config);
         const partition = resolvePartition(a.shard, process.env, loaded.config.partitions);

@@ -1,12 +1,13 @@
 /** `retrace cache stats|verify|gc|push|pull|export|import`: the cache's maintenance commands. */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { cacheContext, cacheExport, cacheGc, cacheImport, cachePull, cachePush } from '../src/cache/commands.ts';
+import { cacheContext, cacheExport, cacheGc, cacheImport, cachePull, cachePush, cacheVerify, salvageChild } from '../src/cache/commands.ts';
+import { verifyLines } from '../src/cache/verify-report.ts';
 import type { TransferReport } from '../src/cache/transfer.ts';
 import { RetraceError } from '../src/errors.ts';
 import { parseBytes, parseDuration } from '../src/units.ts';
-import { common, dirOpts, human, withCache, type Common, type Result } from './common.ts';
+import { common, dirOpts, folders, human, withCache, type Common, type Result } from './common.ts';
 
 function transferLine(verb: string, r: TransferReport): string {
   const s = Math.max(r.ms, 1) / 1000;
@@ -22,21 +23,16 @@ export function cacheCommands<T>(y: Argv<T>, run: (handler: (a: any) => Promise<
           return { value: { dir: cache.dir, ...s }, text: [`cache ${cache.dir}`, `  actions ${s.actions}, blobs ${s.blobs} (${human(s.blobBytes)} stored), items ${s.items}, file ${human(s.fileBytes)}`, ...Object.entries(s.byStage).map(([k, v]) => `  ${k.padEnd(17)} ${v}`)].join('\n') };
         }),
       ))
-      .command('verify', 're-hash every blob and check every result points at existing blobs', (c) => common(c).option('repair', { type: 'boolean', default: false, describe: 'remove damaged entries so the next build recomputes them' }), run((a: Common & { repair: boolean }) =>
-        withCache(a, async (cache): Promise<Result> => {
-          const r = await cache.verify();
-          const damaged = r.corruptBlobs.length + r.missingBlobs.length + r.badRecords.length;
-          if (damaged && a.repair) await cache.repair(r);
-          return {
-            value: { ok: damaged === 0, repaired: damaged > 0 && a.repair, ...r },
-            exitCode: damaged && !a.repair ? 3 : 0,
-            text: [
-              damaged === 0 ? `cache ok: ${r.blobsChecked} blobs re-hashed, ${r.actionsChecked} results checked` : `cache damaged: ${r.corruptBlobs.length} corrupt blob(s), ${r.missingBlobs.length} result(s) missing blobs, ${r.badRecords.length} bad record(s)${a.repair ? ' (repaired: they will be recomputed)' : ' (run with --repair)'}`,
-              ...r.missingBlobs.slice(0, 20).map((m) => `  missing ${m.blob} for ${m.stage} ${m.item}`),
-            ].join('\n'),
-          };
-        }),
-      ))
+      .command('verify', "check every cache entry (blobs re-hashed, records and item histories against their schema, every result's blobs present) and the environment itself", (c) => common(c).option('repair', { type: 'boolean', default: false, describe: 'remove damaged entries so the next build recomputes them; a damaged environment is salvaged into a fresh one (the damaged one is moved aside)' }), run(async (a: Common & { repair: boolean }): Promise<Result> => {
+        const { cacheDir } = await folders(a);
+        if (!existsSync(join(cacheDir, 'lmdb'))) throw new RetraceError('ITEM_NOT_FOUND', 'there is no cache here yet', { item: cacheDir, hint: 'build first, or pass the --cache-dir (or --config) the build used' });
+        const v = await cacheVerify(cacheDir, { repair: a.repair });
+        return { value: v, text: verifyLines(v).join('\n'), exitCode: v.ok ? 0 : 3 };
+      }))
+      // Internal: the salvage of a damaged environment runs in a child process (LMDB may crash on a damaged page).
+      .command('salvage-into <from> <to>', false, (c) => c.positional('from', { type: 'string', demandOption: true }).positional('to', { type: 'string', demandOption: true }).option('from-range', { type: 'string' }), async (a) => {
+        process.stdout.write(JSON.stringify(await salvageChild(a.from as string, a.to as string, a['from-range'])) + '\n');
+      })
       .command('gc', 'evict results unused for --max-age, then least recently used ones until the cache fits --max-size', (c) =>
         common(c)
           .option('max-age', { type: 'string', describe: 'e.g. 30d, 12h' })

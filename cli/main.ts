@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { RetraceError } from '../src/errors.ts';
+import { RetraceError, systemError } from '../src/errors.ts';
 import { retracePipeline } from '../stages/pipeline.ts';
 import { buildCommands } from './build.ts';
 import { cacheCommands } from './cache.ts';
@@ -63,7 +63,8 @@ cli = cli
   .fail((msg, err) => {
     // A command's own error passes through; anything yargs rejects (unknown option, failed
     // check) is a usage error.
-    if (err instanceof RetraceError) throw err;
+    const mapped = systemError(err);
+    if (mapped instanceof RetraceError) throw mapped;
     process.stderr.write(`error USAGE: ${msg ?? err?.message}\n(retrace --help lists commands and options)\n`);
     process.exit(2);
   })
@@ -75,7 +76,8 @@ try {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) process.stdout.write(retraceVersion() + '\n');
   else await cli.parseAsync();
   process.exitCode = exitCode;
-} catch (err) {
+} catch (caught) {
+  const err = systemError(caught);
   if (err instanceof RetraceError) {
     process.stderr.write(`error ${err.describe()}\n`);
     process.exitCode = err.code === 'USAGE' ? 2 : 1;
@@ -84,3 +86,10 @@ try {
     process.exitCode = 1;
   }
 }
+
+// Never a hang at exit: once the command has finished, a handle that something left open (a
+// stuck native thread, a child) does not keep the process alive for more than 30 s.
+setTimeout(() => {
+  process.stderr.write('warning EXIT_FORCED: the command finished but something kept the process alive for 30 s; exiting\n');
+  process.exit(process.exitCode ?? 0);
+}, 30_000).unref();

@@ -37,6 +37,12 @@ export interface EngineErrorCodes {
   WORKER_FAILED: true;
   BUILD_STOPPED: true;
   BUNDLE_FAILED: true;
+  CACHE_DAMAGED: true;
+  CACHE_REPAIRED: true;
+  CACHE_TIMEOUT: true;
+  CHILD_TIMEOUT: true;
+  DISK_FULL: true;
+  EXIT_FORCED: true;
   // datasets
   DATASET_NOT_FOUND: true;
   DATASET_CORRUPT: true;
@@ -107,6 +113,12 @@ const ENGINE_SPECS: Record<keyof EngineErrorCodes, CodeSpec> = {
   STAGE_FAILED: { kind: 'error', meaning: 'a stage threw an exception that carried no code of its own' },
   WORKER_FAILED: { kind: 'error', meaning: 'a worker thread crashed or could not start' },
   BUILD_STOPPED: { kind: 'error', meaning: 'the build was stopped (e.g. a budget was reached) before this item ran; finished work stays cached' },
+  CACHE_DAMAGED: { kind: 'error', meaning: 'the local LMDB environment itself is damaged (meta pages, truncation, pages LMDB rejects): `cache verify --repair` or `build --repair-cache`' },
+  CACHE_REPAIRED: { kind: 'warning', meaning: 'a damaged local cache environment was repaired (salvaged, or started fresh)' },
+  CACHE_TIMEOUT: { kind: 'error', meaning: 'a wait on the cache exceeded its limit' },
+  CHILD_TIMEOUT: { kind: 'error', meaning: 'a child process (git, the salvage helper) exceeded its time limit' },
+  DISK_FULL: { kind: 'error', meaning: 'no space left on the disk under --cache-dir or --out' },
+  EXIT_FORCED: { kind: 'warning', meaning: 'the command finished but something kept the process alive: it exited anyway' },
   BUNDLE_FAILED: { kind: 'warning', meaning: 'the CLI could not be bundled; it runs from the TypeScript sources (slower start)' },
   DATASET_NOT_FOUND: { kind: 'error', meaning: 'no dataset version matches the given name or id' },
   DATASET_CORRUPT: { kind: 'error', meaning: 'a version folder on disk is damaged or unreadable' },
@@ -164,4 +176,21 @@ export function asRetraceError(err: unknown, code: ErrorCode, item?: string): Re
   if (err instanceof RetraceError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new RetraceError(code, message, { item, cause: err });
+}
+
+/**
+ * Issue 18: a system error that reached the CLI without a code of ours, given one when its cause
+ * is plain: a full disk (ENOSPC, EDQUOT) names the path it could not write.
+ */
+export function systemError(err: unknown): unknown {
+  if (err instanceof RetraceError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e && (e.code === 'ENOSPC' || e.code === 'EDQUOT')) {
+    return new RetraceError('DISK_FULL', `no space left on the disk: ${e.message}`, {
+      item: e.path,
+      hint: 'free space there, or pass --out / --cache-dir on a disk with room; no version was written',
+      cause: err,
+    });
+  }
+  return err;
 }

@@ -8,7 +8,7 @@
 import { asRetraceError, checkCode, RetraceError } from './errors.ts';
 import type { ActionKey, ContentHash } from './hash.ts';
 import { actionKey, diffKeyParts, type KeyChange, type KeyParts } from './key.ts';
-import type { ActionRecord, Cache } from './cache/cache.ts';
+import { cacheReadContext, type ActionRecord, type Cache } from './cache/cache.ts';
 import type { TaskPool } from './pool.ts';
 import { jsonCodec, type StageContext, type StageDef } from './stage.ts';
 import type { Reporter } from './reporter.ts';
@@ -67,6 +67,11 @@ export interface ExecutorOptions {
   /** 'status' answers from the cache only and throws StaleItem instead of computing. */
   mode?: 'build' | 'status';
   signal?: AbortSignal;
+  /**
+   * Forget a cached result whose output does not decode (the local tier's dropAction). Without
+   * it, the executor only reports it (CACHE_ENTRY_DROPPED) and recomputes.
+   */
+  dropAction?: (key: ActionKey, reason: string, known: { stage: string; item: string }) => void;
 }
 
 export class Executor {
@@ -200,33 +205,40 @@ export class Executor {
   async peek<I, O>(stage: StageDef<I, O>, input: I): Promise<StageResult<O> | undefined> {
     const parts = this.keyParts(stage, input);
     const key = actionKey(parts);
-    const hit = await this.lookup(stage, key);
+    const hit = await this.lookup(stage, key, stage.item(input));
     if (hit) this.usedKeys.add(key);
     return hit ? { value: hit.value, hash: hit.record.output, cached: true, key } : undefined;
   }
 
-  private async lookup<O>(stage: StageDef<unknown, O>, key: ActionKey): Promise<{ record: ActionRecord; value: O } | undefined> {
-    const cache = this.opts.cache;
-    const record = await cache.getAction(key);
-    if (!record) return undefined;
-    for (const ref of record.refs) if (!(await cache.hasBlob(ref))) return undefined;
-    const bytes = await cache.getBlob(record.output);
-    if (!bytes) return undefined;
-    try {
-      return { record, value: (stage.codec ?? jsonCodec<O>()).decode(bytes) };
-    } catch (err) {
-      // An entry that does not decode (damage, or an older layout under the same stage version)
-      // is a miss: it is recomputed and overwritten, and said so.
-      this.opts.reporter.emit({ type: 'warn', code: 'CACHE_ENTRY_DROPPED', item: `${stage.name} ${record.item}`, message: `cached result does not decode (${(err as Error).message}); recomputing it` });
-      return undefined;
-    }
+  /**
+   * A hit needs the record, every blob it refers to read back whole (re-hashed by the cache) and
+   * its output decoding as the stage's output. Anything less is a miss: the cache drops what it
+   * found damaged, naming this stage and item (the read runs in `cacheReadContext`).
+   */
+  private lookup<O>(stage: StageDef<unknown, O>, key: ActionKey, item: string): Promise<{ record: ActionRecord; value: O } | undefined> {
+    return cacheReadContext.run({ stage: stage.name, item, key }, async () => {
+      const cache = this.opts.cache;
+      const record = await cache.getAction(key);
+      if (!record) return undefined;
+      for (const ref of record.refs) if (!(await cache.getBlob(ref))) return undefined;
+      const bytes = await cache.getBlob(record.output);
+      if (!bytes) return undefined;
+      try {
+        return { record, value: (stage.codec ?? jsonCodec<O>()).decode(bytes) };
+      } catch (err) {
+        const reason = `output ${record.output} does not decode as ${stage.name} output (${(err as Error)?.message ?? String(err)})`;
+        if (this.opts.dropAction) this.opts.dropAction(key, reason, { stage: stage.name, item });
+        else this.opts.reporter.emit({ type: 'warn', code: 'CACHE_ENTRY_DROPPED', item: key, message: `stage ${stage.name} (${item}): ${reason}; recomputed` });
+        return undefined;
+      }
+    });
   }
 
   private async runKeyed<I, O>(stage: StageDef<I, O>, input: I, item: string, key: ActionKey, parts: KeyParts): Promise<StageResult<O>> {
     const stats = this.statsFor(stage.name);
     stats.items++;
     const cache = this.opts.cache;
-    const hit = await this.lookup(stage as StageDef<unknown, O>, key);
+    const hit = await this.lookup(stage as StageDef<unknown, O>, key, item);
     if (hit) {
       stats.cached++;
       this.usedKeys.add(key);
@@ -257,7 +269,7 @@ export class Executor {
         return h;
       },
       getBlob: async (hash) => {
-        const bytes = await cache.getBlob(hash);
+        const bytes = await cacheReadContext.run({ stage: stage.name, item, key }, () => cache.getBlob(hash));
         if (!bytes) {
           throw new RetraceError('CACHE_BLOB_MISSING', `blob ${hash} is missing or damaged`, {
             item,

@@ -12,12 +12,20 @@ import { finishVersion } from './version.ts';
 
 export async function runBuild<C extends EngineConfig>(pipeline: Pipeline<C>, opts: BuildOptions): Promise<BuildSummary> {
   const t0 = performance.now();
-  const s = await openSession(pipeline, opts, 'build');
+  let s = await openSession(pipeline, opts, 'build');
   try {
     const noop = upToDateKey(s, pipeline);
     const previous = noop && !opts.recheck && (await upToDateSummary(s, pipeline, noop.key));
     if (previous) return { ...previous, ms: Math.round(performance.now() - t0) };
-    const out = await pipeline.run(s.run);
+    let out = await pipeline.run(s.run);
+    if (s.local.damaged) {
+      // The cache environment turned out damaged while building: results read before that may
+      // be unreadable now. Closing the session repairs it (salvage + this run's results); the
+      // pipeline then runs once more on the repaired cache, computing only what was lost.
+      await s.close();
+      s = await openSession(pipeline, opts, 'build');
+      out = await pipeline.run(s.run);
+    }
     if (!out) throw new RetraceError('STAGE_FAILED', 'the pipeline returned no output from a build', { item: pipeline.name });
     const summary = await finishVersion(s, pipeline, opts, out, t0);
     if (noop && summary.failures.length === 0) await rememberUpToDate(s, noop, summary);

@@ -8,7 +8,8 @@ import { ENGINE_ONLY, loadConfig, type EngineConfig, type LoadedConfig } from '.
 import { RetraceError } from '../errors.ts';
 import { Executor } from '../executor.ts';
 import { initHash } from '../hash.ts';
-import { LmdbCache } from '../cache/lmdb-store.ts';
+import type { LmdbCache } from '../cache/lmdb-store.ts';
+import { healAfterBuild, openLocalForBuild } from '../cache/salvage.ts';
 import type { Cache } from '../cache/cache.ts';
 import { withRemote, type TieredCache } from '../cache/tiered.ts';
 import type { Pipeline, PipelineRun } from '../pipeline.ts';
@@ -25,6 +26,8 @@ export interface BuildOptions {
   reporter: Reporter;
   /** Skip the up-to-date fast path: re-read and re-hash every input and re-check the written shards' SHA-256. */
   recheck?: boolean;
+  /** Repair a damaged local cache environment before building (`build --repair-cache`). */
+  repairCache?: boolean;
   /** Issue 16: fail (exit 1) without writing a version when any item failed. */
   strict?: boolean;
   /** Issue 16: move `latest` to the version even when it is partial (some items failed). */
@@ -71,11 +74,11 @@ export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>,
   await initHash();
   const loaded = await loadConfig(opts.config, pipeline.config);
   const { cacheDir, outDir } = resolveDirs(loaded, opts);
-  const local = LmdbCache.open(cacheDir);
+  const local = await openLocalForBuild(cacheDir, opts.reporter, opts.repairCache);
   const { cache, tiered } = withRemote(local, loaded.config.cache?.remote, opts.reporter, loaded.config.name);
   const pool = new PiscinaPool(opts.workers ?? loaded.config.workers);
   const controller = new AbortController();
-  const exec = new Executor({ cache, pool, reporter: opts.reporter, salt: loaded.config.cache?.salt, mode, signal: controller.signal });
+  const exec = new Executor({ cache, pool, reporter: opts.reporter, salt: loaded.config.cache?.salt, mode, signal: controller.signal, dropAction: (k, why, at) => void local.dropAction(k, why, at) });
   const run: PipelineRun<C> = {
     loaded,
     exec,
@@ -98,9 +101,10 @@ export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>,
   return {
     loaded, cache, local, remote: tiered, pool, exec, run, cacheDir, outDir,
     close: async () => {
-      opts.reporter.done();
       await pool.close();
       await cache.close();
+      await healAfterBuild(local, cacheDir, opts.reporter);
+      opts.reporter.done();
     },
   };
 }

@@ -3,6 +3,7 @@
  * small result record) and a content-addressed store (content hash -> bytes). Tiers (the local
  * LMDB store, later remote stores) sit behind this interface; stages never see it.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ActionKey, ContentHash, RecordKey } from '../hash.ts';
 import type { KeyParts } from '../key.ts';
 
@@ -27,6 +28,8 @@ export interface ActionRecord {
 
 /** What the last builds recorded for one stage item: its current key and the one before. */
 export interface ItemState {
+  /** Item-state layout version (absent in states written before issue 18: same shape). */
+  format?: 1;
   stage: string;
   item: string;
   key: ActionKey;
@@ -57,3 +60,23 @@ export interface Cache {
   recordItem(state: Omit<ItemState, 'previous'>): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The three databases of the local tier. */
+export type StoreName = 'actions' | 'blobs' | 'items';
+
+/** A cache entry that failed its check on read and was dropped (then recomputed). */
+export interface DropEvent {
+  store: StoreName;
+  /** Action key, content hash, or "stage\0item". */
+  key: string;
+  /** The stage whose read found it ('unknown' outside any stage's lookup). */
+  stage: string;
+  item?: string;
+  reason: string;
+}
+
+/**
+ * Which stage item a cache read serves: the executor runs its lookups inside this context, so
+ * the store can name the stage in a CACHE_ENTRY_DROPPED warning whatever tier sits in between.
+ */
+export const cacheReadContext = new AsyncLocalStorage<{ stage: string; item: string; key: ActionKey }>();

@@ -1,5 +1,5 @@
 /**
- * The engine side of `retrace cache push|pull|export|import|gc` and `retrace dataset pin|unpin`:
+ * The engine side of `retrace cache verify|push|pull|export|import|gc` and `retrace dataset pin|unpin`:
  * each takes the folders and remote settings of a project and returns a report the CLI prints.
  * `cache.remote.mode` governs builds; these explicit commands use the remote even when builds
  * do not ('off'), but never write to a read-only one.
@@ -12,7 +12,8 @@ import { RetraceError } from '../errors.ts';
 import { initHash } from '../hash.ts';
 import { exportVersion, importBundle } from './bundle.ts';
 import { pinnedKeys, rootKey } from './closure.ts';
-import { LmdbCache } from './lmdb-store.ts';
+import { damageCount, LmdbCache, type VerifyReport } from './lmdb-store.ts';
+import { repairEnvironment, type RepairOutcome } from './salvage.ts';
 import { pinPath, openRemote, trustFrom, type RemoteCache } from './remote-cache.ts';
 import { gcRemote, type RemoteGcReport } from './remote-gc.ts';
 import { readPins, setPinned } from './pins.ts';
@@ -140,3 +141,64 @@ export async function datasetPin(ctx: CacheContext, ref: string, pinned: boolean
   }
   return { version, pinned, changed, known, remote: onRemote };
 }
+
+export interface VerifyOutcome {
+  cacheDir: string;
+  ok: boolean;
+  /** Damage found (entries, or 1 for a damaged environment) before any repair. */
+  damaged: number;
+  report?: VerifyReport;
+  /** The environment could not be opened or walked: only a salvage repairs it. */
+  environment?: string;
+  /** With --repair: what was done, and the check of the repaired cache. */
+  repaired?: { entries: number; environment?: RepairOutcome; after: VerifyReport };
+}
+
+async function verifyOnce(cacheDir: string): Promise<{ report?: VerifyReport; environment?: string }> {
+  let cache: LmdbCache;
+  try {
+    cache = LmdbCache.open(cacheDir);
+  } catch (err) {
+    if (err instanceof RetraceError && err.code === 'CACHE_DAMAGED') return { environment: err.message };
+    throw err;
+  }
+  try {
+    const report = await cache.verify();
+    return { report, environment: report.environment };
+  } finally {
+    await cache.close().catch(() => undefined);
+  }
+}
+
+/**
+ * `retrace cache verify [--repair]`: every entry checked (lmdb-store.ts verify). With --repair,
+ * damaged entries are removed (the next build recomputes them), and a damaged environment is
+ * salvaged into a fresh one or, when nothing can be read, moved aside for a fresh start.
+ */
+export async function cacheVerify(cacheDir: string, opts: { repair?: boolean } = {}): Promise<VerifyOutcome> {
+  const first = await verifyOnce(cacheDir);
+  const damaged = first.environment ? 1 + (first.report ? damageCount(first.report) - 1 : 0) : damageCount(first.report!);
+  const out: VerifyOutcome = { cacheDir, ok: damaged === 0, damaged, report: first.report, environment: first.environment };
+  if (damaged === 0 || !opts.repair) return out;
+  let environment: RepairOutcome | undefined;
+  let entries = 0;
+  if (first.environment) {
+    environment = await repairEnvironment(cacheDir);
+  } else {
+    const cache = LmdbCache.open(cacheDir);
+    try {
+      await cache.repair(first.report!);
+      entries = damageCount(first.report!);
+    } finally {
+      await cache.close();
+    }
+  }
+  const after = await verifyOnce(cacheDir);
+  if (!after.report) throw new RetraceError('CACHE_DAMAGED', `the cache is still damaged after the repair: ${after.environment}`, { item: cacheDir, hint: 'move the cache folder aside by hand and build again' });
+  out.repaired = { entries, environment, after: after.report };
+  out.ok = damageCount(after.report) === 0;
+  return out;
+}
+
+/** Hidden `retrace cache salvage-into FROM TO`: the child process of a repair (salvage.ts). */
+export { salvageChild } from './salvage.ts';

@@ -6,23 +6,128 @@
  * LMDB is ACID and multi-process safe (one writer at a time, readers never block), so kill -9 at
  * any moment leaves the last committed state and two builds may share a directory. It must
  * never sit on a network filesystem: sharing goes through remote tiers.
+ *
+ * The cache is untrusted input (issue 18). Every read is checked: records and item states
+ * against their version-tagged schema (lmdb-check.ts), blobs by re-hashing. An entry that fails
+ * is a miss: it is reported (`onDrop`, the build's CACHE_ENTRY_DROPPED warning) and removed in the
+ * next write transaction, so the build recomputes it. An error from LMDB itself (a damaged page)
+ * marks the environment damaged: from then on the run keeps what it writes in memory, reads what
+ * it still can, and the build repairs the environment when it closes (salvage.ts). Every wait on
+ * a write has a timeout. Damage LMDB cannot even open (meta pages, truncation) is refused at
+ * open with CACHE_DAMAGED and the repair command.
  */
-import { mkdirSync, statSync, readdirSync } from 'node:fs';
+import { mkdirSync, statSync, statfsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { RetraceError } from '../errors.ts';
-import { hashBytes, type ActionKey, type ContentHash, type RecordKey } from '../hash.ts';
-import type { ActionRecord, Cache, CacheStats, ItemState } from './cache.ts';
+import { hashBytes, isContentHash, type ActionKey, type ContentHash, type RecordKey } from '../hash.ts';
+import { cacheReadContext, type ActionRecord, type Cache, type CacheStats, type DropEvent, type ItemState, type StoreName } from './cache.ts';
+import { actionRecordProblem, inspectEnvironment, isEnvironmentError, itemStateProblem } from './lmdb-check.ts';
 
 /** Refresh `usedAt` at most this often, so cache hits rarely cost a write. */
 const USED_AT_GRANULARITY_MS = 60 * 60 * 1000;
 
+/** What to tell a user whose cache environment is damaged. */
+export const DAMAGED_HINT =
+  'run `retrace cache verify --repair` (copies every readable entry into a fresh cache and moves the damaged one aside), or build with --repair-cache';
+
+/** How long one write may wait for its transaction to commit (env RETRACE_CACHE_TIMEOUT_MS). */
+export function cacheTimeoutMs(): number {
+  const v = Number(process.env.RETRACE_CACHE_TIMEOUT_MS);
+  return Number.isFinite(v) && v > 0 ? v : 120_000;
+}
+
+/** The LMDB open options of the local tier, in one place. */
+export function envOptions(dir: string, readOnly: boolean): Parameters<typeof open>[0] {
+  return {
+    path: dir,
+    maxDbs: 8,
+    // Large address space; the file grows only as data is written.
+    mapSize: 2 ** 40,
+    readOnly,
+  };
+}
+
+export function damagedError(dir: string, message: string, cause?: unknown): RetraceError {
+  return new RetraceError('CACHE_DAMAGED', message, { item: dir, hint: DAMAGED_HINT, cause });
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isDiskFull(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === 'ENOSPC' || /No space left|MDB_MAP_FULL/.test(messageOf(err));
+}
+
+/**
+ * LMDB writes through a memory map: on a full disk a commit fails with EIO, not ENOSPC. Less
+ * than 1 MB free on the cache's filesystem when a write fails means the disk is full.
+ */
+function diskFull(err: unknown, dir: string): boolean {
+  if (isDiskFull(err)) return true;
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize < 1024 * 1024;
+  } catch {
+    return false;
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string, dir: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RetraceError('CACHE_TIMEOUT', `${what} did not commit within ${ms} ms`, {
+      item: dir,
+      hint: 'another process may hold the cache\'s write lock (`retrace cache verify` shows whether the cache is sound); RETRACE_CACHE_TIMEOUT_MS sets the limit',
+    })), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Open environments in this process, for the handler below. */
+const openCaches = new Set<LmdbCache>();
+let handlerInstalled = false;
+
+/**
+ * lmdb-js rejects the promise of every write in a failed commit, including writes it issues on
+ * its own, and the LMDB error as a separate promise: rejections nothing here can attach to. They
+ * mean the environment is damaged, which the open caches are told (the build then repairs it);
+ * any other unhandled rejection stays fatal as before.
+ */
+function installCommitFailureHandler(): void {
+  if (handlerInstalled) return;
+  handlerInstalled = true;
+  process.on('unhandledRejection', (reason) => {
+    const msg = messageOf(reason);
+    if (msg.startsWith('Commit failed (see commitError') || (isEnvironmentError(reason) && openCaches.size > 0)) {
+      (reason as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
+      // A full disk is reported by the write that hit it (DISK_FULL), not as damage.
+      for (const c of openCaches) if (!diskFull(reason, c.dir)) c.noteDamage(`a write failed: ${msg}`);
+      return;
+    }
+    throw reason;
+  });
+}
+
 export interface VerifyReport {
   actionsChecked: number;
   blobsChecked: number;
+  itemsChecked: number;
   corruptBlobs: ContentHash[];
   missingBlobs: Array<{ key: ActionKey; stage: string; item: string; blob: ContentHash }>;
-  badRecords: ActionKey[];
+  badRecords: Array<{ key: ActionKey; problem: string }>;
+  badItems: Array<{ key: string; problem: string }>;
+  /** An error from LMDB itself while walking the environment: only a salvage repairs it. */
+  environment?: string;
+}
+
+export function damageCount(r: VerifyReport): number {
+  return r.corruptBlobs.length + r.missingBlobs.length + r.badRecords.length + r.badItems.length + (r.environment ? 1 : 0);
 }
 
 export class LmdbCache implements Cache {
@@ -31,58 +136,201 @@ export class LmdbCache implements Cache {
   private readonly actions: Database<ActionRecord, string>;
   private readonly blobs: Database<Buffer, string>;
   private readonly items: Database<ItemState, string>;
+  private readonly readOnly: boolean;
   /** Blobs found corrupt during this process's reads (reported by the build). */
   readonly corruptSeen: ContentHash[] = [];
+  /** Entries this process found damaged and dropped. */
+  readonly dropped: DropEvent[] = [];
+  /** Called for each dropped entry: the build reports it as a CACHE_ENTRY_DROPPED warning. */
+  onDrop?: (d: DropEvent) => void;
+  /** Why this run stopped trusting the environment (an error from LMDB), if it did. */
+  damaged?: string;
+  /** Called once when the environment is found damaged during the run. */
+  onDamaged?: (reason: string) => void;
+  /** A write that timed out: later writes fail at once with it instead of waiting again. */
+  private stuck?: RetraceError;
+  /** Keys dropped in this run: their removal may still be pending, so a put must not be skipped. */
+  private readonly redo = new Set<string>();
+  /** What this run wrote after the environment was found damaged (kept for the rest of the run). */
+  private readonly overlay = { actions: new Map<string, ActionRecord>(), blobs: new Map<string, Uint8Array>(), items: new Map<string, ItemState>() };
 
-  private constructor(dir: string, root: RootDatabase) {
+  private constructor(dir: string, root: RootDatabase, readOnly: boolean) {
     this.dir = dir;
     this.root = root;
+    this.readOnly = readOnly;
     this.actions = root.openDB<ActionRecord, string>({ name: 'actions', encoding: 'msgpack' });
     this.blobs = root.openDB<Buffer, string>({ name: 'blobs', encoding: 'binary', compression: { threshold: 4096 } } as never);
     this.items = root.openDB<ItemState, string>({ name: 'items', encoding: 'msgpack' });
   }
 
+  /**
+   * Open (or create) the environment under `cacheDir/lmdb`. A file LMDB would trip over (damaged
+   * meta pages, truncation, not LMDB at all, pages it reports damaged while opening) is refused
+   * with CACHE_DAMAGED and the repair command; reader slots left by dead processes are cleared.
+   */
   static open(cacheDir: string, opts: { readOnly?: boolean } = {}): LmdbCache {
-    const dir = join(cacheDir, 'lmdb');
+    return LmdbCache.openAt(join(cacheDir, 'lmdb'), opts);
+  }
+
+  /** Open the environment in exactly `dir` (repair works on copies beside the cache's own). */
+  static openAt(dir: string, opts: { readOnly?: boolean } = {}): LmdbCache {
+    const readOnly = opts.readOnly ?? false;
     try {
       mkdirSync(dir, { recursive: true });
-      const root = open({
-        path: dir,
-        maxDbs: 8,
-        // Large address space; the file grows only as data is written.
-        mapSize: 2 ** 40,
-        readOnly: opts.readOnly ?? false,
-      });
-      return new LmdbCache(dir, root);
     } catch (err) {
-      throw new RetraceError('CACHE_OPEN_FAILED', `cannot open the LMDB cache: ${(err as Error).message}`, {
-        item: dir,
-        hint: 'check that the cache directory is writable and on a local filesystem (never NFS); --cache-dir picks another',
-        cause: err,
-      });
+      throw openFailed(dir, err);
+    }
+    const problem = inspectEnvironment(dir);
+    if (problem) throw damagedError(dir, `the cache cannot be opened: ${problem.message}`);
+    let root: RootDatabase;
+    try {
+      root = open(envOptions(dir, readOnly));
+    } catch (err) {
+      if (isEnvironmentError(err)) throw damagedError(dir, `LMDB refuses to open the cache: ${messageOf(err)}`, err);
+      throw openFailed(dir, err);
+    }
+    try {
+      if (!readOnly) root.readerCheck();
+      const cache = new LmdbCache(dir, root, readOnly);
+      installCommitFailureHandler();
+      openCaches.add(cache);
+      return cache;
+    } catch (err) {
+      try {
+        void root.close();
+      } catch {
+        // already failing: the damage is what the user needs to hear about
+      }
+      if (isEnvironmentError(err)) throw damagedError(dir, `the cache's databases cannot be read: ${messageOf(err)}`, err);
+      throw openFailed(dir, err);
+    }
+  }
+
+  /** Damage reported from outside a read or write of this class (see installCommitFailureHandler). */
+  noteDamage(reason: string): void {
+    this.markDamaged(reason);
+  }
+
+  private markDamaged(reason: string): void {
+    if (this.damaged) return;
+    this.damaged = reason;
+    this.damageSeen();
+    this.onDamaged?.(reason);
+  }
+
+  /** Settles when the environment is found damaged: writes still waiting give up on LMDB then. */
+  private damageSeen!: () => void;
+  private readonly damageFound = new Promise<'damaged'>((res) => (this.damageSeen = () => res('damaged')));
+
+  private db(store: StoreName): Database<unknown, string> {
+    return (store === 'actions' ? this.actions : store === 'blobs' ? this.blobs : this.items) as Database<unknown, string>;
+  }
+
+  /** A read that can fail: an undecodable entry is dropped, an LMDB error marks the environment. */
+  private read<T>(store: StoreName, key: string, get: () => T): T | undefined {
+    try {
+      return get();
+    } catch (err) {
+      if (isEnvironmentError(err)) {
+        this.markDamaged(`reading ${store} ${key}: ${messageOf(err)}`);
+        return undefined;
+      }
+      const [stage, item] = store === 'items' ? key.split('\0') : [];
+      this.dropEntry(store, key, `does not decode (${messageOf(err)})`, { stage, item });
+      return undefined;
+    }
+  }
+
+  /**
+   * Forget a damaged entry: reported, and removed in the next write transaction (unless the
+   * environment itself is damaged: then the repair at the end of the run leaves it behind).
+   */
+  dropEntry(store: StoreName, key: string, reason: string, known: { stage?: string; item?: string } = {}): void {
+    const ctx = cacheReadContext.getStore();
+    const event: DropEvent = { store, key, stage: known.stage ?? ctx?.stage ?? 'unknown', item: known.item ?? ctx?.item, reason };
+    this.dropped.push(event);
+    if (store === 'blobs') this.corruptSeen.push(key as ContentHash);
+    this.redo.add(key);
+    this.onDrop?.(event);
+    if (this.damaged || this.readOnly) return;
+    this.db(store).remove(key).catch((err: unknown) => {
+      (err as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
+      this.markDamaged(`removing ${store} ${key}: ${messageOf(err)}`);
+    });
+  }
+
+  /** A write with a timeout; if LMDB fails it, the run goes on with the value kept in memory. */
+  private async write(what: string, op: () => Promise<unknown>, keep: () => void): Promise<void> {
+    if (this.stuck) throw this.stuck;
+    if (this.damaged || this.readOnly) {
+      keep();
+      return;
+    }
+    try {
+      // lmdb-js may never settle the writes of a transaction that failed: once the environment
+      // is known damaged, a waiting write keeps its value in memory instead.
+      const done = await withTimeout(Promise.race([op(), this.damageFound]), cacheTimeoutMs(), what, this.dir);
+      if (done === 'damaged') keep();
+    } catch (err) {
+      // lmdb-js attaches the LMDB error of a failed commit as a promise of its own.
+      (err as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
+      if (err instanceof RetraceError && err.code === 'CACHE_TIMEOUT') {
+        this.stuck = err;
+        throw err;
+      }
+      if (diskFull(err, this.dir)) {
+        throw new RetraceError('DISK_FULL', `no space left for the cache: ${messageOf(err)}`, {
+          item: this.dir,
+          hint: 'free space on that disk, or pass --cache-dir on a disk with room (`retrace cache gc --max-size` shrinks the cache)',
+          cause: err,
+        });
+      }
+      this.markDamaged(`writing ${what}: ${messageOf(err)}`);
+      keep();
     }
   }
 
   async getAction(key: ActionKey | RecordKey): Promise<ActionRecord | undefined> {
-    const rec = this.actions.get(key);
-    if (!rec || rec.format !== 1) return undefined;
+    const kept = this.overlay.actions.get(key);
+    if (kept) return kept;
+    const rec = this.read('actions', key, () => this.actions.get(key));
+    if (rec === undefined) return undefined;
+    const format = (rec as { format?: unknown } | null)?.format;
+    if (typeof format === 'number' && format > 1) return undefined; // a newer Retrace's record: not ours to judge
+    const problem = actionRecordProblem(rec);
+    if (problem) {
+      const r = rec as Partial<ActionRecord> | null;
+      this.dropEntry('actions', key, `record ${problem}`, { stage: typeof r?.stage === 'string' ? r.stage : undefined, item: typeof r?.item === 'string' ? r.item : undefined });
+      return undefined;
+    }
     const now = Date.now();
-    if (now - rec.usedAt > USED_AT_GRANULARITY_MS) {
-      void this.actions.put(key, { ...rec, usedAt: now });
+    if (now - rec.usedAt > USED_AT_GRANULARITY_MS && !this.damaged && !this.readOnly) {
+      this.actions.put(key, { ...rec, usedAt: now }).catch((err: unknown) => {
+        (err as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
+        this.markDamaged(`refreshing ${key}: ${messageOf(err)}`);
+      });
     }
     return rec;
   }
 
   async putAction(key: ActionKey | RecordKey, record: ActionRecord): Promise<void> {
-    await this.actions.put(key, record);
+    this.redo.delete(key);
+    await this.write(`result ${key}`, () => this.actions.put(key, record), () => this.overlay.actions.set(key, record));
+  }
+
+  /** Remove one action record (it did not decode as its stage's output). */
+  async dropAction(key: ActionKey, reason: string, known: { stage?: string; item?: string } = {}): Promise<void> {
+    this.overlay.actions.delete(key);
+    this.dropEntry('actions', key, reason, known);
   }
 
   async getBlob(hash: ContentHash): Promise<Uint8Array | undefined> {
-    const bytes = this.blobs.getBinary(hash) as Uint8Array | undefined;
+    const kept = this.overlay.blobs.get(hash);
+    if (kept) return kept.slice();
+    const bytes = this.read('blobs', hash, () => this.blobs.getBinary(hash) as Uint8Array | undefined);
     if (!bytes) return undefined;
     if (hashBytes(bytes) !== hash) {
-      this.corruptSeen.push(hash);
-      await this.blobs.remove(hash);
+      this.dropEntry('blobs', hash, 'bytes do not re-hash to their address');
       return undefined;
     }
     // lmdb's getBinary may reuse its buffer on the next read: hand out a copy.
@@ -90,81 +338,199 @@ export class LmdbCache implements Cache {
   }
 
   async hasBlob(hash: ContentHash): Promise<boolean> {
-    return this.blobs.doesExist(hash);
+    if (this.overlay.blobs.has(hash)) return true;
+    return this.read('blobs', hash, () => this.blobs.doesExist(hash)) ?? false;
   }
 
   async putBlob(bytes: Uint8Array): Promise<ContentHash> {
     const hash = hashBytes(bytes);
-    if (!this.blobs.doesExist(hash)) await this.blobs.put(hash, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    if (this.overlay.blobs.has(hash)) return hash;
+    const present = !this.redo.has(hash) && !this.damaged && this.read('blobs', hash, () => this.blobs.doesExist(hash));
+    if (!present) {
+      this.redo.delete(hash);
+      // Kept for the overlay: the caller may hand its buffer to a worker once this call returns.
+      const copy = this.damaged ? bytes.slice() : undefined;
+      let kept: Uint8Array | undefined = copy;
+      await this.write(
+        `blob ${hash}`,
+        () => {
+          kept ??= bytes.slice();
+          return this.blobs.put(hash, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        },
+        () => this.overlay.blobs.set(hash, kept ?? bytes.slice()),
+      );
+    }
     return hash;
   }
 
   async getItem(stage: string, item: string): Promise<ItemState | undefined> {
-    return this.items.get(stage + '\0' + item);
+    const id = stage + '\0' + item;
+    const kept = this.overlay.items.get(id);
+    if (kept) return kept;
+    return this.checkedItem(id, this.read('items', id, () => this.items.get(id)));
+  }
+
+  private checkedItem(id: string, v: unknown): ItemState | undefined {
+    if (v === undefined) return undefined;
+    const problem = itemStateProblem(v);
+    if (!problem) return v as ItemState;
+    const [stage, item] = id.split('\0');
+    this.dropEntry('items', id, `item history ${problem}`, { stage, item });
+    return undefined;
   }
 
   async recordItem(state: Omit<ItemState, 'previous'>): Promise<void> {
     const id = state.stage + '\0' + state.item;
-    if (this.items.get(id)?.key === state.key) return;
-    // Read and write in one transaction so concurrent builds never lose a `previous`.
-    await this.items.transaction(() => {
-      const old = this.items.get(id);
-      if (old && old.key === state.key) return;
-      const previous = old ? { key: old.key, parts: old.parts, output: old.output, builtAt: old.builtAt } : undefined;
-      void this.items.put(id, { ...state, previous });
+    const current = await this.getItem(state.stage, state.item);
+    if (current?.key === state.key) return;
+    const next = (old: ItemState | undefined): ItemState => ({
+      ...state,
+      format: 1,
+      previous: old ? { key: old.key, parts: old.parts, output: old.output, builtAt: old.builtAt } : undefined,
     });
+    // Read and write in one transaction so concurrent builds never lose a `previous`.
+    await this.write(
+      `item ${id}`,
+      () =>
+        this.items.transaction(() => {
+          let old: unknown;
+          try {
+            old = this.items.get(id);
+          } catch {
+            old = undefined; // undecodable: dropped above, replaced here
+          }
+          const prev = itemStateProblem(old) === undefined ? (old as ItemState) : undefined;
+          if (prev && prev.key === state.key) return;
+          // Settled with the transaction, whose failure write() handles.
+          this.items.put(id, next(prev)).catch(() => undefined);
+        }),
+      () => this.overlay.items.set(id, next(current)),
+    );
   }
 
-  /** All item states of a stage, or of every stage (for status). */
+  /**
+   * Keys of a database, surviving damage: a hex-keyed database is walked in 256 ranges by the
+   * first two hex digits, so an unreadable page loses at most the rest of its range. Errors from
+   * LMDB are reported to `onError`.
+   */
+  private *safeKeys(store: StoreName, onError: (err: unknown) => void, range: { start?: string; end?: string } = {}, from = 0, onRange?: (i: number) => void): Iterable<string> {
+    const db = this.db(store);
+    const ranges: Array<{ start?: string; end?: string }> = [];
+    if (store === 'items' || range.start !== undefined) ranges.push(range);
+    else {
+      for (let i = 0; i < 256; i++) ranges.push({ start: i.toString(16).padStart(2, '0'), end: i === 255 ? 'g' : (i + 1).toString(16).padStart(2, '0') });
+      ranges.push({ start: 'g' }); // anything not hex (there should be nothing)
+    }
+    for (let i = from; i < ranges.length; i++) {
+      const r = ranges[i]!;
+      onRange?.(i);
+      try {
+        for (const key of db.getKeys(r)) yield key as string;
+      } catch (err) {
+        onError(err);
+      }
+    }
+  }
+
+  /** All item states of a stage, or of every stage (for status and explain); damaged ones skipped. */
   *itemStates(stage?: string): Iterable<ItemState> {
     const range = stage ? { start: stage + '\0', end: stage + '\u0001' } : {};
-    for (const { value } of this.items.getRange(range)) yield value;
+    const seen = new Set<string>();
+    for (const [id, st] of this.overlay.items) if (!stage || st.stage === stage) {
+      seen.add(id);
+      yield st;
+    }
+    for (const id of this.safeKeys('items', (err) => this.markDamaged(`listing items: ${messageOf(err)}`), range)) {
+      if (seen.has(id)) continue;
+      const st = this.checkedItem(id, this.read('items', id, () => this.items.get(id)));
+      if (st) yield st;
+    }
   }
 
   *actionEntries(): Iterable<{ key: ActionKey; value: ActionRecord }> {
-    for (const { key, value } of this.actions.getRange({})) yield { key: key as ActionKey, value };
+    for (const key of this.safeKeys('actions', (err) => this.markDamaged(`listing results: ${messageOf(err)}`))) {
+      const value = this.read('actions', key, () => this.actions.get(key));
+      if (value !== undefined && actionRecordProblem(value) === undefined) yield { key: key as ActionKey, value };
+    }
   }
 
   *blobHashes(): Iterable<ContentHash> {
-    for (const key of this.blobs.getKeys({})) yield key as ContentHash;
+    for (const key of this.safeKeys('blobs', (err) => this.markDamaged(`listing blobs: ${messageOf(err)}`))) yield key as ContentHash;
   }
 
   async stats(): Promise<CacheStats> {
     const byStage: Record<string, number> = {};
     let actions = 0;
-    for (const { value } of this.actions.getRange({})) {
+    for (const { value } of this.actionEntries()) {
       actions++;
       byStage[value.stage] = (byStage[value.stage] ?? 0) + 1;
     }
     let blobs = 0;
     let blobBytes = 0;
-    for (const { value } of this.blobs.getRange({})) {
+    for (const key of this.blobHashes()) {
+      const size = this.read('blobs', key, () => this.blobs.getBinary(key)?.length);
+      if (size === undefined) continue;
       blobs++;
-      blobBytes += value.length;
+      blobBytes += size;
     }
     let items = 0;
-    for (const _ of this.items.getKeys({})) items++;
+    for (const _ of this.safeKeys('items', (err) => this.markDamaged(`listing items: ${messageOf(err)}`))) items++;
     let fileBytes = 0;
     for (const f of readdirSync(this.dir)) fileBytes += statSync(join(this.dir, f)).size;
     return { actions, blobs, blobBytes, items, fileBytes, byStage };
   }
 
-  /** Re-hash every blob and check that every action's output and refs exist. */
+  /**
+   * Check every entry: blobs re-hashed, records and item states against their schema, every
+   * record's output and refs present. Reads nothing into the executor and drops nothing: the
+   * report says what `repair` would remove. An LMDB error while walking is `environment`.
+   */
   async verify(onProgress?: (done: number) => void): Promise<VerifyReport> {
-    const report: VerifyReport = { actionsChecked: 0, blobsChecked: 0, corruptBlobs: [], missingBlobs: [], badRecords: [] };
-    for (const { key, value } of this.blobs.getRange({})) {
+    const report: VerifyReport = { actionsChecked: 0, blobsChecked: 0, itemsChecked: 0, corruptBlobs: [], missingBlobs: [], badRecords: [], badItems: [] };
+    const envError = (where: string) => (err: unknown) => {
+      report.environment ??= `${where}: ${messageOf(err)}`;
+    };
+    const good = new Set<string>();
+    for (const key of this.safeKeys('blobs', envError('walking blobs'))) {
       report.blobsChecked++;
-      if (hashBytes(value) !== key) report.corruptBlobs.push(key as ContentHash);
+      try {
+        const bytes = this.blobs.getBinary(key);
+        if (bytes && hashBytes(bytes) === key) good.add(key);
+        else report.corruptBlobs.push(key as ContentHash);
+      } catch (err) {
+        if (isEnvironmentError(err)) envError(`reading blob ${key}`)(err);
+        report.corruptBlobs.push(key as ContentHash);
+      }
       if (onProgress && report.blobsChecked % 1000 === 0) onProgress(report.blobsChecked);
     }
-    for (const { key, value } of this.actions.getRange({})) {
+    for (const key of this.safeKeys('actions', envError('walking results'))) {
       report.actionsChecked++;
-      if (!value || value.format !== 1 || typeof value.output !== 'string' || !Array.isArray(value.refs)) {
-        report.badRecords.push(key as ActionKey);
+      let value: unknown;
+      try {
+        value = this.actions.get(key);
+      } catch (err) {
+        if (isEnvironmentError(err)) envError(`reading result ${key}`)(err);
+        report.badRecords.push({ key: key as ActionKey, problem: `does not decode (${messageOf(err)})` });
         continue;
       }
-      for (const blob of [value.output, ...value.refs]) {
-        if (!this.blobs.doesExist(blob)) report.missingBlobs.push({ key: key as ActionKey, stage: value.stage, item: value.item, blob });
+      const problem = actionRecordProblem(value);
+      if (problem) {
+        report.badRecords.push({ key: key as ActionKey, problem: `record ${problem}` });
+        continue;
+      }
+      const rec = value as ActionRecord;
+      for (const blob of [rec.output, ...rec.refs]) {
+        if (!good.has(blob)) report.missingBlobs.push({ key: key as ActionKey, stage: rec.stage, item: rec.item, blob });
+      }
+    }
+    for (const id of this.safeKeys('items', envError('walking items'))) {
+      report.itemsChecked++;
+      try {
+        const problem = itemStateProblem(this.items.get(id));
+        if (problem) report.badItems.push({ key: id, problem: `item history ${problem}` });
+      } catch (err) {
+        if (isEnvironmentError(err)) envError(`reading item ${id}`)(err);
+        report.badItems.push({ key: id, problem: `does not decode (${messageOf(err)})` });
       }
     }
     return report;
@@ -172,9 +538,83 @@ export class LmdbCache implements Cache {
 
   /** Remove what `verify` found broken, so the next build recomputes it. */
   async repair(report: VerifyReport): Promise<void> {
-    for (const h of report.corruptBlobs) await this.blobs.remove(h);
-    for (const k of report.badRecords) await this.actions.remove(k);
-    for (const m of report.missingBlobs) await this.actions.remove(m.key);
+    const settled = (p: Promise<unknown>) => void p.catch(() => undefined); // the transaction reports failure
+    await this.root.transaction(() => {
+      for (const h of report.corruptBlobs) settled(this.blobs.remove(h));
+      for (const r of report.badRecords) settled(this.actions.remove(r.key));
+      for (const m of report.missingBlobs) settled(this.actions.remove(m.key));
+      for (const i of report.badItems) settled(this.items.remove(i.key));
+    });
+  }
+
+  /**
+   * Copy every entry that reads back whole into `to` (a fresh environment): blobs that re-hash,
+   * records that match their schema and whose blobs all came across, item states that match
+   * theirs. What LMDB cannot read is left behind. Used by the repair of a damaged environment
+   * (salvage.ts, in a child process: a damaged page can crash the reader).
+   */
+  async salvageInto(
+    to: LmdbCache,
+    opts: { from?: { store: StoreName; range: number }; onRange?: (store: StoreName, range: number, counts: { blobs: number; actions: number; items: number; lost: number }) => void } = {},
+  ): Promise<{ blobs: number; actions: number; items: number; lost: number; errors: string[] }> {
+    const out = { blobs: 0, actions: 0, items: 0, lost: 0, errors: [] as string[] };
+    const onError = (err: unknown) => {
+      out.lost++;
+      if (out.errors.length < 20) out.errors.push(messageOf(err));
+    };
+    const order: StoreName[] = ['blobs', 'actions', 'items'];
+    const startStore = order.indexOf(opts.from?.store ?? 'blobs');
+    const start = (store: StoreName) => (order.indexOf(store) < startStore ? Infinity : store === opts.from?.store ? opts.from.range : 0);
+    const progress = (store: StoreName) => (i: number) => opts.onRange?.(store, i, out);
+    const pending: Array<Promise<unknown>> = [];
+    for (const key of this.safeKeys('blobs', onError, {}, start('blobs'), progress('blobs'))) {
+      try {
+        const bytes = this.blobs.getBinary(key);
+        if (!bytes || !isContentHash(key) || hashBytes(bytes) !== key) {
+          out.lost++;
+          continue;
+        }
+        pending.push(to.putBlob(Uint8Array.prototype.slice.call(bytes)));
+        out.blobs++;
+      } catch (err) {
+        onError(err);
+      }
+    }
+    await Promise.all(pending.splice(0));
+    for (const key of this.safeKeys('actions', onError, {}, start('actions'), progress('actions'))) {
+      try {
+        const rec = this.actions.get(key);
+        if (actionRecordProblem(rec) !== undefined) {
+          out.lost++;
+          continue;
+        }
+        let whole = true;
+        for (const b of [rec!.output, ...rec!.refs]) if (!(await to.hasBlob(b))) whole = false;
+        if (!whole) {
+          out.lost++;
+          continue;
+        }
+        pending.push(to.putAction(key as ActionKey, rec!));
+        out.actions++;
+      } catch (err) {
+        onError(err);
+      }
+    }
+    for (const id of this.safeKeys('items', onError, {}, start('items'), progress('items'))) {
+      try {
+        const st = this.items.get(id);
+        if (itemStateProblem(st) !== undefined) {
+          out.lost++;
+          continue;
+        }
+        pending.push(to.items.put(id, st!));
+        out.items++;
+      } catch (err) {
+        onError(err);
+      }
+    }
+    await Promise.all(pending);
+    return out;
   }
 
   /**
@@ -232,7 +672,36 @@ export class LmdbCache implements Cache {
     return { actionsRemoved: evict.size, blobsRemoved, bytesFreed };
   }
 
-  async close(): Promise<void> {
-    await this.root.close();
+  /** What this run kept in memory after the environment was found damaged (for the repair). */
+  keptInMemory(): { actions: Map<string, ActionRecord>; blobs: Map<string, Uint8Array>; items: Map<string, ItemState> } {
+    return this.overlay;
   }
+
+  /** Write entries kept by another (damaged) run into this environment. */
+  async adopt(kept: ReturnType<LmdbCache['keptInMemory']>): Promise<void> {
+    for (const bytes of kept.blobs.values()) await this.putBlob(bytes);
+    for (const [key, rec] of kept.actions) await this.putAction(key as ActionKey, rec);
+    for (const [id, st] of kept.items) await this.write(`item ${id}`, () => this.items.put(id, st), () => this.overlay.items.set(id, st));
+  }
+
+  private closed?: Promise<void>;
+
+  async close(): Promise<void> {
+    openCaches.delete(this);
+    if (this.damaged) {
+      // Writes of a failed transaction may never settle, and close() waits for them: give it a
+      // moment, then let the repair take over (the file is only read from here on).
+      this.closed ??= Promise.race([this.root.close().catch(() => undefined), new Promise<void>((res) => setTimeout(res, 2000))]);
+    }
+    this.closed ??= withTimeout(this.root.close(), cacheTimeoutMs(), 'closing the cache', this.dir);
+    await this.closed;
+  }
+}
+
+function openFailed(dir: string, err: unknown): RetraceError {
+  return new RetraceError('CACHE_OPEN_FAILED', `cannot open the LMDB cache: ${messageOf(err)}`, {
+    item: dir,
+    hint: 'check that the cache directory is writable and on a local filesystem (never NFS); --cache-dir picks another',
+    cause: err,
+  });
 }

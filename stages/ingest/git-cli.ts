@@ -15,6 +15,23 @@ export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * Never a hang (issue 18): a git command, or one blob read from cat-file, that takes longer than
+ * this is killed and reported (env RETRACE_CHILD_TIMEOUT_MS, default 10 min: a clone of a large
+ * repository over a slow disk can take minutes, a stuck credential helper forever).
+ */
+export function childTimeoutMs(): number {
+  const v = Number(process.env.RETRACE_CHILD_TIMEOUT_MS);
+  return Number.isFinite(v) && v > 0 ? v : 10 * 60_000;
+}
+
+function timedOut(what: string, item: string, ms: number): RetraceError {
+  return new RetraceError('CHILD_TIMEOUT', `${what} did not finish within ${ms} ms; stopped`, {
+    item,
+    hint: 'check that the repository is local and readable (a network remote or a credential prompt can stall git); RETRACE_CHILD_TIMEOUT_MS sets the limit',
+  });
+}
+
 /** ls-tree of a large repository can be tens of MB. */
 const MAX_OUTPUT_BYTES = 512 * 1024 * 1024;
 
@@ -28,8 +45,10 @@ export interface GitOptions {
 
 export function git(args: string[], opts: GitOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd: opts.cwd, env: gitEnv(opts.env), encoding: 'buffer', maxBuffer: MAX_OUTPUT_BYTES }, (err, stdout, stderr) => {
+    const ms = childTimeoutMs();
+    execFile('git', args, { cwd: opts.cwd, env: gitEnv(opts.env), encoding: 'buffer', maxBuffer: MAX_OUTPUT_BYTES, timeout: ms, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
+      if ((err as { killed?: boolean }).killed && (err as { signal?: string }).signal === 'SIGKILL') return reject(timedOut(`git ${args.join(' ')}`, opts.item, ms));
       const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
       const detail = stderr.toString().trim() || err.message;
       reject(
@@ -71,6 +90,24 @@ export class CatFile {
   }
 
   async read(oid: string): Promise<Buffer> {
+    const ms = childTimeoutMs();
+    const timer = setTimeout(() => {
+      this.failure ??= timedOut(`git cat-file reading ${oid}`, this.item, ms);
+      this.child.kill('SIGKILL');
+      this.stop();
+    }, ms);
+    timer.unref();
+    try {
+      return await this.readOne(oid);
+    } catch (err) {
+      if (this.failure instanceof RetraceError && this.failure.code === 'CHILD_TIMEOUT') throw this.failure;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async readOne(oid: string): Promise<Buffer> {
     this.child.stdin.write(oid + '\n');
     const header = (await this.line()).toString();
     const [, type, size] = header.split(' ');

@@ -11,6 +11,7 @@
  * absolute or `..` entries are skipped (FILE_UNSAFE_PATH); symlinks and hard links are resolved
  * inside the archive like the git reader does.
  */
+import { gunzipSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ReadEntry } from 'tar';
@@ -165,7 +166,12 @@ async function parse(archive: Buffer, item: string, limits: FileLimits): Promise
       read.on('data', (chunk: Buffer) => chunks.push(chunk));
       read.on('end', () => (entry.body = Buffer.concat(chunks)));
     });
-    parser.on('error', fail);
+    parser.on('error', (err: Error) => {
+      // An empty archive is only end-of-archive zero blocks, which tar's strict parser calls
+      // "Unrecognized archive format": it is an empty source (SOURCE_EMPTY), not a broken file.
+      if (entries.length === 0 && isEmptyArchive(archive)) resolve([]);
+      else fail(err);
+    });
     parser.on('end', () => resolve(entries));
     parser.end(archive);
   });
@@ -212,4 +218,15 @@ function packageName(byPath: Map<string, Entry>): string | undefined {
 
 function archiveName(location: string): string {
   return basename(location).replace(/\.(tgz|tar\.gz|tar)$/i, '');
+}
+
+/** A tar (or gzipped tar) of zero blocks only: what `tar czf x.tgz -T /dev/null` writes. */
+function isEmptyArchive(archive: Buffer): boolean {
+  let raw = archive;
+  try {
+    if (archive[0] === 0x1f && archive[1] === 0x8b) raw = gunzipSync(archive);
+  } catch {
+    return false;
+  }
+  return raw.length > 0 && raw.length % 512 === 0 && raw.every((b) => b === 0);
 }
