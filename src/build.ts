@@ -76,6 +76,8 @@ async function openSession(opts: BuildOptions, mode: 'build' | 'status'): Promis
   const loaded = await loadConfig(opts.config);
   const { cacheDir, outDir } = resolveDirs(loaded, opts);
   const local = LmdbCache.open(cacheDir);
+  // A running build holds a lease: gc keeps what it uses, and its LLM calls are claimed.
+  if (mode === 'build') await local.startBuildLease();
   const { cache, tiered } = withRemote(local, loaded.config.cache?.remote, opts.reporter, loaded.config.name);
   const pool = new PiscinaPool(opts.workers ?? loaded.config.workers);
   const controller = new AbortController();

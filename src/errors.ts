@@ -46,7 +46,14 @@ export type ErrorCode =
   | 'DATASET_CORRUPT'
   | 'ITEM_NOT_FOUND'
   | 'PARTITIONS_INCOMPLETE'
-  | 'USAGE';
+  | 'USAGE'
+  // issue 19: concurrent builds and a shared cache
+  | 'CACHE_CLOSED' // the cache was used after close (a bug: a task outlived its build)
+  | 'CACHE_CLOSE_TIMEOUT' // closing the LMDB environment did not finish in time
+  | 'CACHE_WRITE_FAILED' // an LMDB write failed after its retries
+  | 'DISK_FULL' // no space left on the device holding the cache, the output or a temp folder
+  | 'REMOTE_ENTRY_REFUSED' // a remote entry is not a regular file, too large, or too slow
+  | 'LLM_TIMEOUT'; // an LLM endpoint did not answer within its timeout (after retries)
 
 export class RetraceError extends Error {
   readonly code: ErrorCode;

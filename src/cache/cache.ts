@@ -45,7 +45,19 @@ export interface CacheStats {
   byStage: Record<string, number>;
 }
 
+/**
+ * Claims on action keys across processes sharing a cache (cache/lease.ts): held while an item of
+ * a claiming stage is computed, so another build waits for its record instead of computing it.
+ */
+export interface Claims {
+  /** Take the claim, waiting while another live build holds it ('waited': look the key up again). */
+  claim(key: ActionKey, signal?: AbortSignal): Promise<'mine' | 'waited'>;
+  release(key: ActionKey): Promise<void>;
+}
+
 export interface Cache {
+  /** Present when this process is a running build on a local cache (issue 19). */
+  readonly claims?: Claims;
   getAction(key: ActionKey): Promise<ActionRecord | undefined>;
   putAction(key: ActionKey, record: ActionRecord): Promise<void>;
   /** Verified read: the bytes are re-hashed; a mismatching blob is dropped and reported missing. */

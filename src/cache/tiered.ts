@@ -39,6 +39,11 @@ export class TieredCache implements Cache {
   /** One remote lookup per key and per blob, shared by the build and the prefetch, answer kept. */
   private readonly asked = { actions: new Map<ActionKey, Promise<ActionRecord | undefined>>(), blobs: new Map<ContentHash, Promise<boolean>>() };
 
+  /** Claims are local: processes sharing this machine's LMDB tier wait for each other. */
+  get claims(): LmdbCache['claims'] {
+    return this.local.claims;
+  }
+
   constructor(
     readonly local: LmdbCache,
     readonly remote: RemoteCache,
