@@ -203,6 +203,7 @@ export class Executor {
     if (this.signal.aborted) throw new RetraceError('LLM_BUDGET_EXHAUSTED', 'build stopped before this item', { item });
 
     const refs = new Set<ContentHash>();
+    const sizes: Record<string, number> = {};
     const ctx: StageContext = {
       item,
       pool: this.opts.pool,
@@ -210,6 +211,7 @@ export class Executor {
       putBlob: async (bytes) => {
         const h = await cache.putBlob(bytes);
         refs.add(h);
+        sizes[h] = bytes.byteLength;
         return h;
       },
       getBlob: async (hash) => {
@@ -241,10 +243,11 @@ export class Executor {
     this.leave(stage.name);
     const bytes = (stage.codec ?? jsonCodec<O>()).encode(value);
     const output = await cache.putBlob(bytes);
+    sizes[output] = bytes.byteLength;
     const now = Date.now();
     // The blobs are committed before the record that points at them: a crash in between leaves
     // an orphan blob (collected by gc), never a record without its data.
-    await cache.putAction(key, { format: 1, stage: stage.name, item, output, refs: [...refs], parts, ms: Math.round(ms), createdAt: now, usedAt: now });
+    await cache.putAction(key, { format: 1, stage: stage.name, item, output, refs: [...refs], sizes, parts, ms: Math.round(ms), createdAt: now, usedAt: now });
     const prev = await cache.getItem(stage.name, item);
     if (prev && prev.output === output) stats.unchanged++;
     await cache.recordItem({ stage: stage.name, item, key, parts, output, builtAt: now });

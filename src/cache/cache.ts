@@ -16,6 +16,11 @@ export interface ActionRecord {
   output: ContentHash;
   /** Other blobs the output refers to (file contents, token arrays); a hit needs them all. */
   refs: ContentHash[];
+  /**
+   * Byte size of the output and of each ref (issue 19): a reader of a shared remote fetches no
+   * more than this for each blob the record names. Absent in records written before it.
+   */
+  sizes?: Record<string, number>;
   /** The key's parts, recorded so `explain` can diff them. */
   parts: KeyParts;
   /** Time spent computing, in ms. */

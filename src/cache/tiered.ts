@@ -214,6 +214,9 @@ export function withRemote(local: LmdbCache, remote: RemoteCacheConfig | undefin
   const warn: Warn = (code, item, message) => reporter.emit({ type: 'warn', code, item, message });
   try {
     const tiered = new TieredCache(local, openRemote(remote), remote.mode ?? 'read-write', warn);
+    if (!tiered.remote.trust.signingKey) {
+      warn('REMOTE_UNSIGNED', tiered.remote.location, 'the remote cache is not signed: anyone who can write to it can make this build use forged results. Set cache.remote.signingKeyEnv (and requireSignatures) for a shared cache');
+    }
     if (dataset && remote.prefetch !== false) tiered.prefetch(dataset);
     return { cache: tiered, tiered };
   } catch (err) {
