@@ -8,6 +8,7 @@
  * own, so a build holds one repository's files at a time, never the corpus. Shards are planned
  * from token counts and read their documents back from the cache one by one.
  */
+import { redactDeep, redactUrl } from '../src/redact.ts';
 import { resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { newStamp, stampTree } from '../src/stamp.ts';
@@ -58,7 +59,7 @@ interface SourceOutcome {
 
 function describeSource(spec: SourceConfig, index: number): string {
   const where = 'dir' in spec ? spec.dir : 'git' in spec ? `${spec.git}${spec.rev ? '@' + spec.rev : ''}` : spec.tarball;
-  return `sources[${index}] ${where}`;
+  return `sources[${index}] ${redactUrl(where)}`;
 }
 
 async function processSource(
@@ -231,7 +232,8 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
     pins: {
       format: cfg.format,
       sources: outcomes.map((o) => ({
-        source: o.spec,
+        // Credentials in a git URL never reach the manifest (issue 19).
+        source: redactDeep(o.spec),
         kind: o.identity?.kind,
         name: o.identity?.name,
         commit: o.identity?.commit,

@@ -9,6 +9,7 @@ import { resolveDirs } from '../build.ts';
 import { loadConfig, type RemoteCacheConfig } from '../config.ts';
 import { findVersion } from '../dataset.ts';
 import { RetraceError } from '../errors.ts';
+import { redactUrl } from '../redact.ts';
 import { initHash } from '../hash.ts';
 import { exportVersion, importBundle } from './bundle.ts';
 import { pinnedKeys, rootKey } from './closure.ts';
@@ -52,7 +53,7 @@ function remoteOf(ctx: CacheContext, write: boolean): RemoteCache {
   }
   if (write && ctx.remote.mode === 'read-only') {
     throw new RetraceError('REMOTE_READ_ONLY', 'the remote cache is configured read-only: this command would write to it', {
-      item: ctx.remote.url,
+      item: redactUrl(ctx.remote.url),
       hint: "set cache.remote.mode to 'read-write' on a machine allowed to publish",
     });
   }

@@ -7,6 +7,7 @@
  *   pins/<name>/<id>        versions remote garbage collection keeps
  */
 import { RetraceError } from '../errors.ts';
+import { redactUrl } from '../redact.ts';
 import { hashBytes, isContentHash, type ActionKey, type ContentHash } from '../hash.ts';
 import type { ActionRecord } from './cache.ts';
 import type { RemoteCacheConfig } from '../config.ts';
@@ -242,7 +243,7 @@ function secretFrom(cfg: RemoteCacheConfig | undefined, name: string | undefined
   const v = env[name];
   if (!v) {
     throw new RetraceError('REMOTE_AUTH', `the environment variable ${name} (${what}) is empty or not set`, {
-      item: cfg?.url ?? what,
+      item: cfg?.url ? redactUrl(cfg.url) : what,
       hint: `export ${name}=..., or remove ${what} from the config`,
     });
   }

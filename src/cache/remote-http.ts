@@ -12,6 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RetraceError } from '../errors.ts';
+import { redactUrl } from '../redact.ts';
 import { MAX_RECORD_BYTES, refused, type ReadLimits, type RemoteStore, type StoreOptions, type StoredFile } from './remote-store.ts';
 
 const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -34,8 +35,9 @@ export class HttpStore implements RemoteStore {
   private readonly maxRetries: number;
 
   constructor(url: string, opts: StoreOptions = {}) {
-    this.location = url.replace(/\/+$/, '');
-    this.base = new URL(this.location + '/');
+    this.base = new URL(url.replace(/\/+$/, '') + '/');
+    // Messages, summaries and --json show the URL without credentials (issue 19).
+    this.location = redactUrl(url.replace(/\/+$/, ''));
     this.headers = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
     const sockets = opts.maxConcurrency ?? 16;
     this.limit = pLimit(sockets);

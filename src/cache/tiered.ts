@@ -8,6 +8,7 @@
  * run: the build goes on with the local tier.
  */
 import { asRetraceError, type RetraceError } from '../errors.ts';
+import { redactUrl } from '../redact.ts';
 import type { ActionKey, ContentHash } from '../hash.ts';
 import type { RemoteCacheConfig } from '../config.ts';
 import type { Reporter } from '../reporter.ts';
@@ -220,8 +221,8 @@ export function withRemote(local: LmdbCache, remote: RemoteCacheConfig | undefin
     if (dataset && remote.prefetch !== false) tiered.prefetch(dataset);
     return { cache: tiered, tiered };
   } catch (err) {
-    const e = asRetraceError(err, 'REMOTE_FAILED', remote.url);
-    warn(e.code, e.item ?? remote.url, `${e.message}${e.hint ? ` (${e.hint})` : ''}; building with the local cache only`);
+    const e = asRetraceError(err, 'REMOTE_FAILED', redactUrl(remote.url));
+    warn(e.code, e.item ?? redactUrl(remote.url), `${e.message}${e.hint ? ` (${e.hint})` : ''}; building with the local cache only`);
     return { cache: local };
   }
 }

@@ -121,7 +121,16 @@ export class LlmClient {
         });
       }
     }
-    this.sdk = new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: timeoutMs });
+    // fetch refuses URLs with credentials: `http://user:pass@host/v1` becomes Basic auth (unless
+    // apiKeyEnv gives a bearer key), and the URL keeps no secret (issue 19).
+    const url = new URL(baseURL);
+    let defaultHeaders: Record<string, string> | undefined;
+    if (url.username || url.password) {
+      if (!apiKeyEnv) defaultHeaders = { authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` };
+      url.username = '';
+      url.password = '';
+    }
+    this.sdk = new OpenAI({ baseURL: url.href.replace(/\/$/, baseURL.endsWith('/') ? '/' : ''), apiKey, maxRetries: 0, timeout: timeoutMs, defaultHeaders });
     return this.sdk;
   }
 
