@@ -3,8 +3,10 @@
  * pipeline through the executor, write the dataset version, and summarise. Also `status`, which
  * runs the same pipeline answering only from the cache.
  */
+import { sweepStale } from './temp.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { newStamp, stampPath, stampTree } from './stamp.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
@@ -77,7 +79,12 @@ async function openSession(opts: BuildOptions, mode: 'build' | 'status'): Promis
   const { cacheDir, outDir } = resolveDirs(loaded, opts);
   const local = LmdbCache.open(cacheDir);
   // A running build holds a lease: gc keeps what it uses, and its LLM calls are claimed.
-  if (mode === 'build') await local.startBuildLease();
+  if (mode === 'build') {
+    await local.startBuildLease();
+    // What killed builds left behind: half-written versions, shard and bundle temp folders.
+    sweepStale(join(outDir, loaded.config.name), ['.tmp-', '.latest-']);
+    sweepStale(tmpdir(), ['retrace-shard-', 'retrace-bundle-']);
+  }
   const { cache, tiered } = withRemote(local, loaded.config.cache?.remote, opts.reporter, loaded.config.name);
   const pool = new PiscinaPool(opts.workers ?? loaded.config.workers);
   const controller = new AbortController();

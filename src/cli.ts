@@ -11,7 +11,7 @@ import { hideBin } from 'yargs/helpers';
 import { runBuild, runMerge, runPartition, runStatus, resolveDirs, type BuildSummary } from './build.ts';
 import { resolvePartition } from './partition.ts';
 import { loadConfig } from './config.ts';
-import { RetraceError } from './errors.ts';
+import { diskFull, isDiskFull, RetraceError } from './errors.ts';
 import { initHash } from './hash.ts';
 import { LmdbCache } from './cache/lmdb-store.ts';
 import { cacheContext, cacheExport, cacheGc, cacheImport, cachePull, cachePush, datasetPin } from './cache/commands.ts';
@@ -341,8 +341,11 @@ const cli = yargs(hideBin(process.argv))
   .version(false)
   .fail((msg, err) => {
     // A command's own error passes through; anything yargs rejects (unknown option, failed
-    // check) is a usage error.
+    // check) is a usage error. A full disk is never a usage error (issue 19).
     if (err instanceof RetraceError) throw err;
+    if (err && isDiskFull(err)) throw diskFull(err);
+    // A command's own exception (not a yargs validation error) is not a usage error either.
+    if (err && err.name !== 'YError') throw err;
     process.stderr.write(`error USAGE: ${msg ?? err?.message}\n(retrace --help lists commands and options)\n`);
     process.exit(2);
   })
@@ -352,6 +355,7 @@ try {
   await cli.parseAsync();
   process.exitCode = exitCode;
 } catch (err) {
+  if (!(err instanceof RetraceError && err.code !== 'USAGE') && isDiskFull(err)) err = diskFull(err);
   if (err instanceof RetraceError) {
     process.stderr.write(`error ${err.describe()}\n`);
     process.exitCode = err.code === 'USAGE' ? 2 : 1;

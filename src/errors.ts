@@ -86,5 +86,26 @@ export class RetraceError extends Error {
 export function asRetraceError(err: unknown, code: ErrorCode, item?: string): RetraceError {
   if (err instanceof RetraceError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isDiskFull(err)) return diskFull(err, item);
   return new RetraceError(code, message, { item, cause: err });
+}
+
+/** ENOSPC / EDQUOT anywhere in the cause chain, or LMDB's "map full" (issue 19). */
+export function isDiskFull(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'DISK_FULL') return true;
+    if (/ENOSPC|EDQUOT|No space left on device|Disk quota exceeded|MDB_MAP_FULL/.test(String((e as Error).message ?? ''))) return true;
+  }
+  return false;
+}
+
+/** Disk full, reported as such: where, and what to do. */
+export function diskFull(err: unknown, item?: string): RetraceError {
+  const path = (err as { path?: string }).path;
+  return new RetraceError('DISK_FULL', `no space left on the device${path ? ` writing ${path}` : ''}: ${err instanceof Error ? err.message : String(err)}`, {
+    item: item ?? path,
+    hint: 'free space (`retrace cache gc --max-size SIZE` shrinks the cache; old dataset versions can go), or point --cache-dir / --out at a bigger disk',
+    cause: err,
+  });
 }
