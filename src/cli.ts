@@ -344,8 +344,6 @@ const cli = yargs(hideBin(process.argv))
     // check) is a usage error. A full disk is never a usage error (issue 19).
     if (err instanceof RetraceError) throw err;
     if (err && isDiskFull(err)) throw diskFull(err);
-    // A command's own exception (not a yargs validation error) is not a usage error either.
-    if (err && err.name !== 'YError') throw err;
     process.stderr.write(`error USAGE: ${msg ?? err?.message}\n(retrace --help lists commands and options)\n`);
     process.exit(2);
   })
