@@ -74,7 +74,10 @@ for (let r = 0; r < rounds; r++) {
         while (!stop) {
           const g = await cacheCmd(cache, 'gc', ...modes[i++ % modes.length]!);
           gcRuns++;
-          if (g.code !== 0) examples.push(`round ${r}: gc exit ${g.code}: ${g.stderr.slice(-300)}`);
+          if (g.code !== 0) {
+            examples.push(`round ${r}: gc exit ${g.code}: ${g.stderr.slice(-300)}`);
+            process.stderr.write(`  gc exit ${g.code}: ${g.stderr.slice(-1000)}\n`);
+          }
         }
       })()
     : Promise.resolve();
@@ -103,6 +106,7 @@ for (let r = 0; r < rounds; r++) {
   rmSync(p.path(cache), { recursive: true, force: true });
   for (let i = 0; i < builds; i++) rmSync(p.path(`out${r}-${i}`), { recursive: true, force: true });
   process.stderr.write(`round ${r + 1}/${rounds}: ${bad ? 'FAILED' : 'ok'} (${(roundMs.at(-1)! / 1000).toFixed(1)} s)\n`);
+  if (bad) for (const x of runs) if (x.code !== 0 || x.hung) process.stderr.write(`  ${x.hung ? 'HUNG' : `exit ${x.code}`}\n${x.stderr.slice(-3000)}\n`);
 }
 roundMs.sort((a, b) => a - b);
 console.log(

@@ -38,6 +38,8 @@ export class TieredCache implements Cache {
    */
   private readonly landing = { actions: new Map<ActionKey, ActionRecord>(), blobs: new Map<ContentHash, Uint8Array>() };
   /** One remote lookup per key and per blob, shared by the build and the prefetch, answer kept. */
+  /** Local hits whose presence on the remote was checked (or uploaded) this run. */
+  private readonly checked = new Set<ActionKey>();
   private readonly asked = { actions: new Map<ActionKey, Promise<ActionRecord | undefined>>(), blobs: new Map<ContentHash, Promise<boolean>>() };
 
   /** Claims are local: processes sharing this machine's LMDB tier wait for each other. */
@@ -55,7 +57,16 @@ export class TieredCache implements Cache {
   }
 
   async getAction(key: ActionKey): Promise<ActionRecord | undefined> {
-    const rec = this.landing.actions.get(key) ?? (await this.local.getAction(key));
+    const landing = this.landing.actions.get(key);
+    const rec = landing ?? (await this.local.getAction(key));
+    // A local result may never have reached the remote (its build was killed between storing
+    // and uploading it): in read-write mode, the remote gets it now if it lacks it (issue 19).
+    if (rec && !landing && this.mode === 'read-write' && !this.disabled && !this.checked.has(key)) {
+      this.checked.add(key);
+      this.track(this.guard(async () => {
+        if (!(await this.remote.hasAction(key))) await this.upload(key, rec);
+      }, undefined));
+    }
     if (rec || this.disabled) return rec;
     return this.fetchAction(key);
   }
@@ -136,6 +147,7 @@ export class TieredCache implements Cache {
       p = this.guard(async () => {
         const remote = await this.remote.getAction(key);
         if (!remote) return undefined;
+        this.checked.add(key);
         const fetched = await Promise.all([remote.output, ...remote.refs].map((h) => this.fetchBlob(h)));
         if (!fetched.every(Boolean)) return undefined;
         const copy: ActionRecord = { ...remote, usedAt: Date.now() };
