@@ -253,7 +253,7 @@ const cli = yargs(hideBin(process.argv))
             remote: a.remote,
           });
           print(a.json, r, [
-            `gc: removed ${r.actionsRemoved} result(s) and ${r.blobsRemoved} blob(s), freed ${human(r.bytesFreed)}; kept ${r.pinned.length} pinned version(s)`,
+            `gc: removed ${r.actionsRemoved} result(s) and ${r.blobsRemoved} blob(s), freed ${human(r.bytesFreed)}; kept ${r.pinned.length} pinned version(s)${r.liveBuilds ? `; ${r.liveBuilds} build(s) running: kept ${r.keptForBuilds} entr${r.keptForBuilds === 1 ? 'y' : 'ies'} they may use` : ''}`,
             ...r.unknownPins.map((p) => `  warning: pinned ${p} has no root in this cache (build it here to protect it)`),
             ...(r.remote ? [`remote gc: removed ${r.remote.actionsRemoved} result(s), ${r.remote.rootsRemoved} root(s) and ${r.remote.blobsRemoved} blob(s), freed ${human(r.remote.bytesFreed)}`] : []),
           ].join('\n'));

@@ -93,6 +93,9 @@ export interface GcReport {
   actionsRemoved: number;
   blobsRemoved: number;
   bytesFreed: number;
+  /** Builds running on this cache during gc, and the records/blobs kept because they may use them. */
+  liveBuilds: number;
+  keptForBuilds: number;
   pinned: string[];
   /** Pins whose root this cache does not hold: nothing of theirs could be kept. */
   unknownPins: string[];
