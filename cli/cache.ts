@@ -57,6 +57,7 @@ export function cacheCommands<T>(y: Argv<T>, run: (handler: (a: any) => Promise<
                 ? `gc --dry-run: would remove ${r.actionsRemoved} result(s) and ${r.blobsRemoved} blob(s), freeing ${human(r.bytesFreed)}; nothing was removed`
                 : `gc: removed ${r.actionsRemoved} result(s) and ${r.blobsRemoved} blob(s), freed ${human(r.bytesFreed)}`,
               `  kept ${r.pinned.length} pinned version(s) and the latest complete version of ${r.latest.length} dataset(s)${r.latest.length ? `: ${r.latest.join(', ')}` : ''}`,
+              ...(r.liveBuilds ? [`  ${r.liveBuilds} build(s) running: kept ${r.keptForBuilds} entr${r.keptForBuilds === 1 ? 'y' : 'ies'} they may use`] : []),
               ...r.unknownPins.map((p) => `  warning: pinned ${p} has no root in this cache (build it here to protect it)`),
               ...(r.remote ? [`remote gc: removed ${r.remote.actionsRemoved} result(s), ${r.remote.rootsRemoved} root(s) and ${r.remote.blobsRemoved} blob(s), freed ${human(r.remote.bytesFreed)}`] : []),
             ].join('\n'),

@@ -9,6 +9,7 @@ hashed), so the same inputs give the same
  * id on any machine and any change to a shard or an input gives a new one. A version folder is
  * written under a temporary name and renamed into place: it is complete or absent.
  */
+import { tempTag } from './temp.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, lstatSync, readlinkSync, fsyncSync, openSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -104,7 +105,7 @@ export async function writeVersion(
   let existed = existsSync(join(finalDir, 'manifest.json'));
   const repaired: string[] = [];
   if (!existed) {
-    const tmp = join(nameDir, `.tmp-${version}-${randomBytes(4).toString('hex')}`);
+    const tmp = join(nameDir, `.tmp-${version}-${tempTag()}`);
     mkdirSync(tmp, { recursive: true });
     try {
       for (const s of body.shards) {
@@ -170,7 +171,7 @@ export function shardsPresent(path: string, manifest: Pick<Manifest, 'shards'>):
 /** datasets/<name>/latest -> <version>, replaced atomically. */
 export function pointLatest(nameDir: string, version: string): void {
   const link = join(nameDir, 'latest');
-  const tmp = join(nameDir, `.latest-${randomBytes(4).toString('hex')}`);
+  const tmp = join(nameDir, `.latest-${tempTag()}`);
   symlinkSync(version, tmp);
   renameSync(tmp, link);
 }

@@ -43,6 +43,10 @@ export interface EngineErrorCodes {
   CHILD_TIMEOUT: true;
   DISK_FULL: true;
   EXIT_FORCED: true;
+  CACHE_CLOSED: true;
+  CACHE_CLOSE_TIMEOUT: true;
+  REMOTE_ENTRY_REFUSED: true;
+  REMOTE_UNSIGNED: true;
   // datasets
   DATASET_NOT_FOUND: true;
   DATASET_CORRUPT: true;
@@ -118,6 +122,10 @@ const ENGINE_SPECS: Record<keyof EngineErrorCodes, CodeSpec> = {
   CACHE_TIMEOUT: { kind: 'error', meaning: 'a wait on the cache exceeded its limit' },
   CHILD_TIMEOUT: { kind: 'error', meaning: 'a child process (git, the salvage helper) exceeded its time limit' },
   DISK_FULL: { kind: 'error', meaning: 'no space left on the disk under --cache-dir or --out' },
+  CACHE_CLOSED: { kind: 'error', meaning: 'the cache was used after it was closed (a bug: a task outlived its build)' },
+  CACHE_CLOSE_TIMEOUT: { kind: 'warning', meaning: 'closing the LMDB environment did not finish in time; the process exits anyway' },
+  REMOTE_ENTRY_REFUSED: { kind: 'warning', meaning: 'a remote entry is not a regular file, is larger than its record says, or is too slow: refused and recomputed' },
+  REMOTE_UNSIGNED: { kind: 'warning', meaning: 'the shared cache is used without signatures: anyone who can write to it can change what builds read' },
   EXIT_FORCED: { kind: 'warning', meaning: 'the command finished but something kept the process alive: it exited anyway' },
   BUNDLE_FAILED: { kind: 'warning', meaning: 'the CLI could not be bundled; it runs from the TypeScript sources (slower start)' },
   DATASET_NOT_FOUND: { kind: 'error', meaning: 'no dataset version matches the given name or id' },
@@ -175,7 +183,29 @@ export const errors = factories(ENGINE_CODES);
 export function asRetraceError(err: unknown, code: ErrorCode, item?: string): RetraceError {
   if (err instanceof RetraceError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isDiskFull(err)) return diskFull(err, item);
   return new RetraceError(code, message, { item, cause: err });
+}
+
+/** ENOSPC / EDQUOT anywhere in the cause chain, or LMDB's "map full". */
+export function isDiskFull(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'DISK_FULL') return true;
+    if (/ENOSPC|EDQUOT|No space left on device|Disk quota exceeded|MDB_MAP_FULL/.test(String((e as Error).message ?? ''))) return true;
+  }
+  return false;
+}
+
+/** Disk full, reported as such: where, and what to do. */
+export function diskFull(err: unknown, item?: string): RetraceError {
+  if (err instanceof RetraceError && err.code === 'DISK_FULL') return err;
+  const path = (err as { path?: string }).path;
+  return new RetraceError('DISK_FULL', `no space left on the device${path ? ` writing ${path}` : ''}: ${err instanceof Error ? err.message : String(err)}`, {
+    item: item ?? path,
+    hint: 'free space (`retrace cache gc --max-size SIZE` shrinks the cache; old dataset versions can go), or point --cache-dir / --out at a bigger disk; no version was written',
+    cause: err,
+  });
 }
 
 /**
@@ -183,14 +213,7 @@ export function asRetraceError(err: unknown, code: ErrorCode, item?: string): Re
  * is plain: a full disk (ENOSPC, EDQUOT) names the path it could not write.
  */
 export function systemError(err: unknown): unknown {
-  if (err instanceof RetraceError) return err;
-  const e = err as NodeJS.ErrnoException | undefined;
-  if (e && (e.code === 'ENOSPC' || e.code === 'EDQUOT')) {
-    return new RetraceError('DISK_FULL', `no space left on the disk: ${e.message}`, {
-      item: e.path,
-      hint: 'free space there, or pass --out / --cache-dir on a disk with room; no version was written',
-      cause: err,
-    });
-  }
+  if (err instanceof RetraceError && err.code !== 'USAGE') return err;
+  if (err && isDiskFull(err)) return diskFull(err);
   return err;
 }

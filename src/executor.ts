@@ -238,14 +238,35 @@ export class Executor {
     const stats = this.statsFor(stage.name);
     stats.items++;
     const cache = this.opts.cache;
-    const hit = await this.lookup(stage as StageDef<unknown, O>, key, item);
-    if (hit) {
+    const answer = async (hit: { record: ActionRecord; value: O }): Promise<StageResult<O>> => {
       stats.cached++;
       this.usedKeys.add(key);
       await cache.recordItem({ stage: stage.name, item, key, parts, output: hit.record.output, builtAt: hit.record.createdAt });
       this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
       return { value: hit.value, hash: hit.record.output, cached: true, key };
+    };
+    const hit = await this.lookup(stage as StageDef<unknown, O>, key, item);
+    if (hit) return answer(hit);
+    const claims = stage.claim && this.opts.mode !== 'status' && !this.signal.aborted ? cache.claims : undefined;
+    if (claims && (await claims.claim(key, this.signal)) === 'waited') {
+      // Another build held the claim: its result is usually there now.
+      const after = await this.lookup(stage as StageDef<unknown, O>, key, item);
+      if (after) {
+        await claims.release(key);
+        return answer(after);
+      }
     }
+    try {
+      return await this.compute(stage, input, item, key, parts);
+    } finally {
+      // The record is committed (or the computation failed) before the claim is let go.
+      await claims?.release(key);
+    }
+  }
+
+  private async compute<I, O>(stage: StageDef<I, O>, input: I, item: string, key: ActionKey, parts: KeyParts): Promise<StageResult<O>> {
+    const stats = this.statsFor(stage.name);
+    const cache = this.opts.cache;
     if (this.opts.mode === 'status') {
       const prev = await cache.getItem(stage.name, item);
       const stale = new StaleItem(stage.name, item, prev ? diffKeyParts(prev.parts, parts) : 'new');
@@ -259,6 +280,7 @@ export class Executor {
     }
 
     const refs = new Set<ContentHash>();
+    const sizes: Record<string, number> = {};
     const ctx: StageContext = {
       item,
       pool: this.opts.pool,
@@ -266,6 +288,7 @@ export class Executor {
       putBlob: async (bytes) => {
         const h = await cache.putBlob(bytes);
         refs.add(h);
+        sizes[h] = bytes.byteLength;
         return h;
       },
       getBlob: async (hash) => {
@@ -293,10 +316,11 @@ export class Executor {
     this.leave(stage.name);
     const bytes = (stage.codec ?? jsonCodec<O>()).encode(value);
     const output = await cache.putBlob(bytes);
+    sizes[output] = bytes.byteLength;
     const now = Date.now();
     // The blobs are committed before the record that points at them: a crash in between leaves
     // an orphan blob (collected by gc), never a record without its data.
-    await cache.putAction(key, { format: 1, stage: stage.name, item, output, refs: [...refs], parts, ms: Math.round(ms), createdAt: now, usedAt: now });
+    await cache.putAction(key, { format: 1, stage: stage.name, item, output, refs: [...refs], sizes, parts, ms: Math.round(ms), createdAt: now, usedAt: now });
     const prev = await cache.getItem(stage.name, item);
     if (prev && prev.output === output) stats.unchanged++;
     await cache.recordItem({ stage: stage.name, item, key, parts, output, builtAt: now });

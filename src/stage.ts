@@ -44,6 +44,11 @@ export interface StageDef<I, O> {
   item(input: I): string;
   key(input: I): StageKey;
   run(input: I, ctx: StageContext): Promise<O>;
+  /**
+   * Claim a miss's key in the cache before computing it (costly calls, e.g. LLM requests): a
+   * concurrent build that misses the same key waits for this one's result instead of paying again.
+   */
+  readonly claim?: boolean;
   /** How the output is stored; JSON by default. */
   readonly codec?: Codec<O>;
 }

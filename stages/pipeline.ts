@@ -10,6 +10,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { redactDeep, redactUrl } from '../src/redact.ts';
 import pLimit from 'p-limit';
 import { newStamp, stampPath, stampTree } from '../src/stamp.ts';
 import { stampSource } from './ingest/stamp.ts';
@@ -84,7 +85,7 @@ interface SourceOutcome {
 
 function describeSource(spec: SourceConfig, index: number): string {
   const where = 'dir' in spec ? spec.dir : 'git' in spec ? `${spec.git}${spec.rev ? '@' + spec.rev : ''}` : spec.tarball;
-  return `sources[${index}] ${where}`;
+  return `sources[${index}] ${redactUrl(where)}`;
 }
 
 async function processSource(
@@ -323,7 +324,8 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
     pins: {
       format: cfg.format,
       sources: outcomes.map((o) => ({
-        source: o.spec,
+        // Credentials in a git URL never reach the manifest (issue 19).
+        source: redactDeep(o.spec),
         kind: o.identity?.kind,
         name: o.identity?.name,
         commit: o.identity?.commit,

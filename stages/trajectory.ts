@@ -9,6 +9,7 @@
  * whose calls fail after the client's retries fails as a whole, naming the file; its finished
  * calls stay cached.
  */
+import { redactUrl } from '../src/redact.ts';
 import type { LoadedConfig } from './config.ts';
 import type { ContentHash } from '../src/hash.ts';
 import type { PipelineRun } from './config.ts';
@@ -272,7 +273,7 @@ export function trajectoryPins(loaded: LoadedConfig): Record<string, unknown> {
   return {
     provider: s.provider,
     model: s.model,
-    baseURL: s.endpoint?.baseURL ?? null,
+    baseURL: s.endpoint ? redactUrl(s.endpoint.baseURL) : null,
     temperature: s.temperature,
     seed: s.seed,
     maxTokens: s.maxTokens,

@@ -3,6 +3,7 @@
  * configured), the worker pool, the executor and the run handed to the pipeline. Every engine
  * command that runs a pipeline (build, partition, merge, status) opens one and closes it.
  */
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ENGINE_ONLY, loadConfig, type EngineConfig, type LoadedConfig } from '../config.ts';
 import { RetraceError } from '../errors.ts';
@@ -14,6 +15,7 @@ import type { Cache } from '../cache/cache.ts';
 import { withRemote, type TieredCache } from '../cache/tiered.ts';
 import type { Pipeline, PipelineRun } from '../pipeline.ts';
 import { PiscinaPool, type TaskPool } from '../pool.ts';
+import { sweepStale } from '../temp.ts';
 import type { Reporter } from '../reporter.ts';
 
 export interface BuildOptions {
@@ -75,6 +77,13 @@ export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>,
   const loaded = await loadConfig(opts.config, pipeline.config);
   const { cacheDir, outDir } = resolveDirs(loaded, opts);
   const local = await openLocalForBuild(cacheDir, opts.reporter, opts.repairCache);
+  // A running build holds a lease: gc keeps what it uses, and its LLM calls are claimed.
+  if (mode === 'build') {
+    await local.startBuildLease();
+    // What killed builds left behind: half-written versions, shard and bundle temp folders.
+    sweepStale(join(outDir, loaded.config.name), ['.tmp-', '.latest-']);
+    sweepStale(tmpdir(), ['retrace-shard-', 'retrace-bundle-']);
+  }
   const { cache, tiered } = withRemote(local, loaded.config.cache?.remote, opts.reporter, loaded.config.name);
   const pool = new PiscinaPool(opts.workers ?? loaded.config.workers);
   const controller = new AbortController();

@@ -15,7 +15,7 @@ import { DirStore } from './remote-dir.ts';
 import { pullVersion, pushVersion, type TransferReport } from './transfer.ts';
 
 async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'retrace-bundle-'));
+  const dir = mkdtempSync(join(tmpdir(), `retrace-bundle-${process.pid}-`));
   try {
     return await fn(dir);
   } finally {

@@ -17,6 +17,11 @@ export interface ActionRecord {
   output: ContentHash;
   /** Other blobs the output refers to (file contents, token arrays); a hit needs them all. */
   refs: ContentHash[];
+  /**
+   * Byte size of the output and of each ref (issue 19): a reader of a shared remote fetches no
+   * more than this for each blob the record names. Absent in records written before it.
+   */
+  sizes?: Record<string, number>;
   /** The key's parts, recorded so `explain` can diff them. */
   parts: KeyParts;
   /** Time spent computing, in ms. */
@@ -48,7 +53,19 @@ export interface CacheStats {
   byStage: Record<string, number>;
 }
 
+/**
+ * Claims on action keys across processes sharing a cache (cache/lease.ts): held while an item of
+ * a claiming stage is computed, so another build waits for its record instead of computing it.
+ */
+export interface Claims {
+  /** Take the claim, waiting while another live build holds it ('waited': look the key up again). */
+  claim(key: ActionKey, signal?: AbortSignal): Promise<'mine' | 'waited'>;
+  release(key: ActionKey): Promise<void>;
+}
+
 export interface Cache {
+  /** Present when this process is a running build on a local cache: in-flight claims of calls. */
+  readonly claims?: Claims;
   /** A stage result by its action key, or an engine record (version root) by its record key. */
   getAction(key: ActionKey | RecordKey): Promise<ActionRecord | undefined>;
   putAction(key: ActionKey | RecordKey, record: ActionRecord): Promise<void>;

@@ -9,6 +9,7 @@ import { projectDirs } from '../build/session.ts';
 import type { RemoteCacheConfig } from '../config.ts';
 import { findVersion, listVersions } from '../dataset.ts';
 import { RetraceError } from '../errors.ts';
+import { redactUrl } from '../redact.ts';
 import { initHash } from '../hash.ts';
 import { exportVersion, importBundle } from './bundle.ts';
 import { pinnedKeys, rootKey } from './closure.ts';
@@ -49,7 +50,7 @@ function remoteOf(ctx: CacheContext, write: boolean): RemoteCache {
   }
   if (write && ctx.remote.mode === 'read-only') {
     throw new RetraceError('REMOTE_READ_ONLY', 'the remote cache is configured read-only: this command would write to it', {
-      item: ctx.remote.url,
+      item: redactUrl(ctx.remote.url),
       hint: "set cache.remote.mode to 'read-write' on a machine allowed to publish",
     });
   }
@@ -94,6 +95,9 @@ export interface GcReport {
   actionsRemoved: number;
   blobsRemoved: number;
   bytesFreed: number;
+  /** Builds running on this cache during gc, and the records/blobs kept because they may use them. */
+  liveBuilds: number;
+  keptForBuilds: number;
   pinned: string[];
   /** Issue 16: the latest complete versions (name/id) kept besides the pins. */
   latest: string[];

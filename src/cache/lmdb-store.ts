@@ -23,9 +23,18 @@ import { RetraceError } from '../errors.ts';
 import { hashBytes, isContentHash, type ActionKey, type ContentHash, type RecordKey } from '../hash.ts';
 import { cacheReadContext, type ActionRecord, type Cache, type CacheStats, type DropEvent, type ItemState, type StoreName } from './cache.ts';
 import { actionRecordProblem, inspectEnvironment, isEnvironmentError, itemStateProblem } from './lmdb-check.ts';
+import { BuildLease, FRESH_MS, liveBuilds, type LeaseValue } from './lease.ts';
 
-/** Refresh `usedAt` at most this often, so cache hits rarely cost a write. */
-const USED_AT_GRANULARITY_MS = 60 * 60 * 1000;
+/**
+ * Open options for several processes on one environment (bench/lmdb-concurrency.ts, README notes
+ * on dependencies): lmdb-js's default `overlappingSync: true` (Linux) let concurrent processes
+ * fail with MDB_BAD_TXN / MDB_PROBLEM and hang at close; with it off each commit is synced before
+ * its promise resolves, so a stored result is durable before the build reports it.
+ */
+export const LMDB_OPEN_OPTIONS = { overlappingSync: false } as const;
+/** LMDB errors a write retries (a transaction that another process's commit invalidated). */
+const TRANSIENT = /MDB_BAD_TXN|MDB_PROBLEM|MDB_BAD_RSLOT|MDB_READERS_FULL/;
+const WRITE_ATTEMPTS = 3;
 
 /** What to tell a user whose cache environment is damaged. */
 export const DAMAGED_HINT =
@@ -45,6 +54,7 @@ export function envOptions(dir: string, readOnly: boolean): Parameters<typeof op
     // Large address space; the file grows only as data is written.
     mapSize: 2 ** 40,
     readOnly,
+    ...(readOnly ? {} : LMDB_OPEN_OPTIONS),
   };
 }
 
@@ -136,6 +146,12 @@ export class LmdbCache implements Cache {
   private readonly actions: Database<ActionRecord, string>;
   private readonly blobs: Database<Buffer, string>;
   private readonly items: Database<ItemState, string>;
+  /** Content hash -> when a build last wrote or stamped the blob (ms); gc's guard for live builds. */
+  private readonly blobAt: Database<number, string>;
+  /** Build leases and claims (lease.ts). */
+  readonly leases: Database<LeaseValue, string>;
+  private lease?: BuildLease;
+  private isClosed = false;
   private readonly readOnly: boolean;
   /** Blobs found corrupt during this process's reads (reported by the build). */
   readonly corruptSeen: ContentHash[] = [];
@@ -161,6 +177,40 @@ export class LmdbCache implements Cache {
     this.actions = root.openDB<ActionRecord, string>({ name: 'actions', encoding: 'msgpack' });
     this.blobs = root.openDB<Buffer, string>({ name: 'blobs', encoding: 'binary', compression: { threshold: 4096 } } as never);
     this.items = root.openDB<ItemState, string>({ name: 'items', encoding: 'msgpack' });
+    this.blobAt = root.openDB<number, string>({ name: 'blobAt', encoding: 'msgpack' });
+    this.leases = root.openDB<LeaseValue, string>({ name: 'leases', encoding: 'msgpack' });
+  }
+
+  /** Register this process as a running build until `close()` (lease.ts): gc keeps what it uses. */
+  async startBuildLease(): Promise<BuildLease> {
+    this.lease ??= new BuildLease(this.root, this.leases);
+    await this.write('register a build lease', () => this.lease!.start(), () => undefined);
+    return this.lease;
+  }
+
+  /** The running build's lease: its claims on LLM calls (Cache.claims), when one was started. */
+  get claims(): BuildLease | undefined {
+    return this.lease;
+  }
+
+  private check(): void {
+    if (this.isClosed) throw new RetraceError('CACHE_CLOSED', 'the cache was used after it was closed', { item: this.dir, hint: 'this is a bug in Retrace: a task outlived its build; please report it' });
+  }
+
+  /** `op`, retried on transient LMDB transaction errors (another process's commit invalidated it). */
+  private async retried<T>(op: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op();
+      } catch (err) {
+        if (TRANSIENT.test(messageOf(err)) && attempt < WRITE_ATTEMPTS) {
+          (err as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
+          await new Promise((r) => setTimeout(r, 20 * attempt));
+          continue;
+        }
+        throw err;
+      }
+    }
   }
 
   /**
@@ -261,6 +311,7 @@ export class LmdbCache implements Cache {
 
   /** A write with a timeout; if LMDB fails it, the run goes on with the value kept in memory. */
   private async write(what: string, op: () => Promise<unknown>, keep: () => void): Promise<void> {
+    this.check();
     if (this.stuck) throw this.stuck;
     if (this.damaged || this.readOnly) {
       keep();
@@ -269,7 +320,7 @@ export class LmdbCache implements Cache {
     try {
       // lmdb-js may never settle the writes of a transaction that failed: once the environment
       // is known damaged, a waiting write keeps its value in memory instead.
-      const done = await withTimeout(Promise.race([op(), this.damageFound]), cacheTimeoutMs(), what, this.dir);
+      const done = await withTimeout(Promise.race([this.retried(op), this.damageFound]), cacheTimeoutMs(), what, this.dir);
       if (done === 'damaged') keep();
     } catch (err) {
       // lmdb-js attaches the LMDB error of a failed commit as a promise of its own.
@@ -304,11 +355,24 @@ export class LmdbCache implements Cache {
       return undefined;
     }
     const now = Date.now();
-    if (now - rec.usedAt > USED_AT_GRANULARITY_MS && !this.damaged && !this.readOnly) {
-      this.actions.put(key, { ...rec, usedAt: now }).catch((err: unknown) => {
-        (err as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
-        this.markDamaged(`refreshing ${key}: ${messageOf(err)}`);
-      });
+    if (now - rec.usedAt > FRESH_MS && !this.damaged && !this.readOnly) {
+      // Stamped (committed) before it is used, unless gc removed it meanwhile: then it is a miss.
+      // gc keeps what a live build stamped after its start - FRESH_MS (lease.ts).
+      let present = true;
+      await this.write(
+        `stamp ${key} as used`,
+        () =>
+          this.actions.transaction(() => {
+            const cur = this.actions.get(key);
+            if (!cur) {
+              present = false;
+              return;
+            }
+            void this.actions.put(key, { ...cur, usedAt: now });
+          }),
+        () => undefined,
+      );
+      if (!present) return undefined;
     }
     return rec;
   }
@@ -325,6 +389,7 @@ export class LmdbCache implements Cache {
   }
 
   async getBlob(hash: ContentHash): Promise<Uint8Array | undefined> {
+    this.check();
     const kept = this.overlay.blobs.get(hash);
     if (kept) return kept.slice();
     const bytes = this.read('blobs', hash, () => this.blobs.getBinary(hash) as Uint8Array | undefined);
@@ -342,11 +407,29 @@ export class LmdbCache implements Cache {
     return this.read('blobs', hash, () => this.blobs.doesExist(hash)) ?? false;
   }
 
+  /**
+   * Store bytes, and stamp the blob as written now unless it was stamped within FRESH_MS: gc
+   * keeps blobs stamped after the oldest live build's start - FRESH_MS, so a blob a build writes
+   * (or finds already there) survives until the record naming it is committed. Bytes and stamp go
+   * in one transaction, so a blob gc removed a moment ago is written again.
+   */
   async putBlob(bytes: Uint8Array): Promise<ContentHash> {
+    this.check();
     const hash = hashBytes(bytes);
     if (this.overlay.blobs.has(hash)) return hash;
-    const present = !this.redo.has(hash) && !this.damaged && this.read('blobs', hash, () => this.blobs.doesExist(hash));
-    if (!present) {
+    const now = Date.now();
+    const fresh = !this.redo.has(hash) && !this.damaged && (() => {
+      // A stamp that does not decode only means "not fresh": the blob's stamp is written again.
+      let at: unknown;
+      try {
+        at = this.blobAt.get(hash);
+      } catch {
+        at = undefined;
+      }
+      return typeof at === 'number' && now - at < FRESH_MS && this.read('blobs', hash, () => this.blobs.doesExist(hash)) === true;
+    })();
+    if (!fresh) {
+      const rewrite = this.redo.has(hash);
       this.redo.delete(hash);
       // Kept for the overlay: the caller may hand its buffer to a worker once this call returns.
       const copy = this.damaged ? bytes.slice() : undefined;
@@ -355,7 +438,11 @@ export class LmdbCache implements Cache {
         `blob ${hash}`,
         () => {
           kept ??= bytes.slice();
-          return this.blobs.put(hash, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+          const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+          return this.root.transaction(() => {
+            if (rewrite || !this.blobs.doesExist(hash)) void this.blobs.put(hash, buf);
+            void this.blobAt.put(hash, now);
+          });
         },
         () => this.overlay.blobs.set(hash, kept ?? bytes.slice()),
       );
@@ -364,6 +451,7 @@ export class LmdbCache implements Cache {
   }
 
   async getItem(stage: string, item: string): Promise<ItemState | undefined> {
+    this.check();
     const id = stage + '\0' + item;
     const kept = this.overlay.items.get(id);
     if (kept) return kept;
@@ -622,26 +710,54 @@ export class LmdbCache implements Cache {
    * used until the blobs they keep fit in `maxBytes`; blobs no remaining record refers to go too.
    * `keep` names action keys that must survive (e.g. reachable from pinned dataset versions).
    */
-  async gc(opts: { maxAgeMs?: number; maxBytes?: number; keep?: Set<string>; dryRun?: boolean }): Promise<{ actionsRemoved: number; blobsRemoved: number; bytesFreed: number }> {
+  /**
+   * Garbage collection: evict action records not used within `maxAgeMs`, then the least recently
+   * used until the blobs they keep fit in `maxBytes`; blobs no remaining record refers to go too.
+   * `keep` names action keys that must survive (e.g. reachable from pinned dataset versions).
+   *
+   * Safe while builds run: the whole decision is made inside one write transaction (no commit
+   * can slip between reading and deleting), records used and blobs written since FRESH_MS before
+   * the oldest live build lease started are kept, and a blob goes only when no record left after
+   * the eviction names it (the record-blob closure is checked in that same transaction).
+   * `dryRun` decides the same way and removes nothing.
+   */
+  async gc(opts: GcOptions): Promise<GcResult> {
+    if (opts.dryRun) return this.gcDecide(opts, false);
+    let result: GcResult = { actionsRemoved: 0, blobsRemoved: 0, bytesFreed: 0, liveBuilds: 0, keptForBuilds: 0 };
+    await this.write('collect garbage', () => this.root.transaction(() => {
+      result = this.gcDecide(opts, true);
+    }), () => undefined);
+    return result;
+  }
+
+  private gcDecide(opts: GcOptions, remove: boolean): GcResult {
     const now = Date.now();
+    const builds = liveBuilds(this.leases, now);
+    const guardFrom = builds.length > 0 ? builds[0].startedAt - FRESH_MS : Infinity;
     const records: Array<{ key: string; rec: ActionRecord }> = [];
     for (const { key, value } of this.actions.getRange({})) records.push({ key, rec: value });
+    const guarded = (rec: ActionRecord) => rec.usedAt >= guardFrom || rec.createdAt >= guardFrom;
+    let keptForBuilds = 0;
     const evict = new Set<string>();
     for (const { key, rec } of records) {
       if (opts.keep?.has(key)) continue;
-      if (opts.maxAgeMs !== undefined && now - rec.usedAt > opts.maxAgeMs) evict.add(key);
+      if (opts.maxAgeMs !== undefined && now - rec.usedAt > opts.maxAgeMs) {
+        if (guarded(rec)) keptForBuilds++;
+        else evict.add(key);
+      }
     }
     const blobSize = new Map<string, number>();
     for (const { key, value } of this.blobs.getRange({})) blobSize.set(key, value.length);
+    const refsOf = (rec: ActionRecord): string[] => [rec.output, ...(Array.isArray(rec.refs) ? rec.refs : [])];
     const liveBytes = (): number => {
       const live = new Set<string>();
-      for (const { key, rec } of records) if (!evict.has(key)) for (const b of [rec.output, ...rec.refs]) live.add(b);
+      for (const { key, rec } of records) if (!evict.has(key)) for (const b of refsOf(rec)) live.add(b);
       let n = 0;
       for (const b of live) n += blobSize.get(b) ?? 0;
       return n;
     };
     if (opts.maxBytes !== undefined) {
-      const lru = records.filter(({ key }) => !evict.has(key) && !opts.keep?.has(key)).sort((a, b) => a.rec.usedAt - b.rec.usedAt);
+      const lru = records.filter(({ key, rec }) => !evict.has(key) && !opts.keep?.has(key) && !guarded(rec)).sort((a, b) => a.rec.usedAt - b.rec.usedAt);
       let total = liveBytes();
       // Evict in LRU batches; recompute live bytes per batch (blobs are shared between records).
       const batch = Math.max(1, Math.ceil(lru.length / 50));
@@ -650,26 +766,27 @@ export class LmdbCache implements Cache {
         total = liveBytes();
       }
     }
+    // The closure: every blob a remaining record names stays.
     const live = new Set<string>();
-    for (const { key, rec } of records) if (!evict.has(key)) for (const b of [rec.output, ...rec.refs]) live.add(b);
+    for (const { key, rec } of records) if (!evict.has(key)) for (const b of refsOf(rec)) live.add(b);
     let blobsRemoved = 0;
     let bytesFreed = 0;
-    if (opts.dryRun) {
-      // Issue 16: what would go, nothing removed.
-      for (const [hash, size] of blobSize) if (!live.has(hash)) (blobsRemoved++, (bytesFreed += size));
-      return { actionsRemoved: evict.size, blobsRemoved, bytesFreed };
-    }
-    await this.root.transaction(() => {
-      for (const key of evict) void this.actions.remove(key);
-      for (const [hash, size] of blobSize) {
-        if (!live.has(hash)) {
-          void this.blobs.remove(hash);
-          blobsRemoved++;
-          bytesFreed += size;
-        }
+    if (remove) for (const key of evict) void this.actions.remove(key);
+    for (const [hash, size] of blobSize) {
+      if (live.has(hash)) continue;
+      const at = this.blobAt.get(hash);
+      if (at !== undefined && at >= guardFrom) {
+        keptForBuilds++;
+        continue;
       }
-    });
-    return { actionsRemoved: evict.size, blobsRemoved, bytesFreed };
+      if (remove) {
+        void this.blobs.remove(hash);
+        void this.blobAt.remove(hash);
+      }
+      blobsRemoved++;
+      bytesFreed += size;
+    }
+    return { actionsRemoved: evict.size, blobsRemoved, bytesFreed, liveBuilds: builds.length, keptForBuilds };
   }
 
   /** What this run kept in memory after the environment was found damaged (for the repair). */
@@ -686,8 +803,11 @@ export class LmdbCache implements Cache {
 
   private closed?: Promise<void>;
 
+  /** Close: end the build lease, then the environment; never waits forever (CACHE_TIMEOUT). */
   async close(): Promise<void> {
     openCaches.delete(this);
+    if (this.lease && !this.closed) await this.lease.stop().catch(() => undefined); // a dead lease is freed by its missing process or its TTL
+    this.isClosed = true;
     if (this.damaged) {
       // Writes of a failed transaction may never settle, and close() waits for them: give it a
       // moment, then let the repair take over (the file is only read from here on).
@@ -696,6 +816,22 @@ export class LmdbCache implements Cache {
     this.closed ??= withTimeout(this.root.close(), cacheTimeoutMs(), 'closing the cache', this.dir);
     await this.closed;
   }
+}
+
+export interface GcOptions {
+  maxAgeMs?: number;
+  maxBytes?: number;
+  keep?: Set<string>;
+  dryRun?: boolean;
+}
+
+export interface GcResult {
+  actionsRemoved: number;
+  blobsRemoved: number;
+  bytesFreed: number;
+  /** Builds running on this cache while gc decided, and entries kept because they may use them. */
+  liveBuilds: number;
+  keptForBuilds: number;
 }
 
 function openFailed(dir: string, err: unknown): RetraceError {

@@ -7,10 +7,11 @@
  *   pins/<name>/<id>        versions remote garbage collection keeps
  */
 import { RetraceError } from '../errors.ts';
+import { redactUrl } from '../redact.ts';
 import { hashBytes, isContentHash, type ActionKey, type ContentHash } from '../hash.ts';
 import type { ActionRecord } from './cache.ts';
 import type { RemoteCacheConfig } from '../config.ts';
-import { openRemoteStore, type RemoteStore } from './remote-store.ts';
+import { MAX_UNSIZED_BLOB_BYTES, openRemoteStore, type RemoteStore } from './remote-store.ts';
 import { checkSignature, signRecord } from './sign.ts';
 
 export interface Trust {
@@ -29,9 +30,11 @@ export interface RemoteCounters {
   bytesSent: number;
   corruptBlobs: number;
   rejectedRecords: number;
+  /** Entries refused by the read bounds: not a regular file, over the size its record states, too slow. */
+  refusedEntries: number;
 }
 
-export type ProblemHandler = (code: 'REMOTE_BLOB_CORRUPT' | 'REMOTE_UNTRUSTED', item: string, message: string) => void;
+export type ProblemHandler = (code: 'REMOTE_BLOB_CORRUPT' | 'REMOTE_UNTRUSTED' | 'REMOTE_ENTRY_REFUSED', item: string, message: string) => void;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const encoder = new TextEncoder();
@@ -48,12 +51,14 @@ function checkName(s: string): string {
 }
 
 export class RemoteCache {
-  readonly counters: RemoteCounters = { actionsFetched: 0, actionsSent: 0, blobsFetched: 0, blobsSent: 0, bytesFetched: 0, bytesSent: 0, corruptBlobs: 0, rejectedRecords: 0 };
+  readonly counters: RemoteCounters = { actionsFetched: 0, actionsSent: 0, blobsFetched: 0, blobsSent: 0, bytesFetched: 0, bytesSent: 0, corruptBlobs: 0, rejectedRecords: 0, refusedEntries: 0 };
   /** Blobs known to be on the remote (fetched, checked or sent): never asked about again. */
   private readonly present = new Set<string>();
   /** Blobs found damaged on the remote: the next upload replaces them even though they exist. */
   readonly corrupt = new Set<ContentHash>();
   onProblem: ProblemHandler = () => {};
+  /** Blob sizes stated by the remote records read so far: the most a fetch of that blob reads. */
+  private readonly sizeOf = new Map<string, number>();
 
   constructor(readonly store: RemoteStore, readonly trust: Trust) {}
 
@@ -63,7 +68,18 @@ export class RemoteCache {
 
   /** A verified blob: bytes whose hash differs from their address are discarded, never returned. */
   async getBlob(hash: ContentHash): Promise<Uint8Array | undefined> {
-    const bytes = await this.store.get(blobPath(hash));
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.store.get(blobPath(hash), { maxBytes: this.sizeOf.get(hash) ?? MAX_UNSIZED_BLOB_BYTES });
+    } catch (err) {
+      if (!(err instanceof RetraceError) || err.code !== 'REMOTE_ENTRY_REFUSED') throw err;
+      // Reported and ignored like a damaged blob: the results needing it are recomputed.
+      this.corrupt.add(hash);
+      this.present.delete(hash);
+      this.counters.refusedEntries++;
+      this.onProblem('REMOTE_ENTRY_REFUSED', err.item ?? `${this.location}/${blobPath(hash)}`, `${err.message}; the results needing it are recomputed`);
+      return undefined;
+    }
     if (!bytes) return undefined;
     if (hashBytes(bytes) !== hash) {
       this.corrupt.add(hash);
@@ -137,13 +153,21 @@ export class RemoteCache {
 
   /** Parse and check a record; anything malformed or untrusted is reported and ignored. */
   private async getRecord(path: string, address: string): Promise<ActionRecord | undefined> {
-    const bytes = await this.store.get(path);
-    if (!bytes) return undefined;
     const reject = (why: string): undefined => {
       this.counters.rejectedRecords++;
       this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}`, `remote result ignored: ${why}`);
       return undefined;
     };
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.store.get(path);
+    } catch (err) {
+      if (!(err instanceof RetraceError) || err.code !== 'REMOTE_ENTRY_REFUSED') throw err;
+      this.counters.refusedEntries++;
+      this.onProblem('REMOTE_ENTRY_REFUSED', err.item ?? `${this.location}/${path}`, err.message);
+      return undefined;
+    }
+    if (!bytes) return undefined;
     let parsed: (ActionRecord & { sig?: unknown }) | undefined;
     try {
       parsed = JSON.parse(decoder.decode(bytes));
@@ -159,6 +183,7 @@ export class RemoteCache {
         return reject('bad signature (written with another key, or altered)');
       }
     }
+    if (record.sizes) for (const [h, n] of Object.entries(record.sizes)) this.sizeOf.set(h, Math.min(n, MAX_UNSIZED_BLOB_BYTES));
     return record;
   }
 }
@@ -177,8 +202,16 @@ function isRecord(v: unknown): v is ActionRecord & { sig?: unknown } {
     Array.isArray(r.refs) &&
     r.refs.every((x) => typeof x === 'string' && isContentHash(x)) &&
     typeof r.parts === 'object' &&
-    r.parts !== null
+    r.parts !== null &&
+    (r.sizes === undefined || validSizes(r.sizes, [r.output, ...r.refs] as string[]))
   );
+}
+
+/** `sizes` names only blobs of the record, each with a byte count. */
+function validSizes(sizes: unknown, blobs: string[]): boolean {
+  if (typeof sizes !== 'object' || sizes === null || Array.isArray(sizes)) return false;
+  const named = new Set(blobs);
+  return Object.entries(sizes).every(([h, n]) => named.has(h) && Number.isSafeInteger(n) && (n as number) >= 0);
 }
 
 /** Keep the items for which `pred` holds; checks run in chunks so a huge list holds few promises. */
@@ -210,7 +243,7 @@ function secretFrom(cfg: RemoteCacheConfig | undefined, name: string | undefined
   const v = env[name];
   if (!v) {
     throw new RetraceError('REMOTE_AUTH', `the environment variable ${name} (${what}) is empty or not set`, {
-      item: cfg?.url ?? what,
+      item: cfg?.url ? redactUrl(cfg.url) : what,
       hint: `export ${name}=..., or remove ${what} from the config`,
     });
   }

@@ -5,27 +5,98 @@
  * file or none. Hidden names (leading dot) are never listed.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { constants, existsSync } from 'node:fs';
+import { mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RetraceError } from '../errors.ts';
-import type { RemoteStore, StoredFile } from './remote-store.ts';
+import { MAX_RECORD_BYTES, refused, type ReadLimits, type RemoteStore, type StoredFile } from './remote-store.ts';
+
+/**
+ * Reads refuse anything but a regular file inside the store: O_NOFOLLOW (a symlink, e.g. to
+ * /dev/zero, is refused), O_NONBLOCK (opening a FIFO does not wait for a writer), fstat of the
+ * opened file (FIFOs, devices, sockets, directories refused), a size limit checked before and
+ * while reading, folders resolved inside the store's real path, and a deadline on every read.
+ */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 export class DirStore implements RemoteStore {
   readonly location: string;
+  private readonly timeoutMs: number;
+  private realRoot?: Promise<string>;
+  /** Folders already found to resolve inside the store. */
+  private readonly safeDirs = new Map<string, Promise<boolean>>();
 
-  constructor(readonly root: string) {
+  constructor(readonly root: string, opts: { timeoutMs?: number } = {}) {
     this.location = pathToFileURL(root).href;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  async get(path: string): Promise<Uint8Array | undefined> {
+  async get(path: string, limits: ReadLimits = { maxBytes: MAX_RECORD_BYTES }): Promise<Uint8Array | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(refused(this.location, path, `not read within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
     try {
-      return new Uint8Array(await readFile(join(this.root, path)));
+      return await Promise.race([this.read(path, limits.maxBytes), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async read(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    const full = join(this.root, path);
+    if (!(await this.inside(dirname(full)))) return undefined;
+    let fh;
+    try {
+      fh = await open(full, READ_FLAGS);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      if (code === 'ELOOP') throw refused(this.location, path, 'a symbolic link (the store holds regular files only)');
       throw this.failed('read', path, err);
     }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw refused(this.location, path, `not a regular file (${kind(st)})`);
+      if (st.size > maxBytes) throw refused(this.location, path, `${st.size} bytes, over the ${maxBytes} bytes its record allows`);
+      // Read at most maxBytes + 1, whatever the size said: a file growing while read is cut off.
+      const buf = Buffer.allocUnsafe(Math.min(maxBytes + 1, Math.max(st.size, 0) + 1));
+      let n = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+        if (n > maxBytes) throw refused(this.location, path, `more than the ${maxBytes} bytes its record allows`);
+        if (n === buf.length) break;
+      }
+      return new Uint8Array(buf.buffer, buf.byteOffset, n);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** True when `dir` (a folder of the store) resolves inside the store's real root. */
+  private inside(dir: string): Promise<boolean> {
+    let p = this.safeDirs.get(dir);
+    if (!p) {
+      p = (async () => {
+        this.realRoot ??= realpath(this.root).catch(() => this.root);
+        const root = await this.realRoot;
+        let real: string;
+        try {
+          real = await realpath(dir);
+        } catch {
+          return false; // not there (yet): nothing to read; not cached, it may appear
+        }
+        if (real !== root && !real.startsWith(root + sep)) throw refused(this.location, dir.slice(this.root.length + 1), `a folder that resolves outside the store (${real})`);
+        return true;
+      })();
+      p.then((ok) => !ok && this.safeDirs.delete(dir), () => this.safeDirs.delete(dir));
+      this.safeDirs.set(dir, p);
+    }
+    return p;
   }
 
   async has(path: string): Promise<boolean> {
@@ -85,4 +156,13 @@ export class DirStore implements RemoteStore {
       cause: err,
     });
   }
+}
+
+function kind(st: import('node:fs').Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a file';
 }

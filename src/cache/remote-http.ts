@@ -12,9 +12,12 @@ import http from 'node:http';
 import https from 'node:https';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RetraceError } from '../errors.ts';
-import type { RemoteStore, StoreOptions, StoredFile } from './remote-store.ts';
+import { redactUrl } from '../redact.ts';
+import { MAX_RECORD_BYTES, refused, type ReadLimits, type RemoteStore, type StoreOptions, type StoredFile } from './remote-store.ts';
 
 const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
+/** One folder's JSON listing (nginx autoindex): ~100 bytes per file. */
+const MAX_LISTING_BYTES = 256 * 1024 * 1024;
 
 interface Answer {
   status: number;
@@ -32,8 +35,9 @@ export class HttpStore implements RemoteStore {
   private readonly maxRetries: number;
 
   constructor(url: string, opts: StoreOptions = {}) {
-    this.location = url.replace(/\/+$/, '');
-    this.base = new URL(this.location + '/');
+    this.base = new URL(url.replace(/\/+$/, '') + '/');
+    // Messages, summaries and --json show the URL without credentials (issue 19).
+    this.location = redactUrl(url.replace(/\/+$/, ''));
     this.headers = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
     const sockets = opts.maxConcurrency ?? 16;
     this.limit = pLimit(sockets);
@@ -42,8 +46,8 @@ export class HttpStore implements RemoteStore {
     this.maxRetries = opts.maxRetries ?? 3;
   }
 
-  async get(path: string): Promise<Uint8Array | undefined> {
-    const res = await this.request('GET', path);
+  async get(path: string, limits: ReadLimits = { maxBytes: MAX_RECORD_BYTES }): Promise<Uint8Array | undefined> {
+    const res = await this.request('GET', path, undefined, [], limits.maxBytes);
     return res.status === 404 ? undefined : new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength);
   }
 
@@ -62,7 +66,7 @@ export class HttpStore implements RemoteStore {
   async list(prefix: string): Promise<StoredFile[] | undefined> {
     const out: StoredFile[] = [];
     const walk = async (dir: string): Promise<boolean> => {
-      const res = await this.request('GET', dir + '/', undefined, [403, 405]);
+      const res = await this.request('GET', dir + '/', undefined, [403, 405], MAX_LISTING_BYTES);
       let entries: Array<{ name: string; type: string; mtime: string; size?: number }> | undefined = [];
       if (res.status !== 404) {
         try {
@@ -84,14 +88,16 @@ export class HttpStore implements RemoteStore {
   }
 
   /** One request with retries. `accept` lists statuses (besides 2xx and 404) returned rather than thrown. */
-  private async request(method: string, path: string, body?: Uint8Array, accept: number[] = []): Promise<Answer> {
+  private async request(method: string, path: string, body?: Uint8Array, accept: number[] = [], maxBytes = MAX_RECORD_BYTES): Promise<Answer> {
     let lastError = '';
     for (let attempt = 0; attempt <= this.maxRetries; attempt++) {
       if (attempt > 0) await sleep(Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random()));
       let res: Answer;
       try {
-        res = await this.limit(() => this.send(method, path, body));
+        res = await this.limit(() => this.send(method, path, body, maxBytes));
       } catch (err) {
+        // An entry over its size limit is refused at once: asking again would only fetch it again.
+        if (err instanceof RetraceError) throw err;
         lastError = (err as Error).message;
         continue;
       }
@@ -117,14 +123,30 @@ export class HttpStore implements RemoteStore {
     });
   }
 
-  /** One HTTP exchange, the whole body read; rejects on network errors and after timeoutMs. */
-  private send(method: string, path: string, body?: Uint8Array): Promise<Answer> {
+  /**
+   * One HTTP exchange, the whole body read; rejects on network errors and after timeoutMs (the
+   * whole exchange, body included). A body over `maxBytes` (by its Content-Length, or as it
+   * streams: an endless body) is cut off and refused.
+   */
+  private send(method: string, path: string, body: Uint8Array | undefined, maxBytes: number): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { ...this.headers };
       if (body) headers['content-length'] = body.byteLength;
       const req = (this.base.protocol === 'https:' ? https : http).request(new URL(path, this.base), { method, headers, agent: this.agent }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let received = 0;
+        const tooBig = (n: number): void => {
+          const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300;
+          fail(refused(this.location, path, `${ok ? '' : `HTTP ${res.statusCode} with `}a body of ${n}${n > maxBytes ? '' : '+'} bytes, over the ${maxBytes} bytes allowed`));
+          req.destroy();
+        };
+        const declared = Number(res.headers['content-length']);
+        if (Number.isFinite(declared) && declared > maxBytes) return tooBig(declared);
+        res.on('data', (c: Buffer) => {
+          received += c.byteLength;
+          if (received > maxBytes) return tooBig(received);
+          chunks.push(c);
+        });
         res.on('end', () => {
           clearTimeout(timer);
           resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) });
@@ -132,8 +154,11 @@ export class HttpStore implements RemoteStore {
         res.on('error', fail);
       });
       const timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      let settled = false;
       function fail(err: Error): void {
         clearTimeout(timer);
+        if (settled) return;
+        settled = true;
         reject(err);
       }
       req.on('error', fail);

@@ -16,10 +16,26 @@ export interface StoredFile {
   mtimeMs: number;
 }
 
+/**
+ * Bounds on what one read may take (issue 19): a writer of a shared store, or a bad server, must
+ * not hang or exhaust its readers. A read over `maxBytes`, of anything but a regular file inside
+ * the store, or not done within the store's timeout throws REMOTE_ENTRY_REFUSED (the caller
+ * reports the entry and treats it as a miss).
+ */
+export interface ReadLimits {
+  maxBytes: number;
+}
+
+/** Reads of records, `latest` pointers and listings: small JSON. */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+/** A blob whose size no record states (records written before sizes were recorded, key lists). */
+export const MAX_UNSIZED_BLOB_BYTES = 1024 * 1024 * 1024;
+
 export interface RemoteStore {
   /** Where the store is, for messages (never holds a credential). */
   readonly location: string;
-  get(path: string): Promise<Uint8Array | undefined>;
+  /** The file's bytes, undefined when absent; throws REMOTE_ENTRY_REFUSED past the limits. */
+  get(path: string, limits?: ReadLimits): Promise<Uint8Array | undefined>;
   has(path: string): Promise<boolean>;
   /** Replaces the file atomically: a reader sees the old bytes or the new ones, never a mix. */
   put(path: string, bytes: Uint8Array): Promise<void>;
@@ -36,9 +52,16 @@ export interface StoreOptions {
   maxRetries?: number;
 }
 
+export function refused(location: string, path: string, why: string): RetraceError {
+  return new RetraceError('REMOTE_ENTRY_REFUSED', `remote entry ${path} refused: ${why}`, {
+    item: `${location}/${path}`,
+    hint: 'a writer of the shared cache (or the server) put something there that is not a cache file; it is ignored and recomputed. Sign the cache (cache.remote.signingKeyEnv) and restrict who can write it',
+  });
+}
+
 export function openRemoteStore(url: string, opts: StoreOptions = {}): RemoteStore {
   if (/^https?:\/\//i.test(url)) return new HttpStore(url, opts);
-  if (/^file:\/\//i.test(url)) return new DirStore(fileURLToPath(url));
+  if (/^file:\/\//i.test(url)) return new DirStore(fileURLToPath(url), { timeoutMs: opts.timeoutMs });
   throw new RetraceError('CONFIG_INVALID', `cannot use remote cache URL "${url}"`, {
     item: 'cache.remote.url',
     hint: 'use http(s)://host/path for a WebDAV server or file:///absolute/path for a shared directory',

@@ -8,6 +8,7 @@
  * run: the build goes on with the local tier.
  */
 import { asRetraceError, type ErrorCode, type RetraceError } from '../errors.ts';
+import { redactUrl } from '../redact.ts';
 import type { ActionKey, ContentHash } from '../hash.ts';
 import type { RemoteCacheConfig } from '../config.ts';
 import type { Reporter } from '../reporter.ts';
@@ -37,7 +38,14 @@ export class TieredCache implements Cache {
    */
   private readonly landing = { actions: new Map<ActionKey, ActionRecord>(), blobs: new Map<ContentHash, Uint8Array>() };
   /** One remote lookup per key and per blob, shared by the build and the prefetch, answer kept. */
+  /** Local hits whose presence on the remote was checked (or uploaded) this run. */
+  private readonly checked = new Set<ActionKey>();
   private readonly asked = { actions: new Map<ActionKey, Promise<ActionRecord | undefined>>(), blobs: new Map<ContentHash, Promise<boolean>>() };
+
+  /** Claims are local: processes sharing this machine's LMDB tier wait for each other. */
+  get claims(): LmdbCache['claims'] {
+    return this.local.claims;
+  }
 
   constructor(
     readonly local: LmdbCache,
@@ -49,7 +57,16 @@ export class TieredCache implements Cache {
   }
 
   async getAction(key: ActionKey): Promise<ActionRecord | undefined> {
-    const rec = this.landing.actions.get(key) ?? (await this.local.getAction(key));
+    const landing = this.landing.actions.get(key);
+    const rec = landing ?? (await this.local.getAction(key));
+    // A local result may never have reached the remote (its build was killed between storing
+    // and uploading it): in read-write mode, the remote gets it now if it lacks it (issue 19).
+    if (rec && !landing && this.mode === 'read-write' && !this.disabled && !this.checked.has(key)) {
+      this.checked.add(key);
+      this.track(this.guard(async () => {
+        if (!(await this.remote.hasAction(key))) await this.upload(key, rec);
+      }, undefined));
+    }
     if (rec || this.disabled) return rec;
     return this.fetchAction(key);
   }
@@ -130,6 +147,7 @@ export class TieredCache implements Cache {
       p = this.guard(async () => {
         const remote = await this.remote.getAction(key);
         if (!remote) return undefined;
+        this.checked.add(key);
         const fetched = await Promise.all([remote.output, ...remote.refs].map((h) => this.fetchBlob(h)));
         if (!fetched.every(Boolean)) return undefined;
         const copy: ActionRecord = { ...remote, usedAt: Date.now() };
@@ -209,11 +227,14 @@ export function withRemote(local: LmdbCache, remote: RemoteCacheConfig | undefin
   const warn: Warn = (code, item, message) => reporter.emit({ type: 'warn', code, item, message });
   try {
     const tiered = new TieredCache(local, openRemote(remote), remote.mode ?? 'read-write', warn);
+    if (!tiered.remote.trust.signingKey) {
+      warn('REMOTE_UNSIGNED', tiered.remote.location, 'the remote cache is not signed: anyone who can write to it can make this build use forged results. Set cache.remote.signingKeyEnv (and requireSignatures) for a shared cache');
+    }
     if (dataset && remote.prefetch !== false) tiered.prefetch(dataset);
     return { cache: tiered, tiered };
   } catch (err) {
-    const e = asRetraceError(err, 'REMOTE_FAILED', remote.url);
-    warn(e.code, e.item ?? remote.url, `${e.message}${e.hint ? ` (${e.hint})` : ''}; building with the local cache only`);
+    const e = asRetraceError(err, 'REMOTE_FAILED', redactUrl(remote.url));
+    warn(e.code, e.item ?? redactUrl(remote.url), `${e.message}${e.hint ? ` (${e.hint})` : ''}; building with the local cache only`);
     return { cache: local };
   }
 }

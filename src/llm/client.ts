@@ -8,6 +8,7 @@
 import OpenAI, { APIConnectionTimeoutError } from 'openai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RetraceError, asRetraceError } from '../errors.ts';
+import { redactUrl } from '../redact.ts';
 import { AimdLimiter, type Outcome } from './aimd.ts';
 import { parseChat, parsePromptLogprobs, usageOf, type Usage } from './answers.ts';
 import { BadAnswer, backoffMs, classify, finalError, type Failure } from './failures.ts';
@@ -45,6 +46,10 @@ export class LlmClient {
   private readonly onEvent?: (e: LlmEvent) => void;
   private readonly limiter: AimdLimiter;
   private sdk: OpenAI | undefined;
+  /** When the endpoint last answered anything (a success, an HTTP error, a bad body), or the first attempt began. */
+  private lastAnswerAt?: number;
+  /** Set once the endpoint is judged hung: every call fails at once with it. */
+  private hung?: RetraceError;
   private readonly counters = {
     requests: 0,
     retries: 0,
@@ -64,6 +69,7 @@ export class LlmClient {
       backoffBaseMs: 500,
       backoffCapMs: 30_000,
       ...cfg,
+      hungAfterMs: cfg.hungAfterMs ?? Math.max(2 * (cfg.timeoutMs ?? 120_000), 60_000),
     };
     this.onEvent = opts.onEvent;
     this.limiter = new AimdLimiter({ initial: this.cfg.initialConcurrency, max: this.cfg.maxConcurrency });
@@ -89,7 +95,7 @@ export class LlmClient {
     return this.withRetries('logprobs', opts, async (signal) => {
       const raw: unknown = await this.client().completions.create(body, { signal, timeout: this.cfg.timeoutMs });
       const usage = this.account(raw);
-      return { value: parsePromptLogprobs(raw, req.prompt, { item: opts.item, baseURL: this.cfg.baseURL }), usage };
+      return { value: parsePromptLogprobs(raw, req.prompt, { item: opts.item, baseURL: redactUrl(this.cfg.baseURL) }), usage };
     });
   }
 
@@ -110,12 +116,21 @@ export class LlmClient {
       apiKey = process.env[apiKeyEnv] ?? '';
       if (apiKey.trim() === '') {
         throw new RetraceError('LLM_AUTH', `environment variable ${apiKeyEnv} is empty`, {
-          item: baseURL,
-          hint: `export ${apiKeyEnv}=<key> for ${baseURL}, or drop apiKeyEnv for a local server that needs no key`,
+          item: redactUrl(baseURL),
+          hint: `export ${apiKeyEnv}=<key> for ${redactUrl(baseURL)}, or drop apiKeyEnv for a local server that needs no key`,
         });
       }
     }
-    this.sdk = new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: timeoutMs });
+    // fetch refuses URLs with credentials: `http://user:pass@host/v1` becomes Basic auth (unless
+    // apiKeyEnv gives a bearer key), and the URL keeps no secret (issue 19).
+    const url = new URL(baseURL);
+    let defaultHeaders: Record<string, string> | undefined;
+    if (url.username || url.password) {
+      if (!apiKeyEnv) defaultHeaders = { authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` };
+      url.username = '';
+      url.password = '';
+    }
+    this.sdk = new OpenAI({ baseURL: url.href.replace(/\/$/, baseURL.endsWith('/') ? '/' : ''), apiKey, maxRetries: 0, timeout: timeoutMs, defaultHeaders });
     return this.sdk;
   }
 
@@ -140,6 +155,14 @@ export class LlmClient {
     }
     for (let attempt = 0; ; attempt++) {
       const permit = await this.limiter.acquire(signal);
+      this.lastAnswerAt ??= Date.now();
+      if (this.hung) {
+        permit.release('failure');
+        this.counters.failed++;
+        const error = new RetraceError(this.hung.code, this.hung.message, { item, hint: this.hung.hint });
+        emit({ type: 'failure', op, item, attempt, error });
+        throw error;
+      }
       const started = Date.now();
       this.counters.requests++;
       emit({ type: 'request', op, item, attempt });
@@ -148,6 +171,7 @@ export class LlmClient {
       try {
         const { value, usage } = await this.attempt(attemptFn, signal);
         permit.release('success');
+        this.lastAnswerAt = Date.now();
         this.counters.succeeded++;
         emit({ type: 'success', op, item, attempt, ms: Date.now() - started, ...usage });
         return value;
@@ -168,8 +192,26 @@ export class LlmClient {
         permit.release(outcomeOf(failure), failure.retryAfterMs);
       }
       this.counters.failuresByKind[failure.kind]++;
+      if (failure.kind === 'timeout') {
+        const silentMs = Date.now() - this.lastAnswerAt!;
+        if (silentMs >= this.cfg.hungAfterMs && !this.hung) {
+          const shown = redactUrl(this.cfg.baseURL);
+          this.hung = new RetraceError('LLM_TIMEOUT', `the endpoint ${shown} looks hung: no answer of any kind for ${Math.round(silentMs / 1000)} s (attempts time out after ${this.cfg.timeoutMs} ms)`, {
+            item,
+            hint: `check that the server at ${shown} is up and not stuck; raise timeoutMs if its answers are legitimately slower. Finished answers are cached`,
+          });
+        }
+      } else if (failure.kind !== 'connection') {
+        this.lastAnswerAt = Date.now();
+      }
+      if (this.hung && failure.kind === 'timeout') {
+        this.counters.failed++;
+        const error = new RetraceError(this.hung.code, this.hung.message, { item, hint: this.hung.hint, cause });
+        emit({ type: 'failure', op, item, attempt, error });
+        throw error;
+      }
       if (!failure.retryable || attempt >= this.cfg.maxRetries) {
-        const error = finalError(failure, { op, item, attempts: attempt + 1, cause, ...this.cfg });
+        const error = finalError(failure, { op, item, attempts: attempt + 1, cause, ...this.cfg, baseURL: redactUrl(this.cfg.baseURL) });
         this.counters.failed++;
         emit({ type: 'failure', op, item, attempt, error });
         throw error;

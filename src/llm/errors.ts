@@ -10,6 +10,7 @@ declare module '../errors.ts' {
     LLM_BAD_ANSWER: true;
     LLM_AUTH: true;
     SCORER_NO_PROMPT_LOGPROBS: true;
+    LLM_TIMEOUT: true;
   }
 }
 
@@ -18,4 +19,5 @@ export const LLM_CODES = registerCodes('llm client', {
   LLM_BAD_ANSWER: { kind: 'error', meaning: 'the LLM answered, but never with a usable answer (wrong JSON, cut off) after the retries' },
   LLM_AUTH: { kind: 'error', meaning: 'the LLM endpoint refused the credentials, or the API key variable is empty' },
   SCORER_NO_PROMPT_LOGPROBS: { kind: 'error', meaning: 'the scoring endpoint does not return a logprob for every prompt token' },
-} satisfies Record<'LLM_REQUEST_FAILED' | 'LLM_BAD_ANSWER' | 'LLM_AUTH' | 'SCORER_NO_PROMPT_LOGPROBS', CodeSpec>);
+  LLM_TIMEOUT: { kind: 'error', meaning: 'the LLM endpoint gave no answer within its timeout, on every try: it is judged hung' },
+} satisfies Record<'LLM_REQUEST_FAILED' | 'LLM_BAD_ANSWER' | 'LLM_AUTH' | 'SCORER_NO_PROMPT_LOGPROBS' | 'LLM_TIMEOUT', CodeSpec>);

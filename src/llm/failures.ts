@@ -85,7 +85,7 @@ export function backoffMs(attempt: number, baseMs: number, capMs: number, random
 /** Answers that were delivered but are unusable end in LLM_BAD_ANSWER, the rest in LLM_REQUEST_FAILED. */
 export function finalError(
   f: Failure,
-  ctx: { op: string; item?: string; attempts: number; baseURL: string; model: string; apiKeyEnv?: string; cause: unknown },
+  ctx: { op: string; item?: string; attempts: number; baseURL: string; model: string; apiKeyEnv?: string; timeoutMs?: number; cause: unknown },
 ): RetraceError {
   const where = { item: ctx.item, cause: ctx.cause };
   if (f.kind === 'auth') {
@@ -101,6 +101,12 @@ export function finalError(
     });
   }
   const tries = `after ${ctx.attempts} attempt${ctx.attempts === 1 ? '' : 's'}`;
+  if (f.kind === 'timeout') {
+    return new RetraceError('LLM_TIMEOUT', `${ctx.op}: the endpoint did not answer ${tries}, each given ${ctx.timeoutMs} ms`, {
+      ...where,
+      hint: `check that the server at ${ctx.baseURL} is up and not stuck; raise timeoutMs if its answers are legitimately slower`,
+    });
+  }
   if (f.kind === 'malformed' || f.kind === 'empty' || f.kind === 'rejected') {
     return new RetraceError('LLM_BAD_ANSWER', `${ctx.op}: no usable answer ${tries} (last: ${f.kind}: ${f.message})`, {
       ...where,

@@ -14,6 +14,12 @@ export interface EndpointConfig {
   timeoutMs?: number;
   /** Retries after the first attempt (default 6). */
   maxRetries?: number;
+  /**
+   * A hung endpoint ends in minutes (issue 19): once an attempt times out when the endpoint has
+   * given no answer of any kind for this long (default: 2 x timeoutMs and at least 60 s, so about
+   * 4 min with the default timeout), every call fails at once with LLM_TIMEOUT.
+   */
+  hungAfterMs?: number;
   /** Ceiling of the adaptive concurrency limit (default 16). */
   maxConcurrency?: number;
   /** Where the adaptive limit starts (default 4). */

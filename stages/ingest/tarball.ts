@@ -184,6 +184,12 @@ async function parse(archive: Buffer, item: string, limits: FileLimits): Promise
 function stripTopFolder(raw: Entry[], unsafe: SkippedFile[]): Entry[] {
   const safe: Entry[] = [];
   for (const entry of raw) {
+    // One rule for names across source kinds (issue 19): dir and git sources skip names that are
+    // not UTF-8. tar decodes header names lossily, so such a name arrives holding U+FFFD.
+    if (entry.path.includes('\uFFFD')) {
+      if (entry.kind !== 'dir') unsafe.push({ path: entry.path, code: 'FILE_INVALID_UTF8', reason: 'file name is not valid UTF-8' });
+      continue;
+    }
     const path = safeRelativePath(entry.path);
     if (path === '' && entry.kind === 'dir') continue; // the archive root itself ('./')
     if (!path) unsafe.push({ path: entry.path, code: 'FILE_UNSAFE_PATH', reason: 'archive entry path is absolute, empty or contains ..' });

@@ -15,6 +15,13 @@ export interface FileLimits {
 
 export const DEFAULT_LIMITS: FileLimits = { maxFileBytes: 1024 * 1024, maxLineLength: 5000 };
 
+/**
+ * The highest `files.maxFileBytes` a config may set (refused above, at config time): every admitted
+ * file is parsed whole (tree-sitter WASM, ~2.6 s per 8.8 MB) and tokenized whole in a worker, so
+ * this is also the parser's own limit and an admitted file is never over it.
+ */
+export const MAX_FILE_BYTES_CEILING = 16 * 1024 * 1024;
+
 export interface SourceFile {
   /** Posix, relative to the repository root, normalized. */
   path: string;

@@ -28,6 +28,8 @@ export const llmStage = defineStage<LlmCallInput, LlmAnswer>({
   version: '1',
   deps: ['graph'],
   description: 'one cached LLM call per agent step, keyed by the fully rendered request',
+  // Concurrent builds and partitions sharing a cache send each call once (issue 19).
+  claim: true,
   item: (i) => (i.request.sample > 0 ? `${i.item}#${i.request.sample}` : i.item),
   key: ({ request: r, context }) => ({
     inputs: {

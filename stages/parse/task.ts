@@ -4,6 +4,7 @@
  * the same facts.
  */
 import { RetraceError } from '../../src/errors.ts';
+import { MAX_FILE_BYTES_CEILING } from '../ingest/types.ts';
 import { loadLanguage, parseWith } from './binding.ts';
 import { extractFacts } from './extract.ts';
 import type { FileFacts } from './facts.ts';
@@ -15,9 +16,10 @@ export type { FileFacts } from './facts.ts';
 
 /**
  * Larger files are refused: they are bundles or generated code, and tree-sitter spends seconds on
- * each (STACK.md: 2.6 s for an 8.8 MB bundle). Callers should filter them before dispatch.
+ * each (STACK.md: 2.6 s for an 8.8 MB bundle). It is the ceiling of `files.maxFileBytes`, which
+ * config resolution enforces, so a file ingest admitted is never refused here.
  */
-export const MAX_PARSE_BYTES = 1 << 20;
+export const MAX_PARSE_BYTES = MAX_FILE_BYTES_CEILING;
 
 export default async function parseTask(input: { path: string; text: string }): Promise<FileFacts> {
   const spec = languageSpecFor(input.path);

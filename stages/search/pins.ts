@@ -3,6 +3,7 @@
  * and the settings that produced them: scorer, generator, K, iterations, prompt hashes), and the
  * scoring counts merged into the --json `llm` summary.
  */
+import { redactUrl } from '../../src/redact.ts';
 import type { PipelineRun } from '../config.ts';
 import type { LlmSummary } from '../llm/session.ts';
 import type { StageDef } from '../../src/stage.ts';
@@ -36,7 +37,7 @@ export function searchPins(loaded: LoadedConfig, records: StepRecord[]): Record<
   const llm = resolveLlmSettings(loaded);
   return {
     ...summarize(records),
-    scorer: { provider: s.scorer.provider, model: s.scorer.model, baseURL: s.scorer.endpoint?.baseURL ?? null, contextTokens: s.scorer.contextTokens },
+    scorer: { provider: s.scorer.provider, model: s.scorer.model, baseURL: s.scorer.endpoint ? redactUrl(s.scorer.endpoint.baseURL) : null, contextTokens: s.scorer.contextTokens },
     generator: { provider: llm.provider, model: llm.model },
     K: s.candidates,
     iterations: s.iterations,

@@ -147,7 +147,7 @@ export const shardStage = defineStage<ShardInput, OutputShard>({
     const [{ openShardWriter }, { SequencePacker }] = await Promise.all([import('./writers.ts'), import('./pack.ts')]);
     const s = i.settings;
     const name = shardFileName(i.index, s);
-    const dir = mkdtempSync(join(tmpdir(), 'retrace-shard-'));
+    const dir = mkdtempSync(join(tmpdir(), `retrace-shard-${process.pid}-`));
     try {
       const file = join(dir, name);
       const common = { file, rowGroupRows: s.rowGroupRows, ...(s.format === 'parquet' ? { format: 'parquet' as const, compression: s.compression } : { format: 'arrow' as const }) };

@@ -54,8 +54,12 @@ export async function startWebdav(opts: { token?: string } = {}): Promise<Webdav
     throw new Error('nginx is not installed: the remote cache tests need a real nginx with WebDAV. Install it (Debian/Ubuntu: `apt-get install -y nginx`, macOS: `brew install nginx`) and run the tests again.');
   }
   const root = mkdtempSync(join(tmpdir(), 'retrace-webdav-'));
+  // nginx's config, pid and logs live outside the served root (the script refuses otherwise).
+  const prefix = mkdtempSync(join(tmpdir(), 'retrace-webdav-nginx-'));
   const port = await freePort();
-  const child = spawn('bash', [join(ROOT, 'scripts/nginx-webdav.sh'), '--root', root, '--listen', `127.0.0.1:${port}`, '--workers', '1'], {
+  // Without a token the script refuses writes unless told they are meant to be anonymous.
+  const anonymous = opts.token ? [] : ['--insecure-anonymous'];
+  const child = spawn('bash', [join(ROOT, 'scripts/nginx-webdav.sh'), '--root', root, '--prefix', prefix, '--listen', `127.0.0.1:${port}`, '--workers', '1', ...anonymous], {
     env: { ...process.env, RETRACE_CACHE_TOKEN: opts.token ?? '' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -67,7 +71,7 @@ export async function startWebdav(opts: { token?: string } = {}): Promise<Webdav
     url,
     root,
     log: () => {
-      const f = join(root, '.nginx', 'access.log');
+      const f = join(prefix, 'access.log');
       return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
     },
     stop: async () => {
@@ -77,6 +81,7 @@ export async function startWebdav(opts: { token?: string } = {}): Promise<Webdav
         await exited;
       }
       rmSync(root, { recursive: true, force: true });
+      rmSync(prefix, { recursive: true, force: true });
     },
   };
 }
