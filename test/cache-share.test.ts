@@ -69,7 +69,8 @@ test('gc with a tiny size limit keeps pinned versions whole and evicts the rest'
   p.write('repos/alpha/lib/util.js', 'exports.add = (a, b) => b + a;\n');
   const v2 = run(['build'], 'cacheA');
   assert.is.not(v2.version, v1);
-  const gc = run(['cache', 'gc', '--max-size', '1B'], 'cacheA');
+  // --no-keep-latest: only pins protect (by default gc also keeps each dataset's latest version).
+  const gc = run(['cache', 'gc', '--max-size', '1B', '--no-keep-latest'], 'cacheA');
   assert.equal(gc.pinned, [`share/${v1}`]);
   assert.ok(gc.actionsRemoved > 0 && gc.blobsRemoved > 0);
   // v2 is unpinned: its own results are gone and come back only by computing.
@@ -83,7 +84,7 @@ test('gc with a tiny size limit keeps pinned versions whole and evicts the rest'
   assert.ok(zero(back), JSON.stringify(computed(back)));
   // Unpinned, everything may go.
   run(['dataset', 'unpin', v1], 'cacheA');
-  const all = run(['cache', 'gc', '--max-size', '1B'], 'cacheA');
+  const all = run(['cache', 'gc', '--max-size', '1B', '--no-keep-latest'], 'cacheA');
   assert.equal(all.pinned, []);
   assert.is(run(['cache', 'stats'], 'cacheA').actions, 0);
 });

@@ -10,11 +10,15 @@ import type { Manifest } from '../../src/dataset.ts';
 
 type Feature = { name: string; dtype?: string; sequence?: string };
 
-/** The columns of each layout (layout.ts) in the `datasets` features vocabulary. */
+/**
+ * The columns of each layout (layout.ts: the Arrow schemas are the source of truth) in the
+ * `datasets` features vocabulary; test/hf-layout.test.ts checks them against real shards.
+ */
 export const CARD_FEATURES: Record<'documents' | 'packed', Feature[]> = {
   documents: [
     { name: 'id', dtype: 'string' },
     { name: 'repo', dtype: 'string' },
+    { name: 'license', dtype: 'string' },
     { name: 'text', dtype: 'string' },
     { name: 'input_ids', sequence: 'int32' },
     { name: 'loss_mask', sequence: 'uint8' },
