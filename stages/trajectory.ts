@@ -17,16 +17,15 @@ import type { StageDef } from '../src/stage.ts';
 import type { FileFacts } from './parse/facts.ts';
 import type { RepoGraph } from './graph/types.ts';
 import { llmStage } from './llm/stage.ts';
-import { sessionFor, summaryOf, type LlmSession } from './llm/session.ts';
+import { sessionFor, summaryOf } from './llm/session.ts';
 import { structuralPurpose, structuralRequirements, structuralSteps, type ImplementContext, type PlanContext } from './llm/offline.ts';
 import { loadPrompts, promptHashes } from './llm/prompts.ts';
 import { resolveLlmSettings } from './llm/settings.ts';
-import type { AgentRole, LlmRequest } from './llm/request.ts';
-import type { OfflineContext } from './llm/offline.ts';
 import { briefOf, renderTree, type FileBrief } from './plan/brief.ts';
-import { planRequest } from './plan/request.ts';
+import { planCalls } from './plan/parts.ts';
 import { planStage } from './plan/stage.ts';
-import { implementRequest } from './implement/request.ts';
+import { fileLoop } from './implement/loop.ts';
+import { limit } from './implement/limit.ts';
 import { implementStage } from './implement/stage.ts';
 import { renderTrajectoryStage, TRAJECTORY_LAYOUT, type FileStep } from './render/trajectory.ts';
 import type { RenderedDoc } from './render/document.ts';
@@ -56,16 +55,8 @@ function codeOrder(repo: Pick<TrajectoryRepo, 'files' | 'facts' | 'graph'>): str
   return [...order, ...[...present].filter((p) => !placed.has(p)).sort()];
 }
 
-/** LLM calls a build of this repository makes when nothing is cached: 1 plan + 1 per code file. */
-export function plannedLlmCalls(repo: Pick<TrajectoryRepo, 'files' | 'facts' | 'graph'>, samples = 1): number {
-  return (1 + codeOrder(repo).length) * samples;
-}
-
-async function call(run: PipelineRun, session: LlmSession, role: AgentRole, item: string, r: { request: LlmRequest; context?: OfflineContext }): Promise<string> {
-  const res = await run.exec.run(llmStage, { role, item, request: r.request, context: r.context, session });
-  session.count(role, res.cached);
-  return res.value.content;
-}
+/** Files whose sub-agent loops run at once: bounds the memory a large repository holds (contents, search). */
+const FILE_CONCURRENCY = 16;
 
 async function packageInfo(run: PipelineRun, repo: TrajectoryRepo): Promise<{ name?: string; description?: string }> {
   const pkg = repo.files.find((f) => f.path === 'package.json');
@@ -105,35 +96,52 @@ export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): 
     files: code.map((p) => briefs.get(p)!),
     others: [...setup, ...rest].map((f) => f.path),
   };
-  const edges = [...new Set(repo.graph.edges.filter((e) => e.from !== e.to).map((e) => `${e.from} -> ${e.to}`))];
-  const planAnswer = await call(run, session, 'plan', repo.docId, planRequest(session, { context: planContext, tree: renderTree(repo.graph), edges, readme: repo.readme }));
+  const { answers } = await planCalls(run, session, repo.docId, { kind: 'plan', repo: planContext.repo, name: planContext.name, description: planContext.description, others: planContext.others }, planContext.files, {
+    tree: renderTree(repo.graph),
+    edges: repo.graph.edges,
+    readme: repo.readme,
+  });
   const plan = (
     await exec.run(planStage, {
       repo: repo.docId,
-      answer: planAnswer,
+      answers,
       files: code.map((p) => ({ path: p, fallback: structuralPurpose(briefs.get(p)!) })),
       fallbackRequirements: structuralRequirements(planContext),
     })
   ).value;
 
   const search = repoSearch(run, { docId: repo.docId, repo: repo.repo, plan, codeFiles: code.map((p) => ({ path: p, hash: hashOf.get(p)! })) });
-  // Sub-agents run concurrently: what each sees depends on the plan order, not on the others' answers.
+  // Sub-agents run concurrently (a bounded number at a time): what each sees depends on the plan
+  // order and the repository's real files, not on the others' answers. Each is a multi-turn loop.
+  const slot = limit(FILE_CONCURRENCY);
   const settled = await Promise.allSettled(
-    code.map(async (path, k): Promise<FileStep> => {
-      const before = new Set([...setupPaths, ...code.slice(0, k)]);
-      const brief = briefs.get(path)!;
-      const context: ImplementContext = { kind: 'implement', file: brief, position: k + 1, total: code.length, readable: brief.deps.filter((d) => before.has(d.path)) };
-      const done = [...setupPaths, ...code.slice(0, k)];
-      const answer = await call(run, session, 'implement', `${repo.docId}:${path}`, implementRequest(session, plan, done, context));
-      const fallback = structuralSteps(context);
-      const steps = (
-        await exec.run(implementStage, { repo: repo.docId, path, answer, readable: context.readable.map((d) => d.path), fallback: { think: fallback.think, write: fallback.write } })
-      ).value;
-      const reads = steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)! }));
-      // With search.enabled, the thought before the Write is the search's accepted one.
-      const write = await search.optimize({ path, hash: hashOf.get(path)!, position: k + 1, total: code.length, brief, think: steps.think, reads, write: steps.write });
-      return { path, hash: hashOf.get(path)!, think: steps.think, reads, write };
-    }),
+    code.map((path, k) =>
+      slot(async (): Promise<FileStep> => {
+        const before = new Set([...setupPaths, ...code.slice(0, k)]);
+        const brief = briefs.get(path)!;
+        const context: ImplementContext = { kind: 'implement', file: brief, position: k + 1, total: code.length, readable: brief.deps.filter((d) => before.has(d.path)) };
+        const done = [...setupPaths, ...code.slice(0, k)];
+        const turns = await fileLoop(run, session, plan, {
+          docId: repo.docId,
+          path,
+          position: k + 1,
+          total: code.length,
+          brief,
+          facts: repo.facts.get(path),
+          content: decoder.decode(await run.blobs.get(hashOf.get(path)!)),
+          readable: context.readable.map((d) => ({ path: d.path, names: d.names, hash: hashOf.get(d.path)!, facts: repo.facts.get(d.path) })),
+          done,
+        });
+        const fallback = structuralSteps(context);
+        const steps = (
+          await exec.run(implementStage, { repo: repo.docId, path, turns, readable: context.readable.map((d) => d.path), fallback: { think: fallback.think, write: fallback.write } })
+        ).value;
+        const reads = steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)! }));
+        // With search.enabled, the searched thoughts replace the loop's (search.steps: the one before the Write, or all).
+        const write = await search.optimize({ path, hash: hashOf.get(path)!, position: k + 1, total: code.length, brief, think: steps.think, reads, write: steps.write });
+        return { path, hash: hashOf.get(path)!, think: steps.think, reads, write };
+      }),
+    ),
   );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;

@@ -9,7 +9,7 @@ import type { LlmSettings } from './settings.ts';
 export type ProviderId = 'openai' | 'offline';
 
 /** Which JSON shape the answer must have; an answer of another shape is retried, never cached. */
-export type AnswerSchema = 'plan-1' | 'implement-1' | 'thought-1';
+export type AnswerSchema = 'plan-1' | 'implement-1' | 'turn-1' | 'thought-1';
 
 export interface LlmRequest {
   provider: ProviderId;
@@ -31,7 +31,16 @@ export interface LlmAnswer {
   /** Tokens this answer cost when it was computed (not paid again on a cache hit). */
   promptTokens: number;
   completionTokens: number;
+  /** The seed of the request that gave this answer (the request's, unless a bad answer was re-sampled). */
+  seed?: number | null;
+  /** Answers rejected before this one, each with the seed it was sampled with and why it was unusable. */
+  rejected?: Array<{ seed: number | null; problem: string }>;
+  /** Continuation requests sent because the answer was cut at max_tokens (finish_reason "length"). */
+  continuations?: number;
 }
+
+/** Why an answer cannot be used (so it is re-sampled with another seed), or undefined. Not part of the key. */
+export type AnswerCheck = (content: string) => string | undefined;
 
 /** Which agent made a call: summaries are reported per agent. */
 export type AgentRole = 'plan' | 'implement' | 'search';
