@@ -136,10 +136,18 @@ export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): 
         const steps = (
           await exec.run(implementStage, { repo: repo.docId, path, turns, readable: context.readable.map((d) => d.path), fallback: { think: fallback.think, write: fallback.write } })
         ).value;
-        const reads = steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)! }));
         // With search.enabled, the searched thoughts replace the loop's (search.steps: the one before the Write, or all).
-        const write = await search.optimize({ path, hash: hashOf.get(path)!, position: k + 1, total: code.length, brief, think: steps.think, reads, write: steps.write });
-        return { path, hash: hashOf.get(path)!, think: steps.think, reads, write };
+        const searched = await search.optimizeSteps({
+          path,
+          hash: hashOf.get(path)!,
+          position: k + 1,
+          total: code.length,
+          brief,
+          think: steps.think,
+          reads: steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)! })),
+          write: steps.write,
+        });
+        return { path, hash: hashOf.get(path)!, ...searched };
       }),
     ),
   );
