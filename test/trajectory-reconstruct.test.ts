@@ -6,14 +6,14 @@
  * file are re-sampled with another seed, never sent identically; maxTurns bounds the turns;
  * no MaxListenersExceededWarning; a rebuild sends nothing.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { queryShards } from './helpers/duckdb.ts';
 import { startLlmServer } from './helpers/llm-server.ts';
-import { datasetDir, ok, project, removeProjects, successes, turnAnswer } from './fixtures/trajectory/harness.ts';
+import { checkDocuments, datasetDir, ok, project, removeProjects, turnAnswer } from './fixtures/trajectory/harness.ts';
 import { CONTINUE_MESSAGE, resampleSeed } from '../stages/llm/providers.ts';
 
 const DIRS = ['a', 'b', 'c'];
@@ -32,6 +32,10 @@ for (const d of DIRS) {
     );
   }
 }
+
+// A Markdown file whose lines look like the document's own headers and actions: the document
+// still round-trips (each Write runs to its own end marker).
+writeFileSync(join(repo, 'NOTES.md'), '# Notes\n\n### Heading\n\n## Plan\n1. a/f01.js: not the plan\n\n### 1/60 a/f01.js\nThink: not a thought\nAction: Write a/f01.js\n');
 
 const PART2 = /This is part 2 of|This is part 2:/;
 const planFull = (user: string): string => {
@@ -101,6 +105,9 @@ test('a large repository is planned in parts, cut answers continued, bad turns r
   }
   assert.not.match(text, /Step 5 of the c chain: multiplies the previous step by its index and adds the index again\.\nThink/);
   assert.not.ok(text.includes('Action: Read'), 'maxTurns 1 leaves no turn for a Read');
+  const manifest = JSON.parse(readFileSync(join(datasetDir(p, s.version), 'manifest.json'), 'utf8'));
+  const check = await checkDocuments(datasetDir(p, s.version), { [manifest.sources[0].document]: repo });
+  assert.is(check.writes, FILES + 2);
 
   const again = ok(await p.build());
   assert.is(again.llm.requests, 0);
