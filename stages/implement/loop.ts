@@ -107,23 +107,29 @@ function wantedLines(facts: FileFacts | undefined, names?: string[]): number[] {
   ];
 }
 
-/** Windows of COPY_WORDS words of a text, to find copies in a thought. */
-export function copyIndex(text: string): Set<string> {
+/** FNV-1a of a string: windows are kept as numbers, so a 1 MiB file's index stays small. */
+function fnv(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+const windows = (text: string): string[] => {
   const words = text.split(/\s+/).filter(Boolean);
-  const out = new Set<string>();
-  for (let i = 0; i + COPY_WORDS <= words.length; i++) out.add(words.slice(i, i + COPY_WORDS).join(' '));
+  const out: string[] = [];
+  for (let i = 0; i + COPY_WORDS <= words.length; i++) out.push(words.slice(i, i + COPY_WORDS).join(' '));
   return out;
+};
+
+/** Hashes of the windows of COPY_WORDS words of a text, to find copies in a thought. */
+export function copyIndex(text: string): Set<number> {
+  return new Set(windows(text).map(fnv));
 }
 
 /** The first copied span of the target in a thought, or undefined. */
-export function copiedSpan(thought: string, index: Set<string>): string | undefined {
+export function copiedSpan(thought: string, index: Set<number>): string | undefined {
   if (index.size === 0) return undefined;
-  const words = thought.split(/\s+/).filter(Boolean);
-  for (let i = 0; i + COPY_WORDS <= words.length; i++) {
-    const w = words.slice(i, i + COPY_WORDS).join(' ');
-    if (index.has(w)) return w;
-  }
-  return undefined;
+  return windows(thought).find((w) => index.has(fnv(w)));
 }
 
 function parseTurn(content: string): Turn {
@@ -182,7 +188,8 @@ export async function fileLoop(run: PipelineRun, session: LlmSession, plan: Plan
     { role: 'system', content: prompts['implement/system.md'] },
     { role: 'user', content: first },
   ];
-  const index = copyIndex(f.content);
+  // Built on the first cache miss only: a rebuild answers every turn from the cache.
+  let index: Set<number> | undefined;
   const turns: Turn[] = [];
   const read: string[] = [];
   for (let t = 0; ; t++) {
@@ -197,7 +204,7 @@ export async function fileLoop(run: PipelineRun, session: LlmSession, plan: Plan
         if (!remaining.some((d) => d.path === turn.path)) return `${turn.path ?? '?'} is not a readable dependency (readable: ${remaining.map((d) => d.path).join(', ')})`;
       }
       for (const thought of [turn.overview, turn.think]) {
-        const copy = thought && copiedSpan(thought, index);
+        const copy = thought && copiedSpan(thought, (index ??= copyIndex(f.content)));
         if (copy) return `a thought copies the file ("${copy.slice(0, 80)}")`;
       }
       return undefined;
