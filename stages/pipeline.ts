@@ -39,6 +39,8 @@ import { llmSummary, renderTrajectory, trajectoryPins, trajectoryStages } from '
 import { searchPins, searchRecordsOf, searchStages } from './search/pins.ts';
 import type { StepRecord } from './search/record.ts';
 import { resolveSearchSettings } from './search/settings.ts';
+import { resolveLlmSettings } from './llm/settings.ts';
+import { filesPerAnswer } from './plan/parts.ts';
 
 type PipelineRun = EngineRun<PipelineConfig>;
 
@@ -194,7 +196,8 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
 
 /**
  * `retrace status` on a stale trajectory source: an upper bound of the LLM calls a build would
- * make for it (1 plan call + 1 per code file, times the search's calls per step), counted from
+ * make for it (the plan's parts, llm.maxTurns turns per code file, the search's calls per searched
+ * Think; the plan parts are estimated from the answer budget alone), counted from
  * the source's file list without computing anything. Calls already cached are not subtracted:
  * whether they still match depends on the plan, which is what is stale.
  */
@@ -207,9 +210,12 @@ async function estimateLlmCalls(run: PipelineRun, o: SourceOutcome): Promise<voi
   } catch {
     return; // status only estimates: a source that cannot be read is reported (coded) by the build itself
   }
+  // Per file: at most llm.maxTurns turns, and the search's calls per searched Think (1, or up to maxTurns + 1).
   const search = resolveSearchSettings(run.loaded);
-  const perFile = 1 + (search.enabled ? search.candidates * search.iterations : 0);
-  run.estimates.llmCalls = (run.estimates.llmCalls ?? 0) + 1 + code * perFile;
+  const llm = resolveLlmSettings(run.loaded);
+  const searched = search.enabled ? (search.steps === 'all' ? llm.maxTurns + 1 : 1) * search.candidates * search.iterations : 0;
+  const planParts = Math.max(1, Math.ceil(code / filesPerAnswer({ settings: llm })));
+  run.estimates.llmCalls = (run.estimates.llmCalls ?? 0) + planParts + code * (llm.maxTurns + searched);
   run.estimates.staleRepositories = (run.estimates.staleRepositories ?? 0) + 1;
 }
 

@@ -19,7 +19,7 @@ const MIN_FILES_PER_PART = 4;
 const dirOf = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '.');
 
 /** Files per part that the answer cap allows (with the requirements in part 1). */
-export function filesPerAnswer(session: LlmSession): number {
+export function filesPerAnswer(session: { settings: Pick<LlmSession['settings'], 'maxTokens' | 'contextTokens'> }): number {
   const cap = session.settings.maxTokens.plan ?? Math.floor(session.settings.contextTokens * 0.35);
   const answerCap = Math.min(cap, Math.floor(session.settings.contextTokens * 0.35));
   return Math.max(MIN_FILES_PER_PART, Math.floor((answerCap - planAnswerTokens(0, true)) / FILE_ANSWER_TOKENS));
