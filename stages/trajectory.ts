@@ -1,8 +1,9 @@
 /**
  * The trajectory format for one repository, as the pipeline calls it:
  *
- *   facts + graph ─▶ llm (main agent) ─▶ plan ─▶ llm (one sub-agent per code file, concurrently)
- *                 ─▶ implement (per file) ─▶ render-trajectory (one document)
+ *   facts + graph ─▶ llm (main agent, in parts when large) ─▶ plan
+ *                 ─▶ per code file, concurrently: llm turn 0 ─▶ (Read: real content) ─▶ llm turn 1 ... Write
+ *                    (implement/loop.ts) ─▶ implement (per file) ─▶ render-trajectory (one document)
  *
  * Every LLM call is its own cached `llm` item, so an edited prompt re-sends only the calls whose
  * rendered request changed, and an interrupted build resumes where it stopped. A repository
@@ -179,6 +180,8 @@ export function trajectoryPins(loaded: LoadedConfig): Record<string, unknown> {
     temperature: s.temperature,
     seed: s.seed,
     maxTokens: s.maxTokens,
+    contextTokens: s.contextTokens,
+    maxTurns: s.maxTurns,
     prompts: promptHashes(loadPrompts(s.promptsDir)),
     layout: TRAJECTORY_LAYOUT,
     stages: Object.fromEntries(trajectoryStages().map((st) => [st.name, st.version])),
