@@ -63,8 +63,9 @@ async function bundle(outdir) {
   });
   try {
     renameSync(tmp, outdir);
-  } catch {
-    rmSync(tmp, { recursive: true, force: true }); // another process finished the same bundle first
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(join(outdir, 'main.js'))) throw err; // else another process finished the same bundle first
   }
 }
 
@@ -83,7 +84,9 @@ if (!process.env.RETRACE_NO_BUNDLE) {
       }
     }
     entry = pathToFileURL(join(outdir, 'main.js')).href;
-  } catch {
+  } catch (err) {
+    // Still works, only slower to start: say so once, with the cause.
+    process.stderr.write(`warning BUNDLE_FAILED ${join(root, 'dist')}: ${err?.message ?? err}; running from the TypeScript sources (slower start)\n`);
     entry = undefined;
   }
 }

@@ -7,7 +7,7 @@ import type { Failure } from '../src/executor.ts';
 import { resolvePartition } from '../src/partition.ts';
 import type { Pipeline } from '../src/pipeline.ts';
 import { NullReporter } from '../src/reporter.ts';
-import { common, reporterFor, type Common, type Result } from './common.ts';
+import { common, reporterFor, withEvents, type Common, type Result } from './common.ts';
 
 function stageLines(stages: StageTable): string[] {
   // Stages this build did not use (e.g. raw rendering in a trajectory build) stay in --json only.
@@ -40,15 +40,15 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
       'build',
       'build the dataset: only what changed since the last build is computed',
       (yy) =>
-        common(yy)
+        withEvents(common(yy))
           .option('workers', { type: 'number', describe: 'worker threads for parsing and tokenization (default: config `workers`, else all cores)' })
           .check((x) => (x.workers === undefined || (Number.isInteger(x.workers) && x.workers >= 1) ? true : '--workers must be a whole number >= 1'))
           .option('recheck', { type: 'boolean', default: false, describe: 'do not trust file stats: re-read and re-hash every input even when nothing seems to have changed since the last build' })
           .option('shard', { type: 'string', describe: 'scale-out worker: build only partition I of N (I/N, zero-based), or `auto` to take it from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX; then run `retrace merge`' })
           .example('$0 build --json', 'build and print the summary as JSON')
           .example('$0 build --shard 2/8', 'scale-out: build partition 2 of 8 into the (shared) cache'),
-      run(async (a: Common & { workers?: number; recheck: boolean; shard?: string }): Promise<Result> => {
-        const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, reporter: reporterFor(a.json) };
+      run(async (a: Common & { workers?: number; recheck: boolean; shard?: string; events: boolean }): Promise<Result> => {
+        const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, reporter: reporterFor(a.json, a.events) };
         if (a.shard === undefined) return buildResult(pipeline, await runBuild(pipeline, opts));
         const loaded = await loadConfig(a.config, pipeline.config);
         const partition = resolvePartition(a.shard, process.env, loaded.config.partitions);
@@ -69,12 +69,12 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
     .command(
       'merge',
       'scale-out: assemble the dataset version from the partitions that `build --shard I/N` workers left in the shared cache (computes only the shard files)',
-      (yy) => common(yy).option('shards', { type: 'number', describe: 'the number of partitions N (default: config `partitions`)' }),
-      run(async (a: Common & { shards?: number }) => {
+      (yy) => withEvents(common(yy)).option('shards', { type: 'number', describe: 'the number of partitions N (default: config `partitions`)' }),
+      run(async (a: Common & { shards?: number; events: boolean }) => {
         const loaded = await loadConfig(a.config, pipeline.config);
         const count = a.shards ?? loaded.config.partitions;
         if (!count || count < 1) throw new RetraceError('USAGE', 'the number of partitions is unknown', { hint: 'give --shards N, or set `partitions` in the config' });
-        return buildResult(pipeline, await runMerge(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: reporterFor(a.json), count }));
+        return buildResult(pipeline, await runMerge(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, reporter: reporterFor(a.json, a.events), count }));
       }),
     )
     .command(

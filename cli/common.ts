@@ -10,7 +10,7 @@ import { projectDirs } from '../src/build/index.ts';
 import { LmdbCache } from '../src/cache/lmdb-store.ts';
 import { RetraceError } from '../src/errors.ts';
 import { initHash } from '../src/hash.ts';
-import { PlainReporter, TtyReporter, type Reporter } from '../src/reporter.ts';
+import { EventLogReporter, PlainReporter, TtyReporter, type Reporter } from '../src/reporter.ts';
 
 export interface Common {
   config: string;
@@ -34,9 +34,14 @@ export function common<T>(y: Argv<T>): Argv<T & Common> {
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object on stdout instead of text; no progress display' }) as Argv<T & Common>;
 }
 
-export function reporterFor(json: boolean): Reporter {
-  if (json) return new PlainReporter();
-  return process.stderr.isTTY ? new TtyReporter() : new PlainReporter();
+export function reporterFor(json: boolean, events = false): Reporter {
+  const base = json || !process.stderr.isTTY ? new PlainReporter() : new TtyReporter();
+  return events ? new EventLogReporter(base) : base;
+}
+
+/** `--events`: every build event as a JSON line on stderr, for tools that follow a build. */
+export function withEvents<T>(y: Argv<T>): Argv<T & { events: boolean }> {
+  return y.option('events', { type: 'boolean', default: false, describe: 'also print every build event (item stored, item failed, warning, phase) as one JSON line on stderr' }) as Argv<T & { events: boolean }>;
 }
 
 export function folders(a: Common): Promise<{ cacheDir: string; outDir: string }> {

@@ -102,3 +102,20 @@ export class PlainReporter implements Reporter {
   }
   done(): void {}
 }
+
+/**
+ * Every event as one JSON line (`{"event":"item","stage":"llm",...}`), for tools and tests that
+ * follow a build as it runs (`retrace build --events`). An `item` event is emitted only after the
+ * item's result is stored, so it is a safe point to act on (e.g. to interrupt a build).
+ */
+export class EventLogReporter implements Reporter {
+  constructor(private readonly inner: Reporter, private readonly out: NodeJS.WritableStream = process.stderr) {}
+  emit(e: BuildEvent): void {
+    const { type, ...rest } = e;
+    this.out.write(JSON.stringify({ event: type, ...rest }) + '\n');
+    this.inner.emit(e);
+  }
+  done(): void {
+    this.inner.done();
+  }
+}

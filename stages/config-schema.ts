@@ -5,6 +5,8 @@
 import type { ConfigSection } from '../src/config.ts';
 import { describeValue, type Check } from '../src/validate.ts';
 import type { PipelineConfig } from './config.ts';
+import { RetraceError } from '../src/errors.ts';
+import { readTrajectoryConfig } from './render/settings.ts';
 
 export const configSection: ConfigSection<PipelineConfig> = {
   keys({ bad, obj, str, bool, int, num, oneOf }) {
@@ -31,6 +33,14 @@ export const configSection: ConfigSection<PipelineConfig> = {
       format: oneOf('raw', 'trajectory'),
       files: obj({ maxFileBytes: int(1), maxLineLength: int(1) }),
       llm: obj({ provider: oneOf('offline', 'openai'), endpoint, temperature: num(0, 2), maxTokens: int(1), tokenBudget: int(1), promptsDir: str, contextTokens: int(512), maxTurns: int(1, 64) }),
+      trajectory: (v, at) => {
+        try {
+          readTrajectoryConfig(v, at);
+        } catch (e) {
+          if (e instanceof RetraceError && e.code === 'CONFIG_INVALID') bad(e.item ?? at, e.message);
+          throw e;
+        }
+      },
       search: obj({
         enabled: bool,
         candidates: int(1, 64),

@@ -40,6 +40,8 @@ export interface PipelineConfig extends EngineConfig {
     /** Turns of a file's sub-agent loop (Think + Read, ..., Think + Write), at least 1 (default 6). */
     maxTurns?: number;
   };
+  /** Document budget of the trajectory format (stages/render/settings.ts). */
+  trajectory?: { maxTokens?: number; oversize?: 'split' | 'skip' };
   search?: {
     enabled?: boolean;
     /** Alternative thoughts sampled per step and iteration (paper: 2). */

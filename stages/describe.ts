@@ -5,6 +5,7 @@
  */
 import type { ManifestDiff } from '../src/pipeline.ts';
 import type { LlmSummary } from './llm/session.ts';
+import { formatShape } from './render/shape.ts';
 
 function llmLine(llm: LlmSummary): string {
   const provider = typeof llm.provider === 'string' ? ` (${llm.provider}${typeof llm.model === 'string' ? ` ${llm.model}` : ''})` : '';
@@ -56,6 +57,7 @@ export function describeManifest(manifest: Record<string, unknown>): string[] {
     '  sources:',
     ...(m.sources ?? []).map((s) => `    ${s.name ?? JSON.stringify(s.source)}${s.commit ? ' @' + s.commit.slice(0, 12) : ''}: ${s.files ?? 0} files, ${s.skipped?.length ?? 0} skipped${s.excluded ? `, EXCLUDED (${s.excluded.code})` : ''}`),
   ];
+  lines.push(...formatShape((manifest as { shape?: Parameters<typeof formatShape>[0] }).shape));
   if (m.search) lines.push('  search:', ...Object.entries(m.search).map(([k, val]) => `    ${k}: ${typeof val === 'number' ? +val.toFixed(4) : JSON.stringify(val)}`));
   return lines;
 }

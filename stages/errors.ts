@@ -24,6 +24,7 @@ declare module '../src/errors.ts' {
     PARSE_FAILED: true;
     LLM_BUDGET_EXHAUSTED: true;
     TOKENIZER_FAILED: true;
+    TRAJECTORY_OVERSIZE: true;
   }
 }
 
@@ -31,7 +32,7 @@ type PipelineCode =
   | 'SOURCE_NOT_FOUND' | 'SOURCE_EMPTY' | 'SOURCE_GIT_FAILED' | 'SOURCE_TARBALL_INVALID' | 'FILES_SKIPPED'
   | 'FILE_UNREADABLE' | 'FILE_INVALID_UTF8' | 'FILE_BINARY' | 'FILE_TOO_LARGE' | 'FILE_MINIFIED' | 'FILE_VENDORED'
   | 'FILE_IGNORED' | 'FILE_SYMLINK_OUTSIDE' | 'FILE_SYMLINK' | 'FILE_UNSAFE_PATH'
-  | 'PARSE_FAILED' | 'LLM_BUDGET_EXHAUSTED' | 'TOKENIZER_FAILED';
+  | 'PARSE_FAILED' | 'LLM_BUDGET_EXHAUSTED' | 'TOKENIZER_FAILED' | 'TRAJECTORY_OVERSIZE';
 
 export const PIPELINE_CODES = registerCodes('retrace pipeline', {
   SOURCE_NOT_FOUND: { kind: 'error', meaning: 'a configured source path does not exist' },
@@ -52,6 +53,7 @@ export const PIPELINE_CODES = registerCodes('retrace pipeline', {
   PARSE_FAILED: { kind: 'error', meaning: 'a file could not be parsed (no grammar, or the parser failed)' },
   LLM_BUDGET_EXHAUSTED: { kind: 'error', meaning: 'llm.tokenBudget was reached: the build stopped cleanly' },
   TOKENIZER_FAILED: { kind: 'error', meaning: 'the tokenizer vocabulary is missing or damaged, or ids could not be decoded' },
+  TRAJECTORY_OVERSIZE: { kind: 'warning', meaning: "a repository's trajectory exceeds trajectory.maxTokens and trajectory.oversize is 'skip': it is reported, not written" },
 } satisfies Record<PipelineCode, CodeSpec>);
 
 export const pipelineErrors = factories(PIPELINE_CODES);

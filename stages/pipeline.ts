@@ -36,8 +36,10 @@ import { llama3TokenizerId } from './tokenize/llama3.ts';
 import { planDocumentShards, planPackedShards, shardStage } from './shard/stage.ts';
 import { resolveSettings, type ResolvedSettings } from './settings.ts';
 import { llmSummary, renderTrajectory, trajectoryPins, trajectoryStages } from './trajectory.ts';
+import type { RenderedDoc } from './render/document.ts';
+import { versionShape, type RepoShape } from './render/shape.ts';
 import { searchPins, searchRecordsOf, searchStages } from './search/pins.ts';
-import type { StepRecord } from './search/record.ts';
+import { formatStepRecord, type StepRecord } from './search/record.ts';
 import { resolveSearchSettings } from './search/settings.ts';
 import { resolveLlmSettings } from './llm/settings.ts';
 import { filesPerAnswer } from './plan/parts.ts';
@@ -59,9 +61,14 @@ interface SourceOutcome {
   files?: number;
   snapshot?: ContentHash;
   skipped: SkippedFile[];
-  doc?: TokenizedRef;
+  /** The repository's documents: one, or its parts in order (trajectory over maxTokens). */
+  docs?: TokenizedRef[];
+  /** Trajectory documents only: how the Read observations came out, and the cut. */
+  shape?: RepoShape;
   graph?: { files: number; edges: number; unresolved: number; cycles: number };
   error?: { code: string; message: string };
+  /** Not written: the trajectory exceeds trajectory.maxTokens and trajectory.oversize is 'skip'. */
+  oversize?: { code: string; message: string };
   /** Search step records of the document (manifest statistics), when search is on. */
   search?: StepRecord[];
 }
@@ -122,18 +129,33 @@ async function processSource(
   out.graph = { files: files.length, edges: graph.edges.length, unresolved: graph.unresolved.length, cycles: graph.cycles.length };
   const ordered = orderFiles(files, graph.order);
   const readme = files.find((f) => !f.path.includes('/') && /^readme(\.|$)/i.test(f.path));
-  const doc =
-    run.loaded.config.format === 'trajectory'
-      ? await renderTrajectory(run, {
-          docId: repo,
-          repo,
-          files: files.map((f) => ({ path: f.path, hash: f.hash })),
-          facts: new Map(factList.map((f) => [f.path, f.facts])),
-          graph,
-          readme: readme ? new TextDecoder().decode(await run.blobs.get(readme.hash)) : undefined,
-        })
-      : (await exec.run(renderRawStage, { docId: repo, repo, files: ordered.map((f) => ({ path: f.path, hash: f.hash })) })).value;
-  out.doc = (await exec.run(tokenizeStage, { doc, tokenizerId, bos: settings.tokenizer.bos, eos: settings.tokenizer.eos })).value;
+  let docs: RenderedDoc[];
+  if (run.loaded.config.format === 'trajectory') {
+    const t = await renderTrajectory(run, {
+      docId: repo,
+      repo,
+      files: files.map((f) => ({ path: f.path, hash: f.hash })),
+      facts: new Map(factList.map((f) => [f.path, f.facts])),
+      graph,
+      readme: readme ? new TextDecoder().decode(await run.blobs.get(readme.hash)) : undefined,
+    });
+    if (t.skipped) {
+      out.oversize = { code: t.skipped.code, message: t.skipped.message };
+      run.reporter.emit({ type: 'warn', code: t.skipped.code, item: repo, message: t.skipped.message });
+      return;
+    }
+    docs = t.docs;
+    out.shape = {
+      parts: t.docs.length,
+      oversizeParts: t.oversizeParts,
+      crossingImports: t.crossingImports,
+      reads: t.docs.reduce((n, d) => ({ whole: n.whole + d.reads.whole, excerpts: n.excerpts + d.reads.excerpts, references: n.references + d.reads.references }), { whole: 0, excerpts: 0, references: 0 }),
+    };
+  } else {
+    docs = [(await exec.run(renderRawStage, { docId: repo, repo, files: ordered.map((f) => ({ path: f.path, hash: f.hash })) })).value];
+  }
+  out.docs = [];
+  for (const doc of docs) out.docs.push((await exec.run(tokenizeStage, { doc, tokenizerId, bos: settings.tokenizer.bos, eos: settings.tokenizer.eos })).value);
 }
 
 /**
@@ -141,11 +163,16 @@ async function processSource(
  * when the outcomes are assembled, so a version merged from partitions (each seeing only its own
  * sources) names documents exactly as a single-machine build does.
  */
-function uniqueDocIds(outcomes: SourceOutcome[]): Map<number, string> {
+function uniqueDocIds(outcomes: SourceOutcome[]): Map<number, string[]> {
   const count = new Map<string, number>();
-  for (const o of outcomes) if (o.doc) count.set(o.doc.id, (count.get(o.doc.id) ?? 0) + 1);
-  const ids = new Map<number, string>();
-  for (const o of outcomes) if (o.doc) ids.set(o.index, (count.get(o.doc.id) ?? 0) > 1 ? `${o.doc.id}~${o.index}` : o.doc.id);
+  for (const o of outcomes) if (o.docs?.length) count.set(o.docId!, (count.get(o.docId!) ?? 0) + 1);
+  const ids = new Map<number, string[]>();
+  for (const o of outcomes) {
+    if (!o.docs?.length) continue;
+    const base = (count.get(o.docId!) ?? 0) > 1 ? `${o.docId}~${o.index}` : o.docId!;
+    // Parts of one repository: <id>#1, <id>#2, ... in order.
+    ids.set(o.index, o.docs.length > 1 ? o.docs.map((_, k) => `${base}#${k + 1}`) : [base]);
+  }
   return ids;
 }
 
@@ -177,7 +204,7 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
             o.identity = src.identity;
             o.docId = src.identity.name;
             await processSource(run, settings, tokenizerId, src, o);
-            if (o.doc) o.search = searchRecordsOf(run, o.doc.id);
+            if (o.docs) o.search = searchRecordsOf(run, o.docId!);
           },
           { itemOf: (e) => (e.code.startsWith('SOURCE_') ? where : (e.item ?? where)) },
         );
@@ -225,7 +252,7 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
   const settings = resolveSettings(cfg);
   const tokenizerId = await llama3TokenizerId();
   const ids = uniqueDocIds(outcomes);
-  const docs = outcomes.flatMap((o) => (o.doc ? [{ ...o.doc, id: ids.get(o.index)! }] : []));
+  const docs = outcomes.flatMap((o) => (o.docs ?? []).map((d, k) => ({ ...d, id: ids.get(o.index)![k]! })));
   const out = settings.output;
   const plan = out.layout === 'packed' ? planPackedShards(docs, out) : planDocumentShards(docs, out);
   run.reporter.emit({ type: 'phase', name: 'sharding', detail: `${plan.length} shard(s)` });
@@ -247,11 +274,13 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
         name: o.identity?.name,
         commit: o.identity?.commit,
         tarballHash: o.identity?.tarballHash,
-        document: o.doc ? ids.get(o.index) : undefined,
+        document: ids.get(o.index)?.[0],
+        documents: (ids.get(o.index)?.length ?? 0) > 1 ? ids.get(o.index) : undefined,
+        shape: o.shape,
         snapshot: o.snapshot,
         files: o.files,
         skipped: o.skipped.map((s) => ({ path: s.path, code: s.code, reason: s.reason })),
-        excluded: o.error ? { code: o.error.code } : undefined,
+        excluded: o.error ? { code: o.error.code } : o.oversize ? { code: o.oversize.code } : undefined,
       })),
       stages: Object.fromEntries(stages.map((s) => [s.name, s.version])),
       versions: { parser: PARSER_VERSION, graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
@@ -261,17 +290,21 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
       files: settings.limits,
       output: out,
       documents: docs.map((d) => ({ id: d.id, repo: d.repo, text: d.text, tokens: d.tokens, trained: d.trained })),
+      shape: versionShape(docs, outcomes.flatMap((o) => (o.shape ? [o.shape] : []))),
     },
     extra: {
       skipped: outcomes.reduce((n, o) => n + o.skipped.length, 0),
       excluded: outcomes.filter((o) => o.error).map((o) => ({ source: describeSource(o.spec, o.index), code: o.error!.code, message: o.error!.message })),
+      // Left out by the configured policy (trajectory.oversize 'skip'), not by a failure: reported, exit 0.
+      oversize: outcomes.filter((o) => o.oversize).map((o) => ({ source: describeSource(o.spec, o.index), code: o.oversize!.code, message: o.oversize!.message })),
     },
   };
 }
 
 /** What a partition worker leaves in the shared cache for `merge`. */
 interface PartitionResult {
-  format: 1;
+  /** 2: outcomes carry `docs` (a repository's parts), issue 12. */
+  format: 2;
   index: number;
   count: number;
   /** Config positions this partition owns. */
@@ -293,6 +326,7 @@ export const retracePipeline: Pipeline<PipelineConfig> = {
   showAliases: { facts: 'graph' },
   format(stage, value) {
     if (stage === 'graph') return formatRepoGraph(value as RepoGraph);
+    if (stage === 'search') return formatStepRecord(value as StepRecord);
     return undefined;
   },
   inputStamp(run) {
@@ -313,11 +347,18 @@ export const retracePipeline: Pipeline<PipelineConfig> = {
   async runPartition(run, part) {
     const owned = run.loaded.config.sources.flatMap((spec, i) => (partitionOf(spec, part.count) === part.index ? [i] : []));
     const outcomes = (await buildSources(run, owned))!; // partitions only build (no status mode)
-    const result: PartitionResult = { format: 1, index: part.index, count: part.count, sources: owned, outcomes };
-    return { result, sources: owned.length, documents: outcomes.filter((o) => o.doc).length, summary: { llm: llmSummary(run) } };
+    const result: PartitionResult = { format: 2, index: part.index, count: part.count, sources: owned, outcomes };
+    return { result, sources: owned.length, documents: outcomes.reduce((n, o) => n + (o.docs?.length ?? 0), 0), summary: { llm: llmSummary(run) } };
   },
   async merge(run, results) {
     const parts = results as PartitionResult[];
+    const old = parts.find((p) => p.format !== 2);
+    if (old) {
+      throw new RetraceError('PARTITIONS_INCOMPLETE', `partition ${old.index} of ${old.count} was built by an older Retrace (its marker has another format)`, {
+        item: `partition ${old.index}/${old.count}`,
+        hint: `build partition ${old.index} again with this version`,
+      });
+    }
     const byIndex = new Map<number, SourceOutcome>();
     for (const p of parts) for (const o of p.outcomes) byIndex.set(o.index, o);
     const outcomes = run.loaded.config.sources.map((spec, i) => {

@@ -22,14 +22,16 @@ import { sessionFor, summaryOf } from './llm/session.ts';
 import { structuralPurpose, structuralRequirements, structuralSteps, type ImplementContext, type PlanContext } from './llm/offline.ts';
 import { loadPrompts, promptHashes } from './llm/prompts.ts';
 import { resolveLlmSettings } from './llm/settings.ts';
-import { briefOf, renderTree, type FileBrief } from './plan/brief.ts';
+import { boundedJoin, briefOf, renderTree, type FileBrief } from './plan/brief.ts';
 import { planCalls } from './plan/parts.ts';
 import { planStage } from './plan/stage.ts';
 import { fileLoop } from './implement/loop.ts';
 import { limit } from './implement/limit.ts';
 import { implementStage } from './implement/stage.ts';
-import { renderTrajectoryStage, TRAJECTORY_LAYOUT, type FileStep } from './render/trajectory.ts';
-import type { RenderedDoc } from './render/document.ts';
+import { fileSection, partHeader, renderTrajectoryStage, stepPieces, TRAJECTORY_LAYOUT, type FileRef, type FileStep, type NumberedStep, type RenderedPart, type TrajectoryPartInput } from './render/trajectory.ts';
+import { OBSERVATION_BUDGET_BYTES, usedRanges } from './render/observe.ts';
+import { cutParts } from './render/parts.ts';
+import { resolveTrajectorySettings } from './render/settings.ts';
 import { repoSearch } from './search/optimize.ts';
 import { withSearchStats } from './search/pins.ts';
 
@@ -46,7 +48,7 @@ export interface TrajectoryRepo {
   readme?: string;
 }
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Code files (those with facts) in the graph's implementation order. */
 function codeOrder(repo: Pick<TrajectoryRepo, 'files' | 'facts' | 'graph'>): string[] {
@@ -63,14 +65,32 @@ async function packageInfo(run: PipelineRun, repo: TrajectoryRepo): Promise<{ na
   const pkg = repo.files.find((f) => f.path === 'package.json');
   if (!pkg) return {};
   try {
-    const v = JSON.parse(decoder.decode(await run.blobs.get(pkg.hash))) as { name?: unknown; description?: unknown };
+    const v = JSON.parse(decoder.decode(await run.blobs.get(pkg.hash)).replace(/^\uFEFF/, '')) as { name?: unknown; description?: unknown };
     return { name: typeof v.name === 'string' ? v.name : undefined, description: typeof v.description === 'string' ? v.description : undefined };
   } catch {
     return {}; // an invalid package.json is still written as a file; it just names nothing
   }
 }
 
-export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): Promise<RenderedDoc> {
+export interface TrajectoryResult {
+  /** The repository's documents in order (one, or its parts). */
+  docs: RenderedPart[];
+  /** Parts over maxTokens because a single file (or import cycle) alone is. */
+  oversizeParts: number;
+  /** Imports crossing from a later part into an earlier one. */
+  crossingImports: number;
+  /** Set instead of docs when the trajectory exceeds maxTokens and trajectory.oversize is 'skip'. */
+  skipped?: { code: 'TRAJECTORY_OVERSIZE'; message: string; tokens: number };
+}
+
+/** What the account of earlier parts may hold, in characters. */
+const MAX_EARLIER_CHARS = 3_000;
+/** Slack per section for BPE merges across section edges, and BOS + EOS. */
+const EDGE_SLACK = 1;
+const BOS_EOS = 2;
+const COUNT_TASK = new URL('./render/count-task.ts', import.meta.url).href;
+
+export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): Promise<TrajectoryResult> {
   const session = sessionFor(run);
   const { exec } = run;
   const hashOf = new Map(repo.files.map((f) => [f.path, f.hash]));
@@ -97,6 +117,7 @@ export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): 
     files: code.map((p) => briefs.get(p)!),
     others: [...setup, ...rest].map((f) => f.path),
   };
+  // One plan call per part (parts by directory and budget, not by the document cut): moving the cut re-sends no call.
   const { answers } = await planCalls(run, session, repo.docId, { kind: 'plan', repo: planContext.repo, name: planContext.name, description: planContext.description, others: planContext.others }, planContext.files, {
     tree: renderTree(repo.graph),
     edges: repo.graph.edges,
@@ -148,16 +169,106 @@ export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): 
           reads: steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)! })),
           write: steps.write,
         });
-        return { path, hash: hashOf.get(path)!, ...searched };
+        const names = (r: string): string[] => brief.deps.find((d) => d.path === r)?.names ?? [];
+        return { path, hash: hashOf.get(path)!, ...searched, reads: searched.reads.map((r) => ({ ...r, ranges: usedRanges(repo.facts.get(r.path), names(r.path)) })) };
       }),
     ),
   );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
-  const steps = settled.map((s) => (s as PromiseFulfilledResult<FileStep>).value);
+  const purposes = new Map(plan.files.map((f) => [f.path, f.purpose]));
+  const steps: NumberedStep[] = settled.map((s, k) => {
+    const step = (s as PromiseFulfilledResult<FileStep>).value;
+    return { ...step, n: k + 1, purpose: purposes.get(step.path) ?? '' };
+  });
+  return renderParts(run, repo, { requirements: plan.requirements, setup, steps, rest, briefs });
+}
 
-  const doc = await exec.run(renderTrajectoryStage, { docId: repo.docId, repo: repo.repo, plan, setup, steps, rest });
-  return doc.value;
+type Item = { kind: 'setup' | 'rest'; file: FileRef } | { kind: 'step'; step: NumberedStep };
+
+/** Prices every section, cuts the repository into parts within trajectory.maxTokens, renders them. */
+async function renderParts(
+  run: PipelineRun,
+  repo: TrajectoryRepo,
+  t: { requirements: string; setup: FileRef[]; steps: NumberedStep[]; rest: FileRef[]; briefs: Map<string, FileBrief> },
+): Promise<TrajectoryResult> {
+  const settings = resolveTrajectorySettings(run.loaded);
+  const contents = new Map<ContentHash, string>();
+  for (const f of [...t.setup, ...t.rest, ...t.steps, ...t.steps.flatMap((s) => s.reads)]) {
+    if (!contents.has(f.hash)) contents.set(f.hash, decoder.decode(await run.blobs.get(f.hash)));
+  }
+  const content = (h: ContentHash): string => contents.get(h)!;
+  const items: Item[] = [
+    ...t.setup.map((file) => ({ kind: 'setup' as const, file })),
+    ...t.steps.map((step) => ({ kind: 'step' as const, step })),
+    ...t.rest.map((file) => ({ kind: 'rest' as const, file })),
+  ];
+  const pathOf = (it: Item): string => (it.kind === 'step' ? it.step.path : it.file.path);
+  // Each section at its most: Reads priced as in a fresh document (a part only makes them
+  // smaller). Counted in a worker: one message for the whole repository.
+  const texts = [
+    partHeader({ repo: repo.repo, part: 99, parts: 99, requirements: t.requirements, plan: [], earlier: '' }),
+    `## Built in earlier parts\n${earlierAccount(items.map(pathOf), t.briefs)}\n\n`,
+    ...items.map((it) =>
+      it.kind === 'step' ? stepPieces(it.step, t.steps.length, content, new Set(), OBSERVATION_BUDGET_BYTES).map((p) => p.text).join('') : fileSection(it.file.path, content(it.file.hash)),
+    ),
+    ...items.map((it) => (it.kind === 'step' ? `${it.step.n}. ${it.step.path}: ${it.step.purpose}\n` : '')),
+  ];
+  const counts = await run.pool.run<number[]>(COUNT_TASK, { texts }, { item: repo.docId });
+  const n = items.length;
+  const priced = items.map((it, k) => ({ path: pathOf(it), tokens: EDGE_SLACK + counts[2 + k]! }));
+  const planLine = items.map((it, k) => (it.kind === 'step' ? counts[2 + n + k]! + EDGE_SLACK : 0));
+  const planPrefix = [0];
+  for (const x of planLine) planPrefix.push(planPrefix[planPrefix.length - 1]! + x);
+  const base = counts[0]! + BOS_EOS + 4;
+  const earlierMax = counts[1]! + 32;
+  const header = (a: number, b: number): number => base + planPrefix[b]! - planPrefix[a]! + (a > 0 ? earlierMax : 0);
+  const whole = header(0, items.length) + priced.reduce((n, p) => n + p.tokens, 0);
+  if (whole > settings.maxTokens && settings.oversize === 'skip') {
+    return {
+      docs: [],
+      oversizeParts: 0,
+      crossingImports: 0,
+      skipped: { code: 'TRAJECTORY_OVERSIZE', tokens: whole, message: `the trajectory is about ${whole} tokens, over trajectory.maxTokens ${settings.maxTokens}; not written (trajectory.oversize 'skip')` },
+    };
+  }
+  const cut = cutParts(priced, repo.graph.edges, repo.graph.cycles, settings.maxTokens, header);
+  const docs: RenderedPart[] = [];
+  for (const [k, [a, b]] of cut.parts.entries()) {
+    const own = items.slice(a, b);
+    const input: TrajectoryPartInput = {
+      docId: cut.parts.length > 1 ? `${repo.docId}#${k + 1}` : repo.docId,
+      repo: repo.repo,
+      part: k + 1,
+      parts: cut.parts.length,
+      requirements: t.requirements,
+      total: t.steps.length,
+      earlier: a > 0 ? earlierAccount(items.slice(0, a).map(pathOf), t.briefs) : '',
+      setup: own.flatMap((it) => (it.kind === 'setup' ? [it.file] : [])),
+      steps: own.flatMap((it) => (it.kind === 'step' ? [it.step] : [])),
+      rest: own.flatMap((it) => (it.kind === 'rest' ? [it.file] : [])),
+      observationBytes: OBSERVATION_BUDGET_BYTES,
+    };
+    docs.push((await run.exec.run(renderTrajectoryStage, input)).value);
+  }
+  return { docs, oversizeParts: cut.oversize, crossingImports: cut.crossing };
+}
+
+/** What earlier parts built: each code file with its public definitions (names, no bodies), then the other files' paths. Bounded. */
+function earlierAccount(paths: string[], briefs: Map<string, FileBrief>): string {
+  const lines: string[] = [];
+  const others: string[] = [];
+  for (const p of paths) {
+    const b = briefs.get(p);
+    if (!b) {
+      others.push(p);
+      continue;
+    }
+    const names = b.exports.length ? `exports ${b.exports.join(', ')}` : b.definitions.length ? `defines ${b.definitions.slice(0, 6).join('; ')}` : '';
+    lines.push(`- ${p}${names ? `: ${names}` : ''}`);
+  }
+  if (others.length) lines.push(`- also written: ${others.join(', ')}`);
+  return boundedJoin(lines, MAX_EARLIER_CHARS);
 }
 
 /** For the pipeline's `stages` list, in dependency order. */
@@ -184,6 +295,7 @@ export function trajectoryPins(loaded: LoadedConfig): Record<string, unknown> {
     maxTurns: s.maxTurns,
     prompts: promptHashes(loadPrompts(s.promptsDir)),
     layout: TRAJECTORY_LAYOUT,
+    documents: { ...resolveTrajectorySettings(loaded), observationBytes: OBSERVATION_BUDGET_BYTES },
     stages: Object.fromEntries(trajectoryStages().map((st) => [st.name, st.version])),
   };
 }

@@ -113,14 +113,9 @@ test('kill -9 in the middle of a build: the next build completes, reuses work, s
   }, 'kill.config.ts');
   const cacheDir = p.path('kill-cache');
   const args = ['build', '--json', '--config', cfg, '--cache-dir', cacheDir, '--out', p.path('kill-out')];
-  const { child, done } = p.spawn(args);
-  // Wait until the build has committed some work, then kill it without warning.
-  const dataFile = join(cacheDir, 'lmdb', 'data.mdb');
-  const t0 = Date.now();
-  while (Date.now() - t0 < 30_000) {
-    if (existsSync(dataFile) && statSync(dataFile).size > 1_500_000) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const { child, done, waitForEvents } = p.spawn([...args, '--events']);
+  // Kill it without warning once it has stored some work (an `item` event follows each stored result).
+  await waitForEvents((e) => e.event === 'item' && e.cached === false, 150, 60_000);
   child.kill('SIGKILL');
   const killed = await done;
   assert.is.not(killed.code, 0, 'the build was killed before it finished');

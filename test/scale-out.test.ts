@@ -104,14 +104,17 @@ test('a worker killed mid-way is run again: merge succeeds and no finished LLM c
     const llm = { provider: 'openai', endpoint: { baseURL: server.url, model: 'test-model', timeoutMs: 2000, maxConcurrency: 1 } };
     const config = p.config({ name: 'traj', format: 'trajectory', sources: traj, llm, workers: 1, cache: { remote: { url: `file://${p.path('shared-traj')}` } } }, 'traj.config.ts');
     const args = (i: number) => ['build', '--json', '--shard', `${i}/1`, '--config', config, '--cache-dir', p.path(`traj-machine-${i}`), '--out', p.path('out')];
-    const first = p.spawn(args(0));
-    const deadline = Date.now() + 30_000;
-    while (successes(server.log).length < 3 && Date.now() < deadline) await sleep(10);
-    await sleep(50); // the last answer is persisted; the next request is held by the server's delay
-    const before = successes(server.log);
+    const first = p.spawn([...args(0), '--events']);
+    // An `item` event of the llm stage is emitted once its answer is stored: kill right after the third.
+    const answered = (e: { event: string; stage?: string; cached?: boolean }) => e.event === 'item' && e.stage === 'llm' && e.cached === false;
+    await first.waitForEvents(answered, 3, 30_000);
     first.child.kill('SIGKILL');
-    await first.done;
-    await sleep(200); // the request in flight at the kill is answered to nobody: it may be sent again
+    await first.done; // every event the build wrote before it died has been read now
+    const stored = first.events.filter(answered).length;
+    // The request in flight at the kill is still answered by the server (to nobody) and logged.
+    const deadline = Date.now() + 5_000;
+    while (server.log.length <= stored && Date.now() < deadline) await sleep(10);
+    const before = successes(server.log).slice(0, stored);
     assert.ok(before.length >= 3, `killed after ${before.length} answers`);
     const from = server.log.length;
     const again = await p.spawn(args(0)).done;

@@ -24,14 +24,23 @@ test('offline search on the embedded corpus: mean code perplexity after < before
   assert.equal(m.scorer.provider, 'offline');
   assert.equal(m.generator.provider, 'offline');
   assert.ok(m.accepted > 0);
-  assert.ok(m.meanCodePplAfter < m.meanCodePplBefore, `perplexity ${m.meanCodePplBefore} -> ${m.meanCodePplAfter}`);
+  assert.ok(m.codePplAfter < m.codePplBefore, `perplexity ${m.codePplBefore} -> ${m.codePplAfter}`);
   assert.ok(m.meanThoughtCharsAfter > m.meanThoughtCharsBefore);
+  // Honest figures: pooled over tokens, finite, never above a uniform guess over the vocabulary.
+  for (const v of [m.codePplBefore, m.codePplAfter, m.stepPplBefore.median, m.stepPplBefore.p90, m.stepPplAfter.median, m.stepPplAfter.p90]) assert.ok(Number.isFinite(v) && v >= 1 && v <= 128_256, String(v));
+  assert.ok(m.stepPplAfter.median <= m.stepPplAfter.p90);
   assert.is(s.stages.search.items, m.steps);
 
   const shown = execFileSync(process.execPath, [join(ROOT, 'bin/retrace.js'), 'dataset', 'show', s.version, '--config', join(p.dir, 'pipeline.config.ts'), '--out', join(p.dir, 'datasets')], { encoding: 'utf8' });
-  assert.match(shown, new RegExp(`meanCodePplBefore: ${+m.meanCodePplBefore.toFixed(4)}\\n`));
-  assert.match(shown, new RegExp(`meanCodePplAfter: ${+m.meanCodePplAfter.toFixed(4)}\\n`));
+  assert.match(shown, new RegExp(`codePplBefore: ${+m.codePplBefore.toFixed(4)}\\n`));
+  assert.match(shown, new RegExp(`codePplAfter: ${+m.codePplAfter.toFixed(4)}\\n`));
   assert.match(shown, /acceptanceRate: 0\.\d+/);
+  assert.match(shown, /stepPplAfter: \{"median":/);
+  // Per-step figures: `retrace show search repo:path`.
+  const step = execFileSync(process.execPath, [join(ROOT, 'bin/retrace.js'), 'show', 'search', 'uvu:dist/index.js', '--config', join(p.dir, 'pipeline.config.ts'), '--cache-dir', join(p.dir, 'cache')], { encoding: 'utf8' });
+  assert.match(step, /initial: code perplexity [\d.]+ \(\d+ tokens/);
+  assert.match(step, /iteration 3: /);
+  assert.match(step, /final: code perplexity [\d.]+/);
 
   const again = ok(await p.build());
   assert.is(again.stages.score.computed, 0);

@@ -100,7 +100,7 @@ test('requests = K × iterations × steps (+1 score per step); accepted thoughts
   assert.is(m.search.steps, STEPS);
   assert.is(m.search.candidatesScored, K * 3 * STEPS);
   assert.is(m.search.accepted, accepted);
-  assert.ok(m.search.meanCodePplAfter < m.search.meanCodePplBefore);
+  assert.ok(m.search.codePplAfter < m.search.codePplBefore);
   assert.ok(m.search.meanThoughtCharsAfter > m.search.meanThoughtCharsBefore);
   assert.equal(m.search.scorer, { provider: 'openai', model: 'score-model', baseURL: server.url, contextTokens: 8192 });
 

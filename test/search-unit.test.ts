@@ -51,7 +51,7 @@ function reference(thought: string, corpus: string[]): number {
   let lp = 0;
   for (const t of toks(step.target)) {
     const p = 0.2 * (words.length ? count(words, t) / words.length : 0) + 0.3 * (count(history, t) / history.length) + 0.5 * ((count(bg, t) + spell(t)) / (bg.length + 1));
-    lp += Math.log(p);
+    lp += Math.log(Math.max(p, 1 / 128_256)); // the uniform floor
     history.push(t);
   }
   return lp;
@@ -109,6 +109,20 @@ test('fitContext: short texts pass unchanged; long ones lose the prefix\'s start
   assert.ok(tok.encodeOrdinary(tight.prompt).length <= 63);
 });
 
+test('offline LM: a file of symbols no other file uses scores finite, at most 128,256 per token (the uniform floor)', () => {
+  // Long identifiers found nowhere else: the spelling model alone would give each a probability
+  // far below 1/128,256.
+  const alien = Array.from({ length: 40 }, (_, i) => `zq${i}x${'Qv9'.repeat(12)}_${(i * 7919).toString(36)}`).join(' ') + '\n';
+  const s = scoreOffline({ ...scoredText({ before: 'Repository: r\n\n### 1/1 a.js\nThink: ', after: '\nAction: Write a.js\n', target: alien }, 'Write it.'), background: unigramOf(OTHERS) });
+  const ppl = Math.exp(-s.logprob / s.tokens);
+  assert.ok(Number.isFinite(ppl), String(ppl));
+  assert.ok(ppl <= 128_256, String(ppl));
+  assert.ok(s.logprob >= -s.tokens * Math.log(128_256) - 1e-9);
+  assert.ok(ppl > 100, `not surprising: ${ppl}`);
+  const st = summarize([{ item: 'r:a.js', doc: 'r', initial: { chars: 9, logprob: s.logprob, tokens: s.tokens, ppl }, iterations: [], final: { chars: 9, logprob: s.logprob, tokens: s.tokens, ppl, thought: 'Write it.' }, truncated: { prefixTokens: 0, targetTokens: 0 } }]);
+  assert.ok(st.codePplBefore! <= 128_256 && Number.isFinite(st.codePplBefore!));
+});
+
 test('summary: independent of the order steps finished in; acceptance per iteration', () => {
   const rec = (item: string, before: number, after: number, accepted: Array<number | null>): StepRecord => {
     const st = (logprob: number, chars: number) => ({ chars, logprob, tokens: 10, ppl: Math.exp(-logprob / 10) });
@@ -128,7 +142,15 @@ test('summary: independent of the order steps finished in; acceptance per iterat
   assert.is(s.candidatesScored, 18);
   assert.is(s.accepted, 4);
   assert.is(s.acceptanceRate, 4 / 9);
-  assert.ok(s.meanCodePplAfter! < s.meanCodePplBefore!);
+  assert.ok(s.codePplAfter! < s.codePplBefore!);
+  // Pooled: exp(total NLL / total tokens), not a mean of per-step perplexities.
+  assert.ok(Math.abs(s.codePplBefore! - Math.exp((30 + 25 + 40.3) / 30)) < 1e-9, String(s.codePplBefore));
+  assert.ok(Math.abs(s.codePplAfter! - Math.exp((20 + 25 + 31.7) / 30)) < 1e-9, String(s.codePplAfter));
+  const near = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9 * b, `${a} != ${b}`);
+  near(s.stepPplBefore!.median, Math.exp(3));
+  near(s.stepPplBefore!.p90, Math.exp(4.03));
+  near(s.stepPplAfter!.median, Math.exp(2.5));
+  near(s.stepPplAfter!.p90, Math.exp(3.17));
   assert.is(s.meanThoughtCharsBefore, 10);
   assert.is(s.meanThoughtCharsAfter, 20);
 });

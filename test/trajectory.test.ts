@@ -5,7 +5,7 @@
  * result or re-send a finished call, a build killed mid-way resumes without paying twice, and the
  * documents hold the repositories' exact bytes with observations loss-masked.
  */
-import { spawnSync } from 'node:child_process';
+import { runCli } from './helpers/project.ts';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -89,7 +89,8 @@ test('one request per planned call, none on a rebuild; plans repaired; documents
   // The server's plan leaves out the last file: its purpose comes from the facts.
   assert.match(text, /^3\. src\/index\.js: Exports [^\n]* builds on src\/math\.js and src\/format\.js\.$/m);
   assert.match(text, /^1\. src\/math\.js: Provides part \w+ of the design\.$/m);
-  assert.match(text, /Action: Read src\/math\.js\nObservation:\n\/\*\* Adds two numbers/);
+  // math.js is written above in this document: a re-read shows the definitions used, as lines.
+  assert.match(text, /Action: Read src\/math\.js:1-9\nObservation:\n\/\*\* Adds two numbers[^]*?\n--- end of src\/math\.js:1-9 ---\n/);
 
   const s2 = ok(await p.build());
   assert.is(s2.llm.requests, 0);
@@ -113,8 +114,8 @@ test('a prompt edit re-sends only the calls whose rendered request changed', asy
   assert.is(sub.stages.implement.computed, FILES);
   assert.is.not(sub.version, base.version);
   // dataset diff names the changed prompt and the documents it changed.
-  const diff = spawnSync(process.execPath, [join(ROOT, 'bin/retrace.js'), 'dataset', 'diff', `traj/${base.version}`, `traj/${sub.version}`, '--json', '--out', join(p.dir, 'datasets')], { encoding: 'utf8' });
-  assert.is(diff.status, 0, diff.stderr);
+  const diff = runCli(['dataset', 'diff', `traj/${base.version}`, `traj/${sub.version}`, '--json', '--out', join(p.dir, 'datasets')]);
+  assert.is(diff.code, 0, diff.stderr);
   const d = JSON.parse(diff.stdout);
   assert.equal(d.settings.map((x: { field: string }) => x.field).filter((f: string) => f.startsWith('trajectory.prompts')), ['trajectory.prompts.implement/system.md']);
   assert.equal(d.documents.changed.map((c: { id: string }) => c.id).sort(), ['calc', 'notes']);
@@ -160,15 +161,17 @@ test('kill -9 during the implement stage: the next build sends only the calls no
   const slow = await startLlmServer({ answer: jsonAnswer, delayMs: 150 });
   try {
     const p = project({ sources: SOURCES, llm: endpoint(slow.url, { maxConcurrency: 1 }) });
-    const child = spawnRetrace(p.buildArgs());
-    const done = finished(child);
-    const deadline = Date.now() + 30_000;
-    while (successes(slow.log).length < PLAN_CALLS + 2 && Date.now() < deadline) await sleep(10);
-    await sleep(60); // the last answer is persisted; the next request is held by the server's delay
-    const before = successes(slow.log);
-    child.kill('SIGKILL');
-    await done;
-    await sleep(250); // the request in flight at the kill is answered (to nobody) and logged
+    const run = spawnRetrace([...p.buildArgs(), '--events']);
+    const done = finished(run);
+    // An `item` event of the llm stage is emitted once its answer is stored: kill right after one.
+    await run.waitForEvents((e) => e.event === 'item' && e.stage === 'llm' && e.cached === false, PLAN_CALLS + 2, 30_000);
+    run.child.kill('SIGKILL');
+    await done; // every event the build wrote before it died has been read now
+    const stored = run.events.filter((e) => e.event === 'item' && e.stage === 'llm' && e.cached === false).length;
+    // The request in flight at the kill is still answered by the server (to nobody) and logged.
+    const deadline = Date.now() + 5_000;
+    while (slow.log.length <= stored && Date.now() < deadline) await sleep(10);
+    const before = successes(slow.log).slice(0, stored);
     assert.ok(before.length >= PLAN_CALLS + 2 && before.length < PLANNED, `killed after ${before.length} calls`);
 
     const from = slow.log.length;

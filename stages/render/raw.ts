@@ -14,8 +14,9 @@ import { hashText, type ContentHash } from '../../src/hash.ts';
 import { canonicalJson } from '../../src/key.ts';
 import { TextBuilder, type RenderedDoc } from './document.ts';
 
-export const RAW_LAYOUT = 'raw-1';
-const decoder = new TextDecoder();
+/** raw-2: a file's UTF-8 byte order mark is kept (raw-1 dropped it). */
+export const RAW_LAYOUT = 'raw-2';
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export interface RenderRawInput {
   docId: string;

@@ -18,6 +18,10 @@
  *   p_spell       class (whitespace 0.3, word 0.45, other 0.25) × geometric length × uniform
  *                 characters (4 whitespace, 63 word, 64 other kinds)
  *
+ * A floor: no token is less likely than a uniform guess over Llama-3's vocabulary (1/128,256),
+ * so one symbol no other file uses cannot send a step's perplexity past 128,256 (it is then
+ * max(p, 1/V) per token: an upper bound on surprise, not a normalised distribution).
+ *
  * So a thought that names the file's real identifiers and APIs raises the probability of their
  * first occurrences in the code, and one padded with words the code never uses dilutes
  * p_thought and scores worse.
@@ -25,6 +29,9 @@
 
 export const LAMBDA = { thought: 0.2, history: 0.3, background: 0.5 } as const;
 const DIRICHLET = 1;
+/** Llama-3's vocabulary: the floor's uniform guess. */
+export const FLOOR_VOCABULARY = 128_256;
+const LOG_FLOOR = -Math.log(FLOOR_VOCABULARY);
 
 /** Word counts of the repository's code files (the background unigram). */
 export interface UnigramTable {
@@ -134,7 +141,7 @@ export function scoreOffline(input: OfflineScoreInput): OfflineScore {
     if (inHistory > 0) lp = logAdd(lp, logLambda.history + Math.log(inHistory / historyTotal));
     const inThought = thoughtWords.get(t) ?? 0;
     if (inThought > 0) lp = logAdd(lp, logLambda.thought + Math.log(inThought / thoughtTotal));
-    logprob += lp;
+    logprob += Math.max(lp, LOG_FLOOR);
     history.set(t, inHistory + 1);
     historyTotal++;
   }

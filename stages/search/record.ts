@@ -8,6 +8,7 @@ import { hashText } from '../../src/hash.ts';
 import { canonicalJson } from '../../src/key.ts';
 import { defineStage } from '../../src/stage.ts';
 import type { Score } from './score.ts';
+import { quantile } from '../render/shape.ts';
 
 export interface ScoredThought {
   chars: number;
@@ -57,12 +58,40 @@ export interface SearchSummary {
   accepted: number;
   /** Accepted iterations / (steps × iterations). */
   acceptanceRate: number;
-  meanCodePplBefore: number | null;
-  meanCodePplAfter: number | null;
+  /**
+   * Code perplexity over every step: exp(total negative log-likelihood / total target tokens)
+   * of the initial thoughts (before) and the accepted ones (after). Not a mean of per-step
+   * perplexities, which one outlier step dominates.
+   */
+  codePplBefore: number | null;
+  codePplAfter: number | null;
+  /** Per-step perplexity: median and 90th percentile (nearest rank), before and after. */
+  stepPplBefore: { median: number; p90: number } | null;
+  stepPplAfter: { median: number; p90: number } | null;
   meanThoughtCharsBefore: number | null;
   meanThoughtCharsAfter: number | null;
   /** Steps whose scored text was cut to fit the scorer's context. */
   truncatedSteps: number;
+}
+
+/** exp(total NLL / total tokens) over scored thoughts (null with no token scored). */
+export function pooled(scores: Array<Pick<ScoredThought, 'logprob' | 'tokens'>>): number | null {
+  const tokens = scores.reduce((n, s) => n + s.tokens, 0);
+  return tokens ? Math.exp(-scores.reduce((n, s) => n + s.logprob, 0) / tokens) : null;
+}
+
+/** One step's search as lines (`retrace show search repo:path`). */
+export function formatStepRecord(r: StepRecord): string {
+  const f = (s: ScoredThought): string => `code perplexity ${+s.ppl.toFixed(4)} (${s.tokens} tokens, log-likelihood ${+s.logprob.toFixed(2)}), thought ${s.chars} chars`;
+  const out = [`${r.item} (document ${r.doc})`, `  initial: ${f(r.initial)}`];
+  for (const it of r.iterations) {
+    out.push(`  iteration ${it.iteration}: ${it.accepted === null ? 'none accepted' : `candidate ${it.accepted} accepted`}`);
+    it.candidates.forEach((c, k) => out.push(`    candidate ${k}: ${f(c)}`));
+  }
+  out.push(`  final: ${f(r.final)}`);
+  if (r.truncated.prefixTokens || r.truncated.targetTokens) out.push(`  cut to fit the scorer: ${r.truncated.prefixTokens} prefix tokens, ${r.truncated.targetTokens} target tokens`);
+  out.push(`  final thought: ${r.final.thought}`);
+  return out.join('\n');
 }
 
 /** Over records sorted by item: the same steps give the same bytes, whatever order they ran in. */
@@ -76,8 +105,10 @@ export function summarize(records: StepRecord[]): SearchSummary {
     candidatesScored: rs.reduce((n, r) => n + r.iterations.reduce((m, it) => m + it.candidates.length, 0), 0),
     accepted,
     acceptanceRate: iterations ? accepted / iterations : 0,
-    meanCodePplBefore: mean((r) => r.initial.ppl),
-    meanCodePplAfter: mean((r) => r.final.ppl),
+    codePplBefore: pooled(rs.map((r) => r.initial)),
+    codePplAfter: pooled(rs.map((r) => r.final)),
+    stepPplBefore: rs.length ? { median: quantile(rs.map((r) => r.initial.ppl), 0.5), p90: quantile(rs.map((r) => r.initial.ppl), 0.9) } : null,
+    stepPplAfter: rs.length ? { median: quantile(rs.map((r) => r.final.ppl), 0.5), p90: quantile(rs.map((r) => r.final.ppl), 0.9) } : null,
     meanThoughtCharsBefore: mean((r) => r.initial.chars),
     meanThoughtCharsAfter: mean((r) => r.final.chars),
     truncatedSteps: rs.filter((r) => r.truncated.prefixTokens > 0 || r.truncated.targetTokens > 0).length,

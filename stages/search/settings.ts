@@ -8,7 +8,7 @@
 import type { LlmEndpointConfig, LoadedConfig } from '../config.ts';
 
 /** The offline scorer's "model": bump when offline-lm.ts would score any text differently. */
-export const OFFLINE_LM_MODEL = 'offline-cache-lm-1';
+export const OFFLINE_LM_MODEL = 'offline-cache-lm-2';
 
 export const DEFAULT_CANDIDATES = 2;
 export const DEFAULT_ITERATIONS = 3;

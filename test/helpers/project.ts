@@ -1,6 +1,8 @@
 /**
- * A test rig that builds a temporary project (fixture repositories + a plain-object config) and
- * runs the real `retrace` binary on it, parsing its --json output.
+ * The one test rig for the real `retrace` binary: `runCli` / `spawnCli` run it (parsing its
+ * --json output; with --events, following its build events as they happen, so tests act on what
+ * the build did, never on a fixed sleep), and `Project` builds a temporary project (fixture
+ * repositories + a plain-object config) to run it in.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,75 @@ export interface CliResult {
   stdout: string;
   stderr: string;
   json: any;
+}
+
+export interface BuildEventLine {
+  event: string;
+  stage?: string;
+  item?: string;
+  cached?: boolean;
+  [k: string]: unknown;
+}
+
+export interface SpawnedCli {
+  child: ReturnType<typeof spawn>;
+  done: Promise<CliResult>;
+  /** Build events seen so far (from `--events` lines on stderr). */
+  events: BuildEventLine[];
+  /** Resolves once `count` events match (rejects after `timeoutMs`, or if the process ends first). */
+  waitForEvents(match: (e: BuildEventLine) => boolean, count: number, timeoutMs?: number): Promise<void>;
+}
+
+/** Run the CLI synchronously. */
+export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd, encoding: 'utf8', env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20 });
+  return result(r.status ?? -1, r.stdout, r.stderr);
+}
+
+/** Run the CLI asynchronously (for concurrency, kill and LLM-server tests). */
+export function spawnCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): SpawnedCli {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  let ended = false;
+  const events: BuildEventLine[] = [];
+  const waiters = new Set<() => void>();
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+    const lines = (partial + d).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (!line.startsWith('{"event":')) continue;
+      events.push(JSON.parse(line) as BuildEventLine);
+    }
+    for (const w of waiters) w();
+  });
+  const done = new Promise<CliResult>((res) =>
+    child.on('close', (code, signal) => {
+      ended = true;
+      for (const w of waiters) w();
+      res(result(code ?? (signal ? 137 : -1), stdout, stderr));
+    }),
+  );
+  const waitForEvents = (match: (e: BuildEventLine) => boolean, count: number, timeoutMs = 60_000): Promise<void> =>
+    new Promise((res, rej) => {
+      const check = () => {
+        const n = events.filter(match).length;
+        if (n >= count) finish(res);
+        else if (ended) finish(() => rej(new Error(`the build ended after ${n} of ${count} awaited events:\n${stderr.slice(-2000)}`)));
+      };
+      const timer = setTimeout(() => finish(() => rej(new Error(`timed out waiting for ${count} events (saw ${events.filter(match).length})`))), timeoutMs);
+      const finish = (f: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        f();
+      };
+      waiters.add(check);
+      check();
+    });
+  return { child, done, events, waitForEvents };
 }
 
 export class Project {
@@ -55,19 +126,12 @@ export class Project {
     const full = [...args];
     if (opts.cacheDir !== undefined) full.push('--cache-dir', opts.cacheDir);
     if (opts.outDir !== undefined) full.push('--out', opts.outDir);
-    const r = spawnSync(process.execPath, [BIN, ...full], { cwd: this.dir, encoding: 'utf8', env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20 });
-    return result(r.status ?? -1, r.stdout, r.stderr);
+    return runCli(full, { cwd: this.dir, env: opts.env });
   }
 
-  /** Run the CLI asynchronously (for concurrency and kill tests). */
-  spawn(args: string[], opts: { env?: Record<string, string> } = {}) {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: this.dir, env: { ...process.env, ...opts.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const done = new Promise<CliResult>((res) => child.on('close', (code, signal) => res(result(code ?? (signal ? 137 : -1), stdout, stderr))));
-    return { child, done };
+  /** Run the CLI asynchronously in the project folder (for concurrency and kill tests). */
+  spawn(args: string[], opts: { env?: Record<string, string> } = {}): SpawnedCli {
+    return spawnCli(args, { cwd: this.dir, env: opts.env });
   }
 
   cleanup(): void {
