@@ -13,7 +13,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { queryShards } from './helpers/duckdb.ts';
 import { startLlmServer } from './helpers/llm-server.ts';
-import { checkDocuments, datasetDir, ok, project, removeProjects, turnAnswer } from './fixtures/trajectory/harness.ts';
+import { execFileSync } from 'node:child_process';
+import { checkDocuments, datasetDir, ok, project, removeProjects, ROOT, turnAnswer } from './fixtures/trajectory/harness.ts';
 import { CONTINUE_MESSAGE, resampleSeed } from '../stages/llm/providers.ts';
 
 const DIRS = ['a', 'b', 'c'];
@@ -108,6 +109,14 @@ test('a large repository is planned in parts, cut answers continued, bad turns r
   const manifest = JSON.parse(readFileSync(join(datasetDir(p, s.version), 'manifest.json'), 'utf8'));
   const check = await checkDocuments(datasetDir(p, s.version), { [manifest.sources[0].document]: repo });
   assert.is(check.writes, FILES + 2);
+
+  // The cached answer records the seed that gave it and the rejected sample.
+  const shown = execFileSync(process.execPath, [join(ROOT, 'bin/retrace.js'), 'show', 'llm', `${manifest.sources[0].document}:b/f03.js@0`, '--json', '--config', join(p.dir, 'pipeline.config.ts'), '--cache-dir', join(p.dir, 'cache')], { encoding: 'utf8' });
+  const record = JSON.parse(shown);
+  assert.is(record.seed, resampleSeed(0, 1));
+  assert.is(record.rejected.length, 1);
+  assert.is(record.rejected[0].seed, 0);
+  assert.match(record.rejected[0].problem, /JSON/);
 
   const again = ok(await p.build());
   assert.is(again.llm.requests, 0);

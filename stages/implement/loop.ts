@@ -22,7 +22,7 @@ import { llmCall } from '../llm/call.ts';
 import { parseJsonObject } from '../llm/json.ts';
 import type { TurnContext } from '../llm/offline.ts';
 import { fillTemplate } from '../llm/prompts.ts';
-import { chatRequest, type AnswerCheck } from '../llm/request.ts';
+import { conversationRequest, type AnswerCheck } from '../llm/request.ts';
 import type { LlmSession } from '../llm/session.ts';
 import type { ChatMessage } from '../../src/llm/types.ts';
 import { boundedJoin, cleanText, renderBrief, type FileBrief } from '../plan/brief.ts';
@@ -209,13 +209,11 @@ export async function fileLoop(run: PipelineRun, session: LlmSession, plan: Plan
       }
       return undefined;
     };
-    const request = chatRequest(settings, {
-      system: '',
-      user: '',
+    const request = conversationRequest(settings, {
+      messages: [...messages],
       maxTokens: settings.maxTokens.implement === null ? null : t === 0 ? budget.answerTokens.first : budget.answerTokens.next,
       schema: 'turn-1',
     });
-    request.messages = [...messages];
     const context: TurnContext | undefined =
       settings.provider === 'offline'
         ? { kind: 'turn', file: f.brief, position: f.position, total: f.total, turn: t, lastTurn, read: [...read], readable: remaining.map((d) => ({ path: d.path, names: d.names })) }

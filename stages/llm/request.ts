@@ -53,13 +53,24 @@ export function chatRequest(
   settings: LlmSettings,
   parts: { system: string; user: string; maxTokens: number | null; schema: AnswerSchema; sample?: number; seed?: number | null },
 ): LlmRequest {
-  return {
-    provider: settings.provider,
-    model: settings.model,
+  return conversationRequest(settings, {
+    ...parts,
     messages: [
       { role: 'system', content: parts.system },
       { role: 'user', content: parts.user },
     ],
+  });
+}
+
+/** A request carrying a whole conversation (a sub-agent's loop: system, user, then assistant/observation pairs). */
+export function conversationRequest(
+  settings: LlmSettings,
+  parts: { messages: ChatMessage[]; maxTokens: number | null; schema: AnswerSchema; sample?: number; seed?: number | null },
+): LlmRequest {
+  return {
+    provider: settings.provider,
+    model: settings.model,
+    messages: parts.messages,
     temperature: settings.temperature,
     top_p: null,
     max_tokens: parts.maxTokens,
