@@ -14,6 +14,7 @@
  * repeats a long span of the file (COPY_WORDS words in a row). The assistant messages carry the
  * turn as parsed (thoughts bounded), so every request fits the context budget.
  */
+import { RetraceError } from '../../src/errors.ts';
 import type { ContentHash } from '../../src/hash.ts';
 import type { PipelineRun } from '../config.ts';
 import type { FileFacts } from '../parse/facts.ts';
@@ -222,7 +223,9 @@ export async function fileLoop(run: PipelineRun, session: LlmSession, plan: Plan
     const turn = parseTurn(answer);
     turns.push(turn);
     if (turn.action === 'write') return turns;
-    const dep = f.readable.find((d) => d.path === turn.path)!;
+    const dep = mustWrite ? undefined : remaining.find((d) => d.path === turn.path);
+    // The check made every answer of this request; only a cache written by another check could differ.
+    if (!dep) throw new RetraceError('LLM_BAD_ANSWER', `turn ${t + 1} of ${f.path} reads ${turn.path ?? '?'}, which it may not read`, { item: `${f.docId}:${f.path}@${t}`, hint: 'the cached answer predates the turn check: `retrace cache gc` or a new cache.salt re-asks it' });
     read.push(dep.path);
     const left = f.readable.filter((d) => !read.includes(d.path));
     messages.push({ role: 'assistant', content: boundedTurn(turn, charsFor(t === 0 ? budget.answerTokens.first : budget.answerTokens.next)) });
