@@ -225,7 +225,7 @@ export async function fileLoop(run: PipelineRun, session: LlmSession, plan: Plan
     if (turn.action === 'write') return turns;
     const dep = mustWrite ? undefined : remaining.find((d) => d.path === turn.path);
     // The check made every answer of this request; only a cache written by another check could differ.
-    if (!dep) throw new RetraceError('LLM_BAD_ANSWER', `turn ${t + 1} of ${f.path} reads ${turn.path ?? '?'}, which it may not read`, { item: `${f.docId}:${f.path}@${t}`, hint: 'the cached answer predates the turn check: `retrace cache gc` or a new cache.salt re-asks it' });
+    if (!dep) throw new RetraceError('LLM_BAD_ANSWER', `turn ${t + 1} of ${f.path} reads ${turn.path ?? '?'}, which it may not read`, { item: `${f.docId}:${f.path}@${t}`, hint: 'the cached answer predates the turn check: a new cache.salt (or cache) re-asks it' });
     read.push(dep.path);
     const left = f.readable.filter((d) => !read.includes(d.path));
     messages.push({ role: 'assistant', content: boundedTurn(turn, charsFor(t === 0 ? budget.answerTokens.first : budget.answerTokens.next)) });
