@@ -32,7 +32,7 @@ async function tokenizeAll(): Promise<TokenizedDoc[]> {
     docs.map(async (d) => {
       const text = enc.encode(d.text);
       const r = await pool.run<TokenizeResult>(TASK, { text, masked: [], bos: 128000, eos: 128001 }, { transfer: [text.buffer], youngGenerationMb: TOKENIZE_YOUNG_GENERATION_MB });
-      return { id: d.id, repo: d.id, text: d.text, inputIds: r.ids, lossMask: r.mask };
+      return { id: d.id, repo: d.id, license: 'MIT', text: d.text, inputIds: r.ids, lossMask: r.mask };
     }),
   );
 }

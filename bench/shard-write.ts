@@ -31,7 +31,7 @@ function makeDocs(count: number): TokenizedDoc[] {
     inputIds[0] = 128000;
     inputIds[n - 1] = 128001;
     const lossMask = new Uint8Array(n).fill(1);
-    return { id: `repo-${d % 17}/src/file-${d}.ts`, repo: `repo-${d % 17}`, text, inputIds, lossMask };
+    return { id: `repo-${d % 17}/src/file-${d}.ts`, repo: `repo-${d % 17}`, license: 'MIT', text, inputIds, lossMask };
   });
 }
 

@@ -19,18 +19,27 @@ await check('lmdb (native)', async () => {
   const { open } = await import('lmdb');
   if (typeof open !== 'function') throw new Error('lmdb did not load its native binding');
 });
-await check('web-tree-sitter + tree-sitter-javascript.wasm', async () => {
-  const { Parser, Language } = await import('web-tree-sitter');
-  await Parser.init();
-  const wasm = require.resolve('tree-sitter-javascript/tree-sitter-javascript.wasm');
-  const lang = await Language.load(readFileSync(wasm));
-  const p = new Parser();
-  p.setLanguage(lang);
-  const tree = p.parse('const x = 1;');
-  if (!tree || tree.rootNode.type !== 'program') throw new Error('grammar did not parse');
-  tree.delete();
-  p.delete();
-});
+// Only the grammars' .wasm files are used (their native builds are skipped: "allowScripts" false).
+// Each must load in this web-tree-sitter (ABI) and parse a line of its language.
+const grammars = [
+  ['tree-sitter-javascript/tree-sitter-javascript.wasm', 'const x = 1;', 'program'],
+  ['tree-sitter-typescript/tree-sitter-typescript.wasm', 'const x: number = 1;', 'program'],
+  ['tree-sitter-typescript/tree-sitter-tsx.wasm', 'const x = <a b={1} />;', 'program'],
+  ['tree-sitter-python/tree-sitter-python.wasm', 'import os\n', 'module'],
+];
+for (const [file, source, rootType] of grammars) {
+  await check(`web-tree-sitter + ${file}`, async () => {
+    const { Parser, Language } = await import('web-tree-sitter');
+    await Parser.init();
+    const lang = await Language.load(readFileSync(require.resolve(file)));
+    const p = new Parser();
+    p.setLanguage(lang);
+    const tree = p.parse(source);
+    if (!tree || tree.rootNode.type !== rootType || tree.rootNode.hasError) throw new Error('grammar did not parse');
+    tree.delete();
+    p.delete();
+  });
+}
 await check('parquet-wasm', async () => {
   const pq = await import('parquet-wasm');
   if (typeof pq.writeParquet !== 'function' && typeof pq.default !== 'function') throw new Error('unexpected module shape');
@@ -49,4 +58,4 @@ if (problems.length) {
   console.error('Fix: run `npm ci` again with network access to the npm registry; native parts need their install scripts (package.json "allowScripts").');
   process.exit(1);
 }
-console.log('retrace: install check passed (lmdb, web-tree-sitter grammar, parquet-wasm, xxhash-wasm, Llama-3 vocabulary)');
+console.log('retrace: install check passed (lmdb, web-tree-sitter grammars, parquet-wasm, xxhash-wasm, Llama-3 vocabulary)');

@@ -9,6 +9,8 @@ import { RetraceError } from './errors.ts';
 export type Check = (v: unknown, at: string) => void;
 
 export interface CheckKit {
+  /** The config file, for checks of a pipeline's own that name it in their errors. */
+  readonly file: string;
   /** Throw CONFIG_INVALID for the value at `at`. */
   bad(at: string, msg: string): never;
   obj(allowed: Record<string, Check>, required?: string[]): Check;
@@ -34,6 +36,7 @@ export function checkKit(file: string): CheckKit {
     for (const k of required) if (o[k] === undefined) bad(`${at}.${k}`, 'is required');
   };
   return {
+    file,
     bad,
     obj,
     str: (v, at) => {

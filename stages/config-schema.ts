@@ -7,9 +7,10 @@ import { describeValue, type Check } from '../src/validate.ts';
 import type { PipelineConfig } from './config.ts';
 import { RetraceError } from '../src/errors.ts';
 import { readTrajectoryConfig } from './render/settings.ts';
+import { readHygieneConfig } from './hygiene/config.ts';
 
 export const configSection: ConfigSection<PipelineConfig> = {
-  keys({ bad, obj, str, bool, int, num, oneOf }) {
+  keys({ file, bad, obj, str, bool, int, num, oneOf }) {
     const endpoint = obj(
       { baseURL: str, model: str, apiKeyEnv: str, timeoutMs: int(1), maxRetries: int(0, 100), maxConcurrency: int(1, 1024) },
       ['baseURL', 'model'],
@@ -59,6 +60,7 @@ export const configSection: ConfigSection<PipelineConfig> = {
         shardTokens: int(1),
         rowGroupRows: int(1),
       }),
+      hygiene: (v, at) => void readHygieneConfig(v, at, file),
     };
   },
   required: ['sources', 'format'],

@@ -7,6 +7,7 @@
  */
 import type { EngineConfig, LoadedConfig as EngineLoadedConfig } from '../src/config.ts';
 import type { EndpointConfig } from '../src/llm/types.ts';
+import type { HygieneConfig } from './hygiene/config.ts';
 
 export type { EngineConfig, RemoteCacheConfig } from '../src/config.ts';
 
@@ -72,6 +73,8 @@ export interface PipelineConfig extends EngineConfig {
     shardTokens?: number;
     rowGroupRows?: number;
   };
+  /** Data hygiene: dedup, licenses, secrets, decontamination (stages/hygiene/config.ts). */
+  hygiene?: HygieneConfig;
 }
 
 export function defineConfig(config: PipelineConfig): PipelineConfig {

@@ -6,6 +6,7 @@
 import type { ManifestDiff } from '../src/pipeline.ts';
 import type { LlmSummary } from './llm/session.ts';
 import { formatShape } from './render/shape.ts';
+import { hygieneLines } from './hygiene/show.ts';
 
 function llmLine(llm: LlmSummary): string {
   const provider = typeof llm.provider === 'string' ? ` (${llm.provider}${typeof llm.model === 'string' ? ` ${llm.model}` : ''})` : '';
@@ -21,6 +22,8 @@ export function describeSummary(summary: Record<string, unknown>): string[] {
   const failures = (summary.failures as unknown[] | undefined) ?? [];
   // Failed sources are listed with the failures; excluded ones only when nothing else failed.
   if (failures.length === 0 && excluded.length > 0) lines.push(`${excluded.length} source(s) excluded:`, ...excluded.map((x) => `  ${x.code} ${x.source}: ${x.message}`));
+  const leftOut = (summary.hygiene as Array<{ source: string; code: string; reason: string }> | undefined) ?? [];
+  lines.push(...leftOut.map((x) => `  left out by hygiene: ${x.code} ${x.source}: ${x.reason}`));
   return lines;
 }
 
@@ -58,6 +61,7 @@ export function describeManifest(manifest: Record<string, unknown>): string[] {
     ...(m.sources ?? []).map((s) => `    ${s.name ?? JSON.stringify(s.source)}${s.commit ? ' @' + s.commit.slice(0, 12) : ''}: ${s.files ?? 0} files, ${s.skipped?.length ?? 0} skipped${s.excluded ? `, EXCLUDED (${s.excluded.code})` : ''}`),
   ];
   lines.push(...formatShape((manifest as { shape?: Parameters<typeof formatShape>[0] }).shape));
+  lines.push(...hygieneLines(manifest as Parameters<typeof hygieneLines>[0]));
   if (m.search) lines.push('  search:', ...Object.entries(m.search).map(([k, val]) => `    ${k}: ${typeof val === 'number' ? +val.toFixed(4) : JSON.stringify(val)}`));
   return lines;
 }

@@ -25,6 +25,12 @@ declare module '../src/errors.ts' {
     LLM_BUDGET_EXHAUSTED: true;
     TOKENIZER_FAILED: true;
     TRAJECTORY_OVERSIZE: true;
+    FILE_DUPLICATE: true;
+    FILE_CONTAMINATED: true;
+    FILE_SECRET: true;
+    LICENSE_NOT_ALLOWED: true;
+    SOURCE_DUPLICATE: true;
+    BENCHMARK_INVALID: true;
   }
 }
 
@@ -32,7 +38,8 @@ type PipelineCode =
   | 'SOURCE_NOT_FOUND' | 'SOURCE_EMPTY' | 'SOURCE_GIT_FAILED' | 'SOURCE_TARBALL_INVALID' | 'FILES_SKIPPED'
   | 'FILE_UNREADABLE' | 'FILE_INVALID_UTF8' | 'FILE_BINARY' | 'FILE_TOO_LARGE' | 'FILE_MINIFIED' | 'FILE_VENDORED'
   | 'FILE_IGNORED' | 'FILE_SYMLINK_OUTSIDE' | 'FILE_SYMLINK' | 'FILE_UNSAFE_PATH'
-  | 'PARSE_FAILED' | 'LLM_BUDGET_EXHAUSTED' | 'TOKENIZER_FAILED' | 'TRAJECTORY_OVERSIZE';
+  | 'PARSE_FAILED' | 'LLM_BUDGET_EXHAUSTED' | 'TOKENIZER_FAILED' | 'TRAJECTORY_OVERSIZE'
+  | 'FILE_DUPLICATE' | 'FILE_CONTAMINATED' | 'FILE_SECRET' | 'LICENSE_NOT_ALLOWED' | 'SOURCE_DUPLICATE' | 'BENCHMARK_INVALID';
 
 export const PIPELINE_CODES = registerCodes('retrace pipeline', {
   SOURCE_NOT_FOUND: { kind: 'error', meaning: 'a configured source path does not exist' },
@@ -53,6 +60,12 @@ export const PIPELINE_CODES = registerCodes('retrace pipeline', {
   PARSE_FAILED: { kind: 'error', meaning: 'a file could not be parsed (no grammar, or the parser failed)' },
   LLM_BUDGET_EXHAUSTED: { kind: 'error', meaning: 'llm.tokenBudget was reached: the build stopped cleanly' },
   TOKENIZER_FAILED: { kind: 'error', meaning: 'the tokenizer vocabulary is missing or damaged, or ids could not be decoded' },
+  FILE_DUPLICATE: { kind: 'skip', meaning: 'a file whose bytes (or, with dedup near, most of whose content) were already taken: the manifest names the kept copy' },
+  FILE_CONTAMINATED: { kind: 'skip', meaning: 'a file sharing a token n-gram with a benchmark item (hygiene.decontaminate): the manifest names the item' },
+  FILE_SECRET: { kind: 'skip', meaning: "a file holding a secret or email address, left out under hygiene.secrets 'skip-file'" },
+  LICENSE_NOT_ALLOWED: { kind: 'skip', meaning: 'a repository whose detected license is not in hygiene.licenses.allow (or unknown, with unknown skip)' },
+  SOURCE_DUPLICATE: { kind: 'skip', meaning: 'a repository that is a duplicate (all files taken already) or a near-duplicate (fork) of an earlier one' },
+  BENCHMARK_INVALID: { kind: 'error', meaning: 'a benchmark file of hygiene.decontaminate is missing or unreadable' },
   TRAJECTORY_OVERSIZE: { kind: 'warning', meaning: "a repository's trajectory exceeds trajectory.maxTokens and trajectory.oversize is 'skip': it is reported, not written" },
 } satisfies Record<PipelineCode, CodeSpec>);
 

@@ -11,7 +11,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import { newStamp, stampTree } from '../src/stamp.ts';
+import { newStamp, stampPath, stampTree } from '../src/stamp.ts';
 import { stampSource } from './ingest/stamp.ts';
 import { RetraceError } from '../src/errors.ts';
 import { hashBytes, hashText, type ContentHash } from '../src/hash.ts';
@@ -26,10 +26,11 @@ import { ingestStage, type IngestedFile } from './ingest/stage.ts';
 import { openSource, type OpenedSource, type SkippedFile, type SourceIdentity } from './ingest/sources.ts';
 import { parseStage } from './parse/stage.ts';
 import { languageFor } from './parse/languages/registry.ts';
-import { PARSER_VERSION } from './parse/version.ts';
+import { parserVersionFor } from './parse/version.ts';
 import type { FileFacts } from './parse/facts.ts';
 import { graphStage } from './graph/stage.ts';
 import { formatRepoGraph, GRAPH_VERSION, type RepoGraph } from './graph/index.ts';
+import { isGraphConfigPath } from './graph/configs.ts';
 import { orderFiles, RAW_LAYOUT, renderRawStage } from './render/raw.ts';
 import { tokenizeStage, type TokenizedRef } from './tokenize/stage.ts';
 import { llama3TokenizerId } from './tokenize/llama3.ts';
@@ -43,10 +44,13 @@ import { formatStepRecord, type StepRecord } from './search/record.ts';
 import { resolveSearchSettings } from './search/settings.ts';
 import { resolveLlmSettings } from './llm/settings.ts';
 import { filesPerAnswer } from './plan/parts.ts';
+import { applySecrets, decide, resolveHygiene, hygienePins, hygieneStages, scanSources, summarize, type SourceDecision, type SourceHygiene } from './hygiene/index.ts';
+import { loadBenchmarks } from './hygiene/decontaminate.ts';
+import { NOASSERTION } from './shard/stage.ts';
 
 type PipelineRun = EngineRun<PipelineConfig>;
 
-export const stages = [ingestStage, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, shardStage] as const;
+export const stages = [ingestStage, ...hygieneStages, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, shardStage] as const;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -66,11 +70,17 @@ interface SourceOutcome {
   /** Trajectory documents only: how the Read observations came out, and the cut. */
   shape?: RepoShape;
   graph?: { files: number; edges: number; unresolved: number; cycles: number };
+  /** Language ids of the source's code files (the manifest pins those languages' parser versions). */
+  languages?: string[];
   error?: { code: string; message: string };
   /** Not written: the trajectory exceeds trajectory.maxTokens and trajectory.oversize is 'skip'. */
   oversize?: { code: string; message: string };
   /** Search step records of the document (manifest statistics), when search is on. */
   search?: StepRecord[];
+  /** SPDX expression (hygiene, issue 15). */
+  license?: string;
+  licenseFrom?: string;
+  hygiene?: SourceHygiene;
 }
 
 function describeSource(spec: SourceConfig, index: number): string {
@@ -84,28 +94,42 @@ async function processSource(
   tokenizerId: string,
   opened: OpenedSource,
   out: SourceOutcome,
+  decision: SourceDecision | undefined,
 ): Promise<void> {
   const { exec } = run;
   const repo = out.docId!;
+  if (decision?.skipSource) {
+    // Left out whole by hygiene (license, duplicate of an earlier source): recorded, not an error.
+    run.reporter.emit({ type: 'warn', code: decision.skipSource.code, item: describeSource(out.spec, out.index), message: decision.skipSource.reason });
+    return;
+  }
+  const dropped: SkippedFile[] = [];
   const files: IngestedFile[] = [];
   const facts = new Map<string, Promise<FileFacts | undefined>>();
   const parseLimit = pLimit(Math.max(2, run.pool.threads * 4));
   for await (const f of opened.files()) {
-    const hash = hashBytes(f.bytes);
-    const r = await exec.run(ingestStage, { repo, path: f.path, bytes: f.bytes, hash });
+    const drop = decision?.drop.get(f.path);
+    if (drop) {
+      dropped.push(drop);
+      continue;
+    }
+    const bytes = applySecrets(f.bytes, decision?.findings.get(f.path));
+    const hash = hashBytes(bytes);
+    const r = await exec.run(ingestStage, { repo, path: f.path, bytes, hash });
     files.push(r.value);
     const language = languageFor(f.path);
     if (language) {
+      if (!out.languages?.includes(language)) (out.languages ??= []).push(language);
       facts.set(f.path, parseLimit(() => exec.run(parseStage, { repo, path: f.path, hash, language }).then((p) => p.value)));
     }
   }
-  out.skipped = opened.skipped;
+  out.skipped = [...opened.skipped, ...dropped];
   out.files = files.length;
-  if (opened.skipped.length > 0) {
+  if (out.skipped.length > 0) {
     const byCode = new Map<string, number>();
-    for (const s of opened.skipped) byCode.set(s.code, (byCode.get(s.code) ?? 0) + 1);
+    for (const s of out.skipped) byCode.set(s.code, (byCode.get(s.code) ?? 0) + 1);
     const counts = [...byCode].map(([c, n]) => `${c} ${n}`).join(', ');
-    run.reporter.emit({ type: 'warn', code: 'FILES_SKIPPED', item: repo, message: `${opened.skipped.length} file(s) skipped (${counts}); paths and reasons are in manifest.json` });
+    run.reporter.emit({ type: 'warn', code: 'FILES_SKIPPED', item: repo, message: `${out.skipped.length} file(s) skipped (${counts}); paths and reasons are in manifest.json` });
   }
   if (files.length === 0) {
     // Parse promises are empty too; nothing to wait for.
@@ -125,7 +149,13 @@ async function processSource(
       packageJson = undefined; // an invalid package.json resolves nothing; the graph lists such imports as unresolved
     }
   }
-  const graph: RepoGraph = (await exec.run(graphStage, { repo, files: factList, packageJson })).value;
+  const configs = [];
+  for (const f of files) {
+    if (isGraphConfigPath(f.path)) configs.push({ path: f.path, hash: f.hash, text: new TextDecoder().decode(await run.blobs.get(f.hash)) });
+  }
+  const kept = new Set(files.map((f) => f.path));
+  const aliases = [...(decision?.aliases ?? [])].filter(([, to]) => kept.has(to));
+  const graph: RepoGraph = (await exec.run(graphStage, { repo, files: factList, packageJson, configs, ...(aliases.length ? { aliases } : {}) })).value;
   out.graph = { files: files.length, edges: graph.edges.length, unresolved: graph.unresolved.length, cycles: graph.cycles.length };
   const ordered = orderFiles(files, graph.order);
   const readme = files.find((f) => !f.path.includes('/') && /^readme(\.|$)/i.test(f.path));
@@ -186,6 +216,12 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
   const cfg = run.loaded.config;
   const settings = resolveSettings(cfg);
   const tokenizerId = await llama3TokenizerId();
+  // Hygiene's signature pass sees every source (not only this partition's), so every partition
+  // takes the same dedup / license / decontamination decisions as a single machine.
+  run.reporter.emit({ type: 'phase', name: 'hygiene' });
+  const hygiene = await scanSources(run, settings.limits);
+  const decisions = decide(hygiene.scans, hygiene.settings);
+  if (run.mode === 'status') countHygieneDrops(run, indices, decisions);
   run.reporter.emit({ type: 'phase', name: 'building' });
   const limit = pLimit(SOURCES_AT_ONCE);
   let stale = false;
@@ -203,7 +239,11 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
             const src = await openSource(o.spec, run.loaded.dir, settings.limits, run.writes);
             o.identity = src.identity;
             o.docId = src.identity.name;
-            await processSource(run, settings, tokenizerId, src, o);
+            const decision = decisions.get(index);
+            o.license = decision?.license;
+            o.licenseFrom = decision?.licenseFrom;
+            o.hygiene = summarize(decision);
+            await processSource(run, settings, tokenizerId, src, o, decision);
             if (o.docs) o.search = searchRecordsOf(run, o.docId!);
           },
           { itemOf: (e) => (e.code.startsWith('SOURCE_') ? where : (e.item ?? where)) },
@@ -219,6 +259,21 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
     ),
   );
   return stale ? undefined : outcomes;
+}
+
+/** `retrace status`: what hygiene would leave out of the given sources (estimates `hygiene*`). */
+function countHygieneDrops(run: PipelineRun, indices: number[], decisions: Map<number, SourceDecision>): void {
+  const e = run.estimates;
+  for (const i of indices) {
+    const d = decisions.get(i);
+    if (!d) continue;
+    if (d.skipSource) e.hygieneSourcesDropped = (e.hygieneSourcesDropped ?? 0) + 1;
+    for (const s of d.drop.values()) {
+      const k = s.code === 'FILE_DUPLICATE' ? 'hygieneDuplicateFiles' : s.code === 'FILE_CONTAMINATED' ? 'hygieneContaminatedFiles' : 'hygieneSecretFilesDropped';
+      e[k] = (e[k] ?? 0) + 1;
+    }
+    for (const f of d.findings.values()) e.hygieneSecretsRedacted = (e.hygieneSecretsRedacted ?? 0) + f.length;
+  }
 }
 
 /**
@@ -252,7 +307,8 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
   const settings = resolveSettings(cfg);
   const tokenizerId = await llama3TokenizerId();
   const ids = uniqueDocIds(outcomes);
-  const docs = outcomes.flatMap((o) => (o.docs ?? []).map((d, k) => ({ ...d, id: ids.get(o.index)![k]! })));
+  const hy = resolveHygiene(cfg.hygiene, run.loaded.dir);
+  const docs = outcomes.flatMap((o) => (o.docs ?? []).map((d, k) => ({ ...d, id: ids.get(o.index)![k]!, license: o.license ?? NOASSERTION })));
   const out = settings.output;
   const plan = out.layout === 'packed' ? planPackedShards(docs, out) : planDocumentShards(docs, out);
   run.reporter.emit({ type: 'phase', name: 'sharding', detail: `${plan.length} shard(s)` });
@@ -281,9 +337,13 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
         files: o.files,
         skipped: o.skipped.map((s) => ({ path: s.path, code: s.code, reason: s.reason })),
         excluded: o.error ? { code: o.error.code } : o.oversize ? { code: o.oversize.code } : undefined,
+        license: o.license,
+        licenseFrom: o.licenseFrom,
+        hygiene: o.hygiene,
       })),
+      hygiene: hygienePins(hy, hy.decontaminate ? loadBenchmarks(hy.decontaminate.files, hy.decontaminate.ngram) : undefined, outcomes.map((o) => o.hygiene ?? summarize(undefined))),
       stages: Object.fromEntries(stages.map((s) => [s.name, s.version])),
-      versions: { parser: PARSER_VERSION, graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
+      versions: { parser: parserVersions(outcomes), graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
       trajectory: cfg.format === 'trajectory' ? trajectoryPins(run.loaded) : undefined,
       search: searchPins(run.loaded, outcomes.flatMap((o) => o.search ?? [])),
       tokenizer: { ...settings.tokenizer, id: tokenizerId },
@@ -294,11 +354,22 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
     },
     extra: {
       skipped: outcomes.reduce((n, o) => n + o.skipped.length, 0),
+      hygiene: outcomes.flatMap((o) => (o.hygiene?.skipped ? [{ source: describeSource(o.spec, o.index), ...o.hygiene.skipped }] : [])),
       excluded: outcomes.filter((o) => o.error).map((o) => ({ source: describeSource(o.spec, o.index), code: o.error!.code, message: o.error!.message })),
       // Left out by the configured policy (trajectory.oversize 'skip'), not by a failure: reported, exit 0.
       oversize: outcomes.filter((o) => o.oversize).map((o) => ({ source: describeSource(o.spec, o.index), code: o.oversize!.code, message: o.oversize!.message })),
     },
   };
+}
+
+/**
+ * The parser versions of the languages the build's sources contain, by language id: a build
+ * pins only what its facts depend on, so registering or editing another language leaves the
+ * manifest (and the version id) of a build without it unchanged.
+ */
+function parserVersions(outcomes: SourceOutcome[]): Record<string, string> {
+  const ids = [...new Set(outcomes.flatMap((o) => o.languages ?? []))].sort();
+  return Object.fromEntries(ids.map((id) => [id, parserVersionFor(id)]));
 }
 
 /** What a partition worker leaves in the shared cache for `merge`. */
@@ -334,6 +405,7 @@ export const retracePipeline: Pipeline<PipelineConfig> = {
     for (const spec of run.loaded.config.sources) if (!stampSource(h, spec, run.loaded.dir, run.writes)) return undefined;
     const promptsDir = run.loaded.config.llm?.promptsDir;
     try {
+      for (const f of resolveHygiene(run.loaded.config.hygiene, run.loaded.dir).decontaminate?.files ?? []) stampPath(h, f);
       if (promptsDir) stampTree(h, resolve(run.loaded.dir, promptsDir));
     } catch {
       return undefined;

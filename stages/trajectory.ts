@@ -158,6 +158,8 @@ export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): 
         const steps = (
           await exec.run(implementStage, { repo: repo.docId, path, turns, readable: context.readable.map((d) => d.path), fallback: { think: fallback.think, write: fallback.write } })
         ).value;
+        // What each Read shows when excerpted: the definitions this file uses, from the facts.
+        const names = (r: string): string[] => brief.deps.find((d) => d.path === r)?.names ?? [];
         // With search.enabled, the searched thoughts replace the loop's (search.steps: the one before the Write, or all).
         const searched = await search.optimizeSteps({
           path,
@@ -166,11 +168,10 @@ export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): 
           total: code.length,
           brief,
           think: steps.think,
-          reads: steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)! })),
+          reads: steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)!, ranges: usedRanges(repo.facts.get(r.path), names(r.path)) })),
           write: steps.write,
         });
-        const names = (r: string): string[] => brief.deps.find((d) => d.path === r)?.names ?? [];
-        return { path, hash: hashOf.get(path)!, ...searched, reads: searched.reads.map((r) => ({ ...r, ranges: usedRanges(repo.facts.get(r.path), names(r.path)) })) };
+        return { path, hash: hashOf.get(path)!, ...searched, reads: searched.reads.map((r) => ({ ...r, ranges: r.ranges ?? [] })) };
       }),
     ),
   );

@@ -173,7 +173,7 @@ test('bad paths are refused with the path as the item', () => {
 
 test('formatRepoGraph prints tree, order with cycles, edges and unresolved', async () => {
   const text = formatRepoGraph((await fixture('cycle')).graph);
-  assert.ok(text.startsWith('files (8)\n├── a.js\n'), text);
+  assert.ok(text.startsWith('languages\n  JavaScript: 8 files\n\nfiles (8)\n├── a.js\n'), text);
   assert.match(text, /order \(3 cycles\)\n +1\. a\.js {2}\[cycle 1\]\n/);
   assert.match(text, /\n {2}main\.js -> a\.js {2}\(esm '\.\/a\.js'\)\n/);
   assert.match(text, /\nunresolved \(0\)\n$/);

@@ -8,9 +8,12 @@ import { FIXTURES } from './fixtures/analysis/load.ts';
 
 const read = (rel: string) => readFileSync(join(FIXTURES, rel), 'utf8');
 
-test('languageFor: JavaScript extensions, case-insensitive; nothing else', () => {
+test('languageFor: registered extensions, case-insensitive; nothing else', () => {
   for (const p of ['a.js', 'b/c.mjs', 'd.cjs', 'e.jsx', 'F.JS']) assert.is(languageFor(p), 'javascript', p);
-  for (const p of ['a.ts', 'a.json', 'Makefile', 'a.js.map']) assert.is(languageFor(p), undefined, p);
+  for (const p of ['a.ts', 'b.d.ts', 'c.mts', 'd.cts']) assert.is(languageFor(p), 'typescript', p);
+  assert.is(languageFor('x/App.tsx'), 'tsx');
+  for (const p of ['a.py', 'b/c.pyi']) assert.is(languageFor(p), 'python', p);
+  for (const p of ['a.go', 'a.rs', 'a.json', 'Makefile', 'a.js.map']) assert.is(languageFor(p), undefined, p);
 });
 
 test('PARSER_VERSION names the binding and carries a content hash', () => {
@@ -54,14 +57,16 @@ test('facts of a sample file (hand-checked)', async () => {
   ]);
   assert.equal(facts.definitions, [
     { kind: 'class', name: 'Shape', startLine: 15, endLine: 22, doc: '/**\n * A shape.\n */' },
-    { kind: 'method', name: 'constructor', className: 'Shape', startLine: 17, endLine: 19, params: '(w, h = 1)', doc: '// Makes one.' },
-    { kind: 'method', name: 'area', className: 'Shape', startLine: 21, endLine: 21, params: '()' },
+    // Line comments are notes, not documentation (issue 14).
+    { kind: 'method', name: 'constructor', className: 'Shape', startLine: 17, endLine: 19, params: '(w, h = 1)' },
+    { kind: 'getter', name: 'area', className: 'Shape', startLine: 21, endLine: 21, params: '()' },
     // The comment on line 24 trails code: not a doc comment of `plain`.
     { kind: 'function', name: 'plain', startLine: 25, endLine: 27, params: '(a, { b } = {}, ...rest)' },
-    { kind: 'variable', name: 'arrow', startLine: 31, endLine: 31, params: 'v', doc: '// Line one.\n// Line two.' },
-    { kind: 'variable', name: 'other', startLine: 31, endLine: 31, params: '(a, b)', doc: '// Line one.\n// Line two.' },
+    { kind: 'variable', name: 'arrow', startLine: 31, endLine: 31, params: 'v' },
+    { kind: 'variable', name: 'other', startLine: 31, endLine: 31, params: '(a, b)' },
     { kind: 'variable', name: 'gen', startLine: 33, endLine: 33, params: '()' },
     { kind: 'variable', name: 'Klass', startLine: 35, endLine: 35 },
+    { kind: 'method', name: 'method', className: 'module.exports', startLine: 39, endLine: 39, params: '()' },
   ]);
 });
 
@@ -111,7 +116,7 @@ test('deterministic: the same input gives the same facts', async () => {
 
 test('refusals carry a code and the file', async () => {
   for (const [path, text, code] of [
-    ['a.ts', 'let a = 1', 'PARSE_FAILED'],
+    ['a.rs', 'let a = 1;', 'PARSE_FAILED'],
     ['big.js', 'x'.repeat(MAX_PARSE_BYTES + 1), 'FILE_TOO_LARGE'],
   ] as const) {
     try {

@@ -12,7 +12,7 @@ function makeDocs(lengths: number[]): TokenizedDoc[] {
       inputIds[i] = i === 0 ? 128000 : i === n - 1 ? 128001 : d * 1000 + i;
       lossMask[i] = i === 0 ? 0 : (d + i) % 3 === 0 ? 0 : 1;
     }
-    return { id: `doc-${d}`, repo: 'r', text: `text ${d}`, inputIds, lossMask };
+    return { id: `doc-${d}`, repo: 'r', license: 'MIT', text: `text ${d}`, inputIds, lossMask };
   });
 }
 

@@ -22,7 +22,7 @@ function makeDocs(count: number): TokenizedDoc[] {
     inputIds[0] = 128000;
     inputIds[n - 1] = 128001;
     const lossMask = Uint8Array.from(inputIds, (_, i) => (i === 0 ? 0 : 1));
-    return { id: `repo-${d % 3}/file-${d}.js`, repo: `repo-${d % 3}`, text: `// fichier ${d} ✓\nconst x = ${d};\n`, inputIds, lossMask };
+    return { id: `repo-${d % 3}/file-${d}.js`, repo: `repo-${d % 3}`, license: 'MIT', text: `// fichier ${d} ✓\nconst x = ${d};\n`, inputIds, lossMask };
   });
 }
 
@@ -44,7 +44,7 @@ test('parquet documents shard: DuckDB reads the rows, types, token counts and id
   assert.is(info.sha256, createHash('sha256').update(bytes).digest('hex'));
 
   const types = Object.fromEntries((await queryShards(`DESCRIBE SELECT * FROM ${sqlPath(file)}`)).map((r) => [r.column_name, r.column_type]));
-  assert.equal(types, { id: 'VARCHAR', repo: 'VARCHAR', text: 'VARCHAR', input_ids: 'INTEGER[]', loss_mask: 'UTINYINT[]', num_tokens: 'INTEGER' });
+  assert.equal(types, { id: 'VARCHAR', repo: 'VARCHAR', license: 'VARCHAR', text: 'VARCHAR', input_ids: 'INTEGER[]', loss_mask: 'UTINYINT[]', num_tokens: 'INTEGER' });
 
   const [stats] = await queryShards(
     `SELECT count(*)::INT AS n, sum(num_tokens)::INT AS tokens, sum(len(input_ids))::INT AS ids, sum(len(loss_mask))::INT AS masks,
@@ -119,6 +119,7 @@ test('arrow IPC file: apache-arrow reads schema, rows and ids back', async () =>
   assert.equal(table.schema.fields.map((f) => `${f.name} ${f.type}`), [
     'id Utf8',
     'repo Utf8',
+    'license Utf8',
     'text Utf8',
     'input_ids List<Int32>',
     'loss_mask List<Uint8>',

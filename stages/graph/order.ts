@@ -59,8 +59,14 @@ export function stronglyConnected(files: readonly string[], deps: Dependencies):
   return components.sort((a, b) => compare(a[0], b[0]));
 }
 
-/** Dependencies first; a component's files adjacent; ties broken by the smallest path. */
-export function implementationOrder(components: readonly string[][], deps: Dependencies): string[] {
+/**
+ * Dependencies first; a component's files adjacent. Among ready components, one whose weak
+ * dependencies (`weak`: lazy or guarded imports, never in `deps`) are all placed comes first, then
+ * the smallest path. When every ready component still waits on a weak dependency, one that others
+ * weakly wait for goes first (then the fewest weak dependencies left, then the smallest path):
+ * weak dependencies order ties, never hold a component back.
+ */
+export function implementationOrder(components: readonly string[][], deps: Dependencies, weak: Dependencies = new Map()): string[] {
   const componentOf = new Map<string, number>();
   components.forEach((c, i) => c.forEach((f) => componentOf.set(f, i)));
   const waitingOn = components.map(() => 0);
@@ -87,9 +93,45 @@ export function implementationOrder(components: readonly string[][], deps: Depen
   };
   waitingOn.forEach((n, i) => n === 0 && ready.push(i));
   const order: string[] = [];
+  if (weak.size === 0) {
+    while (ready.length) {
+      const c = ready.shift()!;
+      order.push(...components[c]);
+      for (const d of dependents[c]) if (--waitingOn[d] === 0) insert(d);
+    }
+    return order;
+  }
+  // Weak dependencies of each component on other components, counted down as they are placed.
+  const weakWaiting = components.map(() => 0);
+  const weakDependents = components.map(() => new Set<number>());
+  components.forEach((members, i) => {
+    const needed = new Set<number>();
+    for (const f of members) for (const d of weak.get(f) ?? []) needed.add(componentOf.get(d)!);
+    needed.delete(i);
+    weakWaiting[i] = needed.size;
+    for (const d of needed) weakDependents[d].add(i);
+  });
+  const placed = new Set<number>();
+  // Unplaced components that weakly need c: placing c first satisfies them.
+  const wanted = (c: number) => [...weakDependents[c]].some((d) => !placed.has(d));
   while (ready.length) {
-    const c = ready.shift()!;
+    let pick = ready.findIndex((c) => weakWaiting[c] === 0);
+    if (pick === -1) {
+      // Every ready component waits on a weak dependency: take one that others wait for, with
+      // the fewest weak dependencies left, then the smallest path (ready is sorted by path).
+      let best = Infinity;
+      ready.forEach((c, i) => {
+        const score = (wanted(c) ? 0 : 1_000_000) + weakWaiting[c];
+        if (score < best) {
+          best = score;
+          pick = i;
+        }
+      });
+    }
+    const c = ready.splice(pick, 1)[0];
+    placed.add(c);
     order.push(...components[c]);
+    for (const d of weakDependents[c]) weakWaiting[d]--;
     for (const d of dependents[c]) if (--waitingOn[d] === 0) insert(d);
   }
   return order;

@@ -1,5 +1,5 @@
 /**
- * Maps an import specifier to a repository file, the way Node and bundlers do: relative paths with
+ * The JavaScript resolver. Maps an import specifier to a repository file, the way Node and bundlers do: relative paths with
  * extension and index probing (bundler style, also for ESM), Node builtins, self-references by
  * the root package's name through "exports" or "main", '#' imports through "imports", and
  * everything else as an external package. Only the root package.json is known.
@@ -98,25 +98,25 @@ export function createResolver(files: ReadonlySet<string>, packageJson: unknown)
   return { resolve };
 }
 
-function isRelative(s: string): boolean {
+export function isRelative(s: string): boolean {
   return s === '.' || s === '..' || s.startsWith('./') || s.startsWith('../');
 }
 
 /** A normalised repository path ('' is the root), or undefined when it climbs above the root. */
-function repoPath(p: string): string | undefined {
+export function repoPath(p: string): string | undefined {
   const n = posix.normalize(p).replace(/\/+$/, '');
   if (n === '..' || n.startsWith('../') || n.startsWith('/')) return undefined;
   return n === '.' ? '' : n;
 }
 
 /** 'a/b' -> 'a', '@s/a/b' -> '@s/a'. */
-function packageName(specifier: string): string | undefined {
+export function packageName(specifier: string): string | undefined {
   const parts = specifier.split('/');
   if (specifier.startsWith('@')) return parts.length >= 2 && parts[1] ? `${parts[0]}/${parts[1]}` : undefined;
   return parts[0] || undefined;
 }
 
-function rootPackage(json: unknown): RootPackage {
+export function rootPackage(json: unknown): RootPackage {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return {};
   const o = json as Record<string, unknown>;
   return {

@@ -9,7 +9,16 @@ export const GRAPH_VERSION = 'graph-1';
 
 /** The only part of a file's facts the graph reads (see graphInputOf). FileFacts satisfies it. */
 export interface GraphFacts {
-  imports: ReadonlyArray<{ specifier: string; kind: ImportKind }>;
+  imports: ReadonlyArray<GraphImport>;
+}
+
+export interface GraphImport {
+  specifier: string;
+  kind: ImportKind;
+  /** Python `from x import a, b`: the names (a submodule of a package is its own edge). */
+  names?: readonly string[];
+  /** A weak import (ImportFact.weak): orders ties and cycles, never forces its target first. */
+  weak?: true;
 }
 
 export interface DirNode {
@@ -34,14 +43,19 @@ export interface GraphEdge {
   to: string;
   specifier: string;
   kind: ImportKind;
+  /** Every import behind this edge is weak (inside a function or a `try`). */
+  weak?: true;
 }
 
 export interface ExternalImport {
   specifier: string;
   kind: ImportKind;
-  /** 'builtin': a Node core module; 'package': a dependency outside the repository. */
+  /**
+   * 'builtin': a Node core module or a Python standard-library module; 'package': a dependency
+   * outside the repository.
+   */
   type: 'builtin' | 'package';
-  /** Core module name without 'node:', or the npm package name (with its scope). */
+  /** Core module name without 'node:', the npm package name (with its scope), or a Python top-level module. */
   name: string;
 }
 
@@ -55,6 +69,7 @@ export interface ExternalImport {
  *   (often a build output such as dist/)
  * - 'imports-not-matched': a '#name' with no matching entry in package.json "imports"
  * - 'invalid-specifier': empty, or an "exports" target not starting with './'
+ * - 'no-resolver': the importing file's language has no resolver yet
  */
 export type UnresolvedReason =
   | 'not-found'
@@ -64,7 +79,8 @@ export type UnresolvedReason =
   | 'not-exported'
   | 'exports-target-missing'
   | 'imports-not-matched'
-  | 'invalid-specifier';
+  | 'invalid-specifier'
+  | 'no-resolver';
 
 export interface UnresolvedImport {
   from: string;
@@ -87,14 +103,21 @@ export interface RepoGraph {
   /** Sorted by from, specifier, kind. */
   unresolved: UnresolvedImport[];
   /**
-   * Strongly connected components (Tarjan) that form a cycle: two or more files, or a file
-   * importing itself. Members sorted by path; the list sorted by first member.
+   * Strongly connected components (Tarjan) over the strong edges that form a cycle: two or more
+   * files, or a file importing itself. Members sorted by path; the list sorted by first member.
    */
   cycles: string[][];
   /**
-   * Implementation order over all files: dependencies before dependents; the files of a cycle
-   * are adjacent and sorted by path; among groups whose dependencies are all placed, the one
-   * with the smallest path comes first.
+   * Implementation order over all files: dependencies (strong edges) before dependents; the
+   * files of a cycle are adjacent and sorted by path; among groups whose dependencies are all
+   * placed, one whose weak dependencies are placed too comes first, then the smallest path.
    */
   order: string[];
+  /**
+   * Files of a registered language that came without facts (their parse failed or was refused,
+   * e.g. over the size limit; the build's failures say which). Absent when none.
+   */
+  noFacts?: string[];
+  /** Project files (tsconfig.json, package.json, pyproject.toml) that could not be used, and why. Absent when none. */
+  configProblems?: Array<{ path: string; problem: string }>;
 }

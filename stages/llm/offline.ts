@@ -7,7 +7,7 @@
  * itself (the manifest names the provider) and nothing the writer of a file could not know
  * before writing it (no line counts).
  */
-import type { FileBrief } from '../plan/brief.ts';
+import { bareSignature, languageName, type FileBrief } from '../plan/brief.ts';
 import { alternativeThought, type ThoughtContext } from '../search/offline-thoughts.ts';
 
 export interface PlanContext {
@@ -62,12 +62,19 @@ function few(items: string[], max: number): string {
   return items.length > max ? `${items.slice(0, max).join(', ')} and ${items.length - max} more` : list(items);
 }
 
-const bare = (sig: string): string => sig.replace(/^(function|class|method) /, '');
+const bare = bareSignature;
+
+/** "exports a, b" in JavaScript/TypeScript; Python's public names are the ones `__all__` lists. */
+function exportClause(b: FileBrief): string {
+  const names = few(b.exports, 5);
+  return b.language === 'python' ? `lists ${names} in __all__` : `exports ${names}`;
+}
 
 function clauses(b: FileBrief): string[] {
   const what: string[] = [];
+  if (b.declarations) what.push('declares types only');
   if (b.definitions.length) what.push(`defines ${few(b.definitions.map(bare), 5)}`);
-  if (b.exports.length) what.push(`exports ${few(b.exports, 5)}`);
+  if (b.exports.length) what.push(exportClause(b));
   if (b.deps.length) what.push(`builds on ${few(b.deps.map((d) => d.path), 4)}`);
   if (b.external.length) what.push(`uses ${few(b.external, 4)}`);
   if (b.usedBy) what.push(`is imported by ${b.usedBy} file${b.usedBy === 1 ? '' : 's'}`);
@@ -83,7 +90,7 @@ export function structuralPurpose(b: FileBrief): string {
 /** Requirements from the facts (also the fallback when the main agent writes none). */
 export function structuralRequirements(c: PlanContext): string {
   const n = c.files.length;
-  const lang = [...new Set(c.files.map((f) => f.language))].join('/') || 'code';
+  const lang = [...new Set(c.files.map((f) => languageName(f.language)))].join('/') || 'code';
   const entries = c.files.filter((f) => f.usedBy === 0).map((f) => f.path);
   const roots = c.files.filter((f) => f.deps.length === 0).map((f) => f.path);
   const external = [...new Set(c.files.flatMap((f) => f.external))].sort();
@@ -106,7 +113,7 @@ export function structuralSteps(c: ImplementContext): { think: string; reads: Ar
   const order: string[] = [];
   if (b.deps.length || b.external.length) order.push(`the imports (${few([...b.deps.map((d) => d.path), ...b.external], 6)})`);
   if (b.definitions.length) order.push(`${few(b.definitions.map(bare), 8)}, in that order`);
-  if (b.exports.length) order.push(`the exports (${few(b.exports, 6)})`);
+  if (b.exports.length) order.push(b.language === 'python' ? `__all__ (${few(b.exports, 6)})` : `the exports (${few(b.exports, 6)})`);
   const write = order.length ? `Write ${b.path}: ${list(order)}.` : `Write ${b.path}.`;
   return { think: think.join(' '), reads, write };
 }

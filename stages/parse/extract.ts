@@ -17,19 +17,36 @@ import {
 import type { LanguageSpec } from './languages/registry.ts';
 
 /** Bump when this file changes what it extracts; part of PARSER_VERSION. */
-export const EXTRACTOR_VERSION = 1;
+export const EXTRACTOR_VERSION = 2;
 
+/**
+ * In priority order: when two patterns capture the same node under the same name (a `get x()`
+ * is also a method_definition), the earlier kind wins.
+ */
 const DEFINITION_CAPTURES: ReadonlyArray<[string, DefinitionKind]> = [
+  ['def.getter', 'getter'],
+  ['def.field', 'field'],
   ['def.method', 'method'],
   ['def.function', 'function'],
   ['def.class', 'class'],
+  ['def.interface', 'interface'],
+  ['def.type', 'type'],
+  ['def.enum', 'enum'],
   ['def.variable', 'variable'],
 ];
+const PRIORITY = new Map(DEFINITION_CAPTURES.map(([, kind], i) => [kind, i]));
+
+/**
+ * Text that sits where documentation would but is not: TODO/FIXME notes (in a JSDoc block or a
+ * docstring), and license headers (a file's first JSDoc block often is one).
+ */
+const NOT_DOC = /^(?:\/\*\*|[rRuUbB]{0,2}(?:"""|'''|"|'))?\s*\**\s*(?:TODO|FIXME|XXX|HACK)\b|@license\b|\bcopyright\b[^\n]*\d{4}/i;
 
 export function extractFacts(spec: LanguageSpec, queries: readonly CompiledQuery[], root: Node, text: string): FileFacts {
   const imports = new Map<string, ImportFact & { nameSet: Set<string> }>();
   const exports = new Map<string, ExportFact>();
-  const definitions = new Map<string, DefinitionFact>();
+  const definitions = new Map<string, DefinitionFact & { priority: number }>();
+  const weakInside = new Set(spec.weakImportInside ?? []);
 
   const matches: QueryMatch[] = queries.flatMap(({ query, rootOnly }) =>
     query.matches(root, rootOnly ? { maxStartDepth: 0 } : undefined),
@@ -46,8 +63,10 @@ export function extractFacts(spec: LanguageSpec, queries: readonly CompiledQuery
       let fact = imports.get(key);
       if (!fact) {
         fact = { kind, specifier: source.text, line: importNode.startPosition.row + 1, nameSet: new Set() };
+        if (weakInside.size && hasAncestor(importNode, weakInside)) fact.weak = true;
         imports.set(key, fact);
       }
+      if (props.typeOnly === 'true') fact.typeOnly = true;
       for (const c of match.captures) {
         if (c.name === 'import.name') fact.nameSet.add(unquote(c.node.text));
         else if (c.name === 'import.default') fact.nameSet.add('default');
@@ -64,8 +83,15 @@ export function extractFacts(spec: LanguageSpec, queries: readonly CompiledQuery
       exports.set(`${fact.kind}:${fact.name}:${fact.line}`, fact);
       continue;
     }
-    const def = definitionOf(spec, caps, props);
-    if (def) definitions.set(`${def.kind}:${def.className ?? ''}:${def.name}:${def.startLine}`, def);
+    const found = definitionOf(spec, caps, props);
+    if (!found) continue;
+    const { def, node } = found;
+    const key = `${node.startIndex}:${node.endIndex}:${def.className ?? ''}:${def.name}`;
+    const priority = PRIORITY.get(def.kind)!;
+    const before = definitions.get(key);
+    if (!before || priority < before.priority || (priority === before.priority && def.doc && !before.doc)) {
+      definitions.set(key, { ...def, priority });
+    }
   }
 
   return {
@@ -75,7 +101,7 @@ export function extractFacts(spec: LanguageSpec, queries: readonly CompiledQuery
       .map(({ nameSet, ...fact }) => (nameSet.size ? { ...fact, names: [...nameSet].sort() } : fact))
       .sort((a, b) => a.line - b.line || cmp(a.specifier, b.specifier) || cmp(a.kind, b.kind)),
     exports: [...exports.values()].sort((a, b) => a.line - b.line || cmp(a.name, b.name) || cmp(a.kind, b.kind)),
-    definitions: [...definitions.values()].sort(
+    definitions: [...definitions.values()].map(({ priority: _, ...def }) => def).sort(
       (a, b) => a.startLine - b.startLine || b.endLine - a.endLine || cmp(a.name, b.name) || cmp(a.kind, b.kind),
     ),
     syntaxErrors: countSyntaxErrors(root),
@@ -87,11 +113,11 @@ function definitionOf(
   spec: LanguageSpec,
   caps: Map<string, Node>,
   props: Record<string, string | null>,
-): DefinitionFact | undefined {
+): { def: DefinitionFact; node: Node } | undefined {
   for (const [capture, kind] of DEFINITION_CAPTURES) {
     const node = caps.get(capture);
     if (!node) continue;
-    const name = caps.get('def.name')?.text ?? props.name;
+    const name = unquote(caps.get('def.name')?.text ?? props.name ?? '');
     if (!name) return undefined;
     const fact: DefinitionFact = {
       kind,
@@ -103,40 +129,37 @@ function definitionOf(
     if (className) fact.className = className.text;
     const params = caps.get('def.params');
     if (params) fact.params = params.text;
-    const doc = leadingDoc(spec, node);
-    if (doc) fact.doc = doc;
-    return fact;
+    const docNode = caps.get('def.doc');
+    const doc = docNode ? docNode.text.trim() : leadingDoc(spec, node);
+    if (doc && !NOT_DOC.test(doc)) fact.doc = doc;
+    return { def: fact, node };
   }
   return undefined;
 }
 
 /**
- * A doc comment is a block comment with the doc prefix, or a run of line comments, ending on the
- * line directly above the definition. A comment trailing code on its own line is not one.
+ * A doc comment is a block comment with the language's doc prefix (JSDoc `/**`) directly before
+ * the definition (blank lines between are allowed, as express writes them; nothing else), on its
+ * own line. Line comments and plain block comments are
+ * notes or commented-out code, not documentation. Languages whose documentation lives inside the
+ * definition (Python docstrings) capture it with `@def.doc` instead.
  */
 function leadingDoc(spec: LanguageSpec, node: Node): string | undefined {
-  const { nodeTypes, blockPrefix, linePrefix } = spec.docComment;
-  const isComment = (n: Node | null): n is Node => n !== null && nodeTypes.includes(n.type);
-  const ownLine = (c: Node) => {
-    const before = c.previousSibling;
-    return !before || before.endPosition.row < c.startPosition.row;
-  };
-  let comment = node.previousSibling;
-  if (!isComment(comment) || comment.endPosition.row !== node.startPosition.row - 1 || !ownLine(comment)) {
-    return undefined;
-  }
-  const first = comment.text;
-  if (blockPrefix && first.startsWith(blockPrefix) && first !== '/**/') return first.trim();
-  if (!linePrefix || !first.startsWith(linePrefix)) return undefined;
-  const lines = [first.trim()];
-  for (;;) {
-    const above: Node | null = comment.previousSibling;
-    if (!isComment(above) || !above.text.startsWith(linePrefix)) break;
-    if (above.endPosition.row !== comment.startPosition.row - 1 || !ownLine(above)) break;
-    lines.unshift(above.text.trim());
-    comment = above;
-  }
-  return lines.join('\n');
+  const { nodeTypes, blockPrefix } = spec.docComment;
+  if (!blockPrefix) return undefined;
+  const comment = node.previousSibling;
+  if (comment === null || !nodeTypes.includes(comment.type)) return undefined;
+  if (comment.endPosition.row >= node.startPosition.row) return undefined; // `/** a */ f()` on one line
+  const before = comment.previousSibling;
+  if (before && before.endPosition.row >= comment.startPosition.row) return undefined; // trails code
+  const text = comment.text;
+  if (!text.startsWith(blockPrefix) || text === '/**/' || text.startsWith('/***')) return undefined;
+  return text.trim();
+}
+
+function hasAncestor(node: Node, types: ReadonlySet<string>): boolean {
+  for (let n = node.parent; n; n = n.parent) if (types.has(n.type)) return true;
+  return false;
 }
 
 /** ERROR and MISSING nodes, descending only into subtrees that contain one. */

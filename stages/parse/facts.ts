@@ -6,16 +6,19 @@
  * Bump FACTS_VERSION whenever the shape or meaning of a field changes; it is part of
  * PARSER_VERSION and so of every cache key over facts.
  */
-export const FACTS_VERSION = 1;
+export const FACTS_VERSION = 2;
 
 /**
  * How a module is referenced:
  * - 'esm': a static `import ... from 'x'` or `import 'x'`
  * - 'reexport': `export ... from 'x'`
  * - 'dynamic': `import('x')` with a string literal
- * - 'require': CommonJS `require('x')` with a string literal
+ * - 'require': CommonJS `require('x')` with a string literal; TypeScript `import x = require('x')`
+ * - 'py-import': Python `import a.b.c` (the specifier is the dotted name; one fact per name)
+ * - 'py-from': Python `from a.b import c, d` or `from ..a import c` (the specifier is the module
+ *   part as written, dots included; names are what follows `import`)
  */
-export type ImportKind = 'esm' | 'reexport' | 'dynamic' | 'require';
+export type ImportKind = 'esm' | 'reexport' | 'dynamic' | 'require' | 'py-import' | 'py-from';
 
 export interface ImportFact {
   kind: ImportKind;
@@ -29,6 +32,14 @@ export interface ImportFact {
   names?: string[];
   /** 1-based line of the import statement or call. */
   line: number;
+  /**
+   * A weak import: inside a function, or inside a `try` (as in `try: import x / except
+   * ImportError`). It breaks ties and cycles in the implementation order, never forces a file
+   * before its importer. Absent for ordinary imports (and for every JavaScript import).
+   */
+  weak?: true;
+  /** TypeScript `import type` / `export type ... from`: a type-only dependency. */
+  typeOnly?: true;
 }
 
 /**
@@ -49,12 +60,29 @@ export interface ExportFact {
 }
 
 /**
- * - 'function': a function or generator declaration
+ * - 'function': a function or generator declaration (also a TypeScript overload or `declare
+ *   function` signature; CommonJS `exports.f = function`)
  * - 'class': a class declaration
- * - 'method': a method of a top-level class (see className)
- * - 'variable': a variable bound to a function, arrow function or class expression
+ * - 'method': a method of a top-level class, an interface's method signature, a CommonJS
+ *   prototype method (`X.prototype.m = function`, `app.m = function`) or a method of a
+ *   top-level object literal (`module.exports = { m() {} }`); className is the owner as written
+ * - 'getter': `get x()` in a class or object literal, a Python `@property`, a getter defined with
+ *   `Object.defineProperty(o, 'x', { get })` or an express-style `defineGetter(o, 'x', fn)`
+ * - 'field': a class field (`x = 1`, `static y`, `private z: T`; Python class-body assignments)
+ * - 'variable': JavaScript/TypeScript: a variable bound to a function, arrow function or class
+ *   expression; Python: a module-level assignment
+ * - 'interface', 'type', 'enum': TypeScript declarations
  */
-export type DefinitionKind = 'function' | 'class' | 'method' | 'variable';
+export type DefinitionKind =
+  | 'function'
+  | 'class'
+  | 'method'
+  | 'getter'
+  | 'field'
+  | 'variable'
+  | 'interface'
+  | 'type'
+  | 'enum';
 
 export interface DefinitionFact {
   kind: DefinitionKind;
@@ -67,7 +95,11 @@ export interface DefinitionFact {
   endLine: number;
   /** The parameter list as written, e.g. "(a, { b } = {})"; absent for classes. */
   params?: string;
-  /** A JSDoc block or run of line comments directly above, whitespace-trimmed. */
+  /**
+   * The documentation as written, whitespace-trimmed: a JSDoc block (`/** ... *\/`) directly
+   * above the definition, or a Python docstring (the first statement of the body). Line comments,
+   * TODO notes and plain block comments are not documentation.
+   */
   doc?: string;
 }
 
@@ -85,4 +117,6 @@ export interface FileFacts {
   syntaxErrors: number;
   /** Number of lines; a trailing newline does not start a new line. */
   lineCount: number;
+  /** A TypeScript declaration file (`.d.ts`, `.d.mts`, `.d.cts`): types only, no code. */
+  declarations?: true;
 }

@@ -1,11 +1,12 @@
 /**
  * parse: one item per source file of a language with a registered grammar. Keyed by the file's
- * content hash, its language and PARSER_VERSION (binding, grammar, queries, extractor); the
+ * content hash, its language and that language's parser version (binding, grammar, queries,
+ * extractor; version.ts), so a new or edited language leaves other languages' facts cached; the
  * tree-sitter work runs in the worker pool.
  */
 import { defineStage } from '../../src/stage.ts';
 import type { ContentHash } from '../../src/hash.ts';
-import { PARSER_VERSION } from './version.ts';
+import { parserVersionFor } from './version.ts';
 import type { FileFacts } from './facts.ts';
 
 const TASK = new URL('./task.ts', import.meta.url).href;
@@ -26,7 +27,7 @@ export const parseStage = defineStage<ParseInput, FileFacts>({
   deps: ['ingest'],
   description: 'tree-sitter facts per file: imports, exports, definitions, syntax errors',
   item: (i) => `${i.repo}:${i.path}`,
-  key: (i) => ({ inputs: { content: i.hash }, settings: { language: i.language, parser: PARSER_VERSION } }),
+  key: (i) => ({ inputs: { content: i.hash }, settings: { language: i.language, parser: parserVersionFor(i.language) } }),
   async run(i, ctx) {
     const text = decoder.decode(await ctx.getBlob(i.hash));
     return ctx.pool.run<FileFacts>(TASK, { path: i.path, text }, { item: `${i.repo}:${i.path}`, youngGenerationMb: PARSE_YOUNG_GENERATION_MB });

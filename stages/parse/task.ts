@@ -7,10 +7,10 @@ import { RetraceError } from '../../src/errors.ts';
 import { loadLanguage, parseWith } from './binding.ts';
 import { extractFacts } from './extract.ts';
 import type { FileFacts } from './facts.ts';
-import { languageSpecFor } from './languages/registry.ts';
+import { isDeclarationFile, languageSpecFor } from './languages/registry.ts';
 
 export { languageFor } from './languages/registry.ts';
-export { PARSER_VERSION } from './version.ts';
+export { PARSER_VERSION, PARSER_VERSIONS, parserVersionFor } from './version.ts';
 export type { FileFacts } from './facts.ts';
 
 /**
@@ -36,7 +36,9 @@ export default async function parseTask(input: { path: string; text: string }): 
   }
   const lang = await loadLanguage(spec);
   try {
-    return parseWith(lang, input.text, (root) => extractFacts(spec, lang.queries, root, input.text));
+    const facts = parseWith(lang, input.text, (root) => extractFacts(spec, lang.queries, root, input.text));
+    if (isDeclarationFile(input.path)) facts.declarations = true;
+    return facts;
   } catch (err) {
     throw new RetraceError('PARSE_FAILED', (err as Error).message, { item: input.path, cause: err });
   }

@@ -1,29 +1,49 @@
 /**
- * PARSER_VERSION: changes whenever the facts for the same input could change. It covers the
- * binding, each grammar (version and the WASM bytes), the query sources, the extractor and the
- * FileFacts shape. The engine puts it into every cache key over facts.
+ * Parser versions: they change whenever the facts for the same input could change. Each language
+ * has its own (`parserVersionFor`), covering the binding, the extractor, the FileFacts shape and
+ * that language's entry alone (grammar version and WASM bytes, query sources, doc-comment rules),
+ * so adding or editing one language never invalidates the cached facts of another. The parse
+ * stage keys each file by its language's version; PARSER_VERSION (every language) is what
+ * reports print.
  */
 import { readFileSync } from 'node:fs';
 import { hashText, initHash } from '../../src/hash.ts';
 import { BINDING } from './binding-version.ts';
 import { EXTRACTOR_VERSION } from './extract.ts';
 import { FACTS_VERSION } from './facts.ts';
-import { LANGUAGES } from './languages/registry.ts';
+import { LANGUAGES, type LanguageSpec } from './languages/registry.ts';
 
 await initHash();
 
-const parts = {
-  binding: BINDING,
-  facts: FACTS_VERSION,
-  extractor: EXTRACTOR_VERSION,
-  languages: LANGUAGES.map((lang) => ({
+function languagePart(lang: LanguageSpec): unknown {
+  return {
     id: lang.id,
     extensions: lang.extensions,
     grammar: lang.grammarVersion,
     grammarWasm: hashText(readFileSync(lang.grammarWasm, 'latin1')),
     queries: lang.queries.map((q) => ({ file: q.file, scope: q.scope, source: hashText(q.source) })),
     docComment: lang.docComment,
-  })),
-};
+    weakImportInside: lang.weakImportInside ?? [],
+    declarationSuffixes: lang.declarationSuffixes ?? [],
+  };
+}
 
-export const PARSER_VERSION = `parse-${FACTS_VERSION}.${EXTRACTOR_VERSION}/${BINDING}/${hashText(JSON.stringify(parts)).slice(0, 16)}`;
+function versionOf(languages: unknown[]): string {
+  const parts = { binding: BINDING, facts: FACTS_VERSION, extractor: EXTRACTOR_VERSION, languages };
+  return `parse-${FACTS_VERSION}.${EXTRACTOR_VERSION}/${BINDING}/${hashText(JSON.stringify(parts)).slice(0, 16)}`;
+}
+
+const perLanguage = new Map(LANGUAGES.map((lang) => [lang.id, versionOf([languagePart(lang)])]));
+
+/** The parser version of one language (the parse stage's key setting for its files). */
+export function parserVersionFor(language: string): string {
+  const v = perLanguage.get(language);
+  if (!v) throw new Error(`no language '${language}' is registered`);
+  return v;
+}
+
+/** Every language's parser version, by language id (the manifest pins the ones a build used). */
+export const PARSER_VERSIONS: Readonly<Record<string, string>> = Object.fromEntries(perLanguage);
+
+/** One version over every registered language. */
+export const PARSER_VERSION = versionOf(LANGUAGES.map(languagePart));

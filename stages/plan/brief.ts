@@ -3,7 +3,8 @@
  * show and what the offline provider writes from, so both see the same, size-capped view of a
  * file (a file with 300 definitions still yields a prompt of a few KB).
  */
-import type { FileFacts } from '../parse/facts.ts';
+import type { DefinitionFact, FileFacts } from '../parse/facts.ts';
+import { languageById } from '../parse/languages/registry.ts';
 import type { RepoGraph } from '../graph/types.ts';
 
 const MAX_DEFINITIONS = 24;
@@ -16,7 +17,11 @@ export interface FileBrief {
   path: string;
   language: string;
   lines: number;
-  /** Signatures in source order, e.g. "function parse(argv, opts)", "class Parser", "method Parser.run()". */
+  /**
+   * Signatures in source order, in the language's terms: "function parse(argv, opts)",
+   * "class Parser", "method Parser.run()", "getter Request.protocol", "interface Options",
+   * "def parse(s, *, strict=True)" (Python), "property Message.charset".
+   */
   definitions: string[];
   /** Definitions beyond MAX_DEFINITIONS. */
   moreDefinitions: number;
@@ -29,6 +34,53 @@ export interface FileBrief {
   external: string[];
   /** Files of the repository that import this one. */
   usedBy: number;
+  /** A declaration-only file (TypeScript `.d.ts`, Python `.pyi`). Absent otherwise. */
+  declarations?: true;
+}
+
+/** The language's name for prompts and structural text ("Python", "TypeScript"). */
+export function languageName(id: string): string {
+  return languageById(id)?.displayName ?? id;
+}
+
+/**
+ * Words for each kind of definition, per language: Python writes `def` and calls a property a
+ * property and a class-level assignment an attribute; JavaScript and TypeScript say function,
+ * getter and field.
+ */
+const KIND_WORDS: Record<string, Partial<Record<DefinitionFact['kind'], string>>> = {
+  python: { function: 'def', getter: 'property', field: 'attribute', variable: 'name' },
+};
+
+/** A signature without its leading kind word ("method Parser.run()" -> "Parser.run()"). */
+export function bareSignature(sig: string): string {
+  return sig.replace(/^(function|def|class|method|getter|property|field|attribute|variable|name|interface|type|enum) /, '');
+}
+
+/** One definition as the brief shows it. */
+export function signature(d: DefinitionFact, language: string): string {
+  // An arrow function's single parameter comes without parentheses.
+  const raw = d.params !== undefined ? oneLine(d.params, 80) : '';
+  const params = raw && !raw.startsWith('(') ? `(${raw})` : raw;
+  const word = KIND_WORDS[language]?.[d.kind] ?? d.kind;
+  const owner = d.className ? `${d.className}.` : '';
+  switch (d.kind) {
+    case 'method':
+      return `${word} ${d.className ?? '?'}.${d.name}${params}`;
+    case 'getter':
+    case 'field':
+      return `${word} ${owner}${d.name}`;
+    case 'class':
+    case 'interface':
+    case 'type':
+    case 'enum':
+      return `${word} ${d.name}`;
+    case 'variable':
+      // JavaScript/TypeScript variables in facts hold functions or classes.
+      return language === 'python' ? `${word} ${d.name}` : params ? `function ${d.name}${params}` : `class ${d.name}`;
+    default:
+      return `${word} ${d.name}${params || '()'}`;
+  }
 }
 
 /** Plain text from model or file: no control characters, no Llama-3 special-token look-alikes, bounded. */
@@ -54,6 +106,8 @@ export function oneLine(value: unknown, max: number): string {
 function firstSentence(doc: string): string {
   const body = doc
     .replace(/^\/\*\*?|\*\/$/g, '')
+    // Python docstrings: triple or single quotes, with an optional r/u/b prefix.
+    .replace(/^[rRuUbB]{0,2}("{3}|'{3}|"|')([\s\S]*)\1$/, '$2')
     .split('\n')
     .map((l) => l.replace(/^\s*(\*|\/\/)\s?/, '').trim())
     .filter((l) => l && !l.startsWith('@'))
@@ -62,15 +116,12 @@ function firstSentence(doc: string): string {
   return oneLine(m ? m[1] : body, MAX_DOC_CHARS);
 }
 
+/** Module metadata (`__all__`, `__version__`, `__author__`): not part of what a file defines. */
+const isDunderVariable = (d: DefinitionFact): boolean => d.kind === 'variable' && /^__\w+__$/.test(d.name);
+
 export function briefOf(path: string, facts: FileFacts, graph: RepoGraph): FileBrief {
-  const sig = (d: FileFacts['definitions'][number]): string => {
-    // An arrow function's single parameter comes without parentheses.
-    const raw = d.params !== undefined ? oneLine(d.params, 80) : '';
-    const params = raw && !raw.startsWith('(') ? `(${raw})` : raw;
-    if (d.kind === 'method') return `method ${d.className ?? '?'}.${d.name}${params}`;
-    if (d.kind === 'class') return `class ${d.name}`;
-    return `function ${d.name}${params || '()'}`;
-  };
+  const sig = (d: DefinitionFact): string => signature(d, facts.language);
+  const definitions = facts.definitions.filter((d) => !isDunderVariable(d));
   const docs: string[] = [];
   for (const d of facts.definitions) {
     if (docs.length >= MAX_DOCS) break;
@@ -91,18 +142,21 @@ export function briefOf(path: string, facts: FileFacts, graph: RepoGraph): FileB
   // Edges whose import the facts do not list in order (should not happen) still count.
   for (const e of edges) if (e.to !== path && !deps.some((d) => d.path === e.to)) deps.push({ path: e.to, names: [] });
   const external = [...new Set((graph.external[path] ?? []).map((x) => x.name))];
-  return {
+  const brief: FileBrief = {
     path,
     language: facts.language,
     lines: facts.lineCount,
-    definitions: facts.definitions.slice(0, MAX_DEFINITIONS).map(sig),
-    moreDefinitions: Math.max(0, facts.definitions.length - MAX_DEFINITIONS),
+    definitions: definitions.slice(0, MAX_DEFINITIONS).map(sig),
+    moreDefinitions: Math.max(0, definitions.length - MAX_DEFINITIONS),
     docs,
-    exports: [...new Set(facts.exports.map((e) => (e.kind === 'cjs-module' ? 'module.exports' : e.name)))].slice(0, MAX_EXPORTS),
+    // TypeScript writes CommonJS's `module.exports = x` as `export = x`.
+    exports: [...new Set(facts.exports.map((e) => (e.kind !== 'cjs-module' ? e.name : facts.language === 'javascript' ? 'module.exports' : 'export =')))].slice(0, MAX_EXPORTS),
     deps,
     external: external.slice(0, MAX_EXTERNAL),
     usedBy: new Set(graph.edges.filter((e) => e.to === path && e.from !== path).map((e) => e.from)).size,
   };
+  if (facts.declarations) brief.declarations = true;
+  return brief;
 }
 
 /** Indented file tree, at most maxLines lines. */
@@ -127,7 +181,7 @@ export function renderTree(graph: RepoGraph, maxLines = 200): string {
 
 /** A file's brief as prompt text. */
 export function renderBrief(b: FileBrief, purpose?: string): string {
-  const out = [`${b.path} (${b.lines} lines, ${b.language})`];
+  const out = [`${b.path} (${b.lines} lines, ${languageName(b.language)}${b.declarations ? ' declarations' : ''})`];
   if (purpose) out.push(`  purpose: ${purpose}`);
   if (b.definitions.length) out.push(`  defines: ${b.definitions.join('; ')}${b.moreDefinitions ? `; … ${b.moreDefinitions} more` : ''}`);
   if (b.exports.length) out.push(`  exports: ${b.exports.join(', ')}`);

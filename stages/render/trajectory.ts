@@ -151,28 +151,36 @@ export function stepPieces(
   counts?: ReadCounts,
 ): Array<{ text: string; masked?: boolean }> {
   const out: Array<{ text: string; masked?: boolean }> = [{ text: `\n### ${s.n}/${total} ${s.path}\nThink: ${s.think}\n` }];
-  for (const r of s.reads) {
-    const body = content(r.hash);
-    const view: ReadView = chooseView(body, r.ranges, shown.has(r.path), budget);
-    if (view.kind === 'whole') {
-      out.push({ text: `Think: ${r.reason}\nAction: Read ${r.path}\n` }, { text: `Observation:\n${fileBlock(r.path, body)}`, masked: true });
-      shown.add(r.path);
-      if (counts) counts.whole++;
-    } else if (view.kind === 'reference') {
-      out.push({ text: `Think: ${r.reason}\nAction: Read ${r.path}\n` }, { text: `Observation:\n--- ${r.path} is shown above ---\n`, masked: true });
-      if (counts) counts.references++;
-    } else {
-      const starts = lineStarts(body);
-      view.ranges.forEach((range, i) => {
-        const target = `${r.path}:${range[0]}-${range[1]}`;
-        out.push({ text: `${i === 0 ? `Think: ${r.reason}\n` : ''}Action: Read ${target}\n` }, { text: `Observation:\n${fileBlock(target, sliceLines(body, starts, range))}`, masked: true });
-      });
-      if (counts) counts.excerpts++;
-    }
-  }
+  for (const r of s.reads) out.push(...readPieces(r, content(r.hash), shown, budget, counts));
   out.push({ text: `Think: ${s.write}\nAction: Write ${s.path}\n${fileBlock(s.path, content(s.hash))}` });
   shown.add(s.path);
   return out;
+}
+
+/** One Read step as text pieces: the thought, then one action + masked observation per view part. */
+export function readPieces(
+  r: { path: string; reason: string; ranges: LineRange[] },
+  body: string,
+  shown: Set<string>,
+  budget: number,
+  counts?: ReadCounts,
+): Array<{ text: string; masked?: boolean }> {
+  const view: ReadView = chooseView(body, r.ranges, shown.has(r.path), budget);
+  if (view.kind === 'whole') {
+    shown.add(r.path);
+    if (counts) counts.whole++;
+    return [{ text: `Think: ${r.reason}\nAction: Read ${r.path}\n` }, { text: `Observation:\n${fileBlock(r.path, body)}`, masked: true }];
+  }
+  if (view.kind === 'reference') {
+    if (counts) counts.references++;
+    return [{ text: `Think: ${r.reason}\nAction: Read ${r.path}\n` }, { text: `Observation:\n--- ${r.path} is shown above ---\n`, masked: true }];
+  }
+  if (counts) counts.excerpts++;
+  const starts = lineStarts(body);
+  return view.ranges.flatMap((range, i) => {
+    const target = `${r.path}:${range[0]}-${range[1]}`;
+    return [{ text: `${i === 0 ? `Think: ${r.reason}\n` : ''}Action: Read ${target}\n` }, { text: `Observation:\n${fileBlock(target, sliceLines(body, starts, range))}`, masked: true }];
+  });
 }
 
 export const renderTrajectoryStage = defineStage<TrajectoryPartInput, RenderedPart>({

@@ -13,6 +13,7 @@
  * chain: raising N from 3 to 4 answers iterations 1-3 from the cache and sends only the 4th's
  * calls; a rebuild sends none. Steps are independent (prefix.ts) and run concurrently.
  */
+import type { LineRange } from '../render/observe.ts';
 import type { ContentHash } from '../../src/hash.ts';
 import type { PipelineRun } from '../config.ts';
 import { parseJsonObject } from '../llm/json.ts';
@@ -47,7 +48,7 @@ export interface SearchStep {
   brief: FileBrief;
   /** The file's first thought and its reads, as rendered before the searched thought. */
   think: string;
-  reads: Array<{ path: string; hash: ContentHash; reason: string }>;
+  reads: Array<{ path: string; hash: ContentHash; reason: string; ranges?: LineRange[] }>;
   /** The thought before the Write: the one searched. */
   write: string;
 }

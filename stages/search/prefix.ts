@@ -1,6 +1,7 @@
 /**
- * The text a thought is scored in: exactly what the trajectory document holds from its start
- * through the file's own section, with the other files' sections left out, then the thought,
+ * The text a thought is scored in: what the trajectory document holds from its start through
+ * the file's own section, with the other files' sections left out (so each Read shows what it
+ * shows when its file is not yet in the document: whole, or the used line ranges), then the thought,
  * the Write action and the file's real content (the target):
  *
  *   <header: requirements, plan>  ### k/n path / Think / Read + Observation ... / Think: <THOUGHT>
@@ -10,7 +11,8 @@
  * search, so the steps of a repository are searched concurrently and a thought accepted in one
  * file never invalidates another file's cached scores.
  */
-import { fileBlock, trajectoryHeader } from '../render/trajectory.ts';
+import { readPieces, trajectoryHeader } from '../render/trajectory.ts';
+import { OBSERVATION_BUDGET_BYTES, type LineRange } from '../render/observe.ts';
 import type { Plan } from '../plan/stage.ts';
 
 export interface StepText {
@@ -36,10 +38,14 @@ export function stepText(s: {
   total: number;
   path: string;
   think: string;
-  reads: Array<{ path: string; reason: string; content: string }>;
+  /** Ranges: the definitions the file uses (render/observe.ts); the Reads are shown as in a document where nothing is shown yet. */
+  reads: Array<{ path: string; reason: string; content: string; ranges?: LineRange[] }>;
   target: string;
 }): StepText {
-  const reads = s.reads.map((r) => `Think: ${r.reason}\nAction: Read ${r.path}\nObservation:\n${fileBlock(r.path, r.content)}`).join('');
+  const reads = s.reads
+    .flatMap((r) => readPieces({ ...r, ranges: r.ranges ?? [] }, r.content, new Set(), OBSERVATION_BUDGET_BYTES))
+    .map((p) => p.text)
+    .join('');
   return {
     before: `${trajectoryHeader(s.repo, s.plan)}\n### ${s.position}/${s.total} ${s.path}\nThink: ${s.think}\n${reads}Think: `,
     after: `\nAction: Write ${s.path}\n`,
@@ -60,13 +66,19 @@ export function slotText(
 ): StepText {
   const head = `${trajectoryHeader(s.repo, s.plan)}\n### ${s.position}/${s.total} ${s.path}\nThink: `;
   const thoughts = [s.think, ...s.reads.map((r) => r.reason), s.write];
+  // Each Read as stepText shows it, split around its reason: "Think: " | reason | "\nAction: Read ...".
+  const MARK = '\u0000reason\u0000';
+  const reads = s.reads.map((r) => {
+    const text = readPieces({ ...r, reason: MARK, ranges: r.ranges ?? [] }, r.content, new Set(), OBSERVATION_BUDGET_BYTES)
+      .map((p) => p.text)
+      .join('');
+    const at = text.indexOf(MARK);
+    return { pre: text.slice(0, at), post: text.slice(at + MARK.length) };
+  });
+  // Text that follows thought j, up to the next thought (or the Write).
   const after = (j: number): string => {
-    // Text that follows thought j, up to the next "Think: " (or the Write).
-    if (j === 0) return '\nThink: ';
-    if (j <= s.reads.length) {
-      const r = s.reads[j - 1]!;
-      return `\nAction: Read ${r.path}\nObservation:\n${fileBlock(r.path, r.content)}Think: `;
-    }
+    if (j === 0) return `\n${reads.length ? reads[0]!.pre : 'Think: '}`;
+    if (j <= reads.length) return reads[j - 1]!.post + (j < reads.length ? reads[j]!.pre : 'Think: ');
     return `\nAction: Write ${s.path}\n`;
   };
   let before = head;

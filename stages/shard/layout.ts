@@ -3,7 +3,8 @@
  * with training loaders (PRODUCT.md); Parquet and Arrow IPC shards use the same schema.
  *
  * `documents`: one row per tokenized document.
- *   id utf8, repo utf8, text utf8, input_ids list<int32>, loss_mask list<uint8>, num_tokens int32
+ *   id utf8, repo utf8, license utf8, text utf8, input_ids list<int32>, loss_mask list<uint8>, num_tokens int32
+ *   (license: the repository's SPDX expression, NOASSERTION when none was found; issue 15)
  * `packed`: one row per training sequence (see pack.ts for how documents are cut and the last
  * partial sequence is handled).
  *   input_ids list<int32>, loss_mask list<uint8>, doc_ids list<utf8>, doc_lengths list<int32>,
@@ -21,6 +22,8 @@ import { int32Data, int32ListData, listOf, recordBatch, uint8ListData, utf8Data,
 export interface TokenizedDoc {
   id: string;
   repo: string;
+  /** SPDX expression of the repository's license, or NOASSERTION. */
+  license: string;
   text: string;
   /** BOS + tokens + EOS. */
   inputIds: Int32Array;
@@ -64,6 +67,7 @@ function numTokensData<Row>(rows: readonly Row[], tokens: (row: Row) => number):
 const documentsSchema = schemaOf('documents', [
   field('id', utf8()),
   field('repo', utf8()),
+  field('license', utf8()),
   field('text', utf8()),
   field('input_ids', listOf(new arrow.Int32())),
   field('loss_mask', listOf(new arrow.Uint8())),
@@ -74,11 +78,12 @@ export const documentsLayout: Layout<TokenizedDoc> = {
   name: 'documents',
   schema: documentsSchema,
   tokens: (doc) => doc.inputIds.length,
-  approxBytes: (doc) => doc.id.length + doc.repo.length + doc.text.length + 5 * doc.inputIds.length,
+  approxBytes: (doc) => doc.id.length + doc.repo.length + doc.license.length + doc.text.length + 5 * doc.inputIds.length,
   toBatch(docs) {
     return recordBatch(documentsSchema, docs.length, [
       utf8Data(docs.map((d) => d.id)),
       utf8Data(docs.map((d) => d.repo)),
+      utf8Data(docs.map((d) => d.license)),
       utf8Data(docs.map((d) => d.text)),
       int32ListData(docs.map((d) => d.inputIds)),
       uint8ListData(docs.map((d) => d.lossMask)),

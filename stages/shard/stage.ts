@@ -26,9 +26,13 @@ export interface ShardSettings {
   rowGroupRows: number;
 }
 
+/** The license column's value when no license was found (SPDX's term). */
+export const NOASSERTION = 'NOASSERTION';
+
 /** A slice [start, end) of one document's tokens. */
 export interface DocSlice {
-  doc: TokenizedRef;
+  /** With the repository's license (the shard's `license` column), set when the build assembles. */
+  doc: TokenizedRef & { license?: string };
   start: number;
   end: number;
 }
@@ -103,7 +107,7 @@ async function loadSlice(ctx: StageContext, slice: DocSlice, withText: boolean):
   const ids = idsFromBlob(await ctx.getBlob(slice.doc.ids));
   const mask = await ctx.getBlob(slice.doc.mask);
   const text = withText ? new TextDecoder().decode(await ctx.getBlob(slice.doc.text)) : '';
-  return { id: slice.doc.id, repo: slice.doc.repo, text, inputIds: ids.subarray(slice.start, slice.end), lossMask: mask.subarray(slice.start, slice.end) };
+  return { id: slice.doc.id, repo: slice.doc.repo, license: slice.doc.license ?? NOASSERTION, text, inputIds: ids.subarray(slice.start, slice.end), lossMask: mask.subarray(slice.start, slice.end) };
 }
 
 export const shardStage = defineStage<ShardInput, OutputShard>({
@@ -116,7 +120,7 @@ export const shardStage = defineStage<ShardInput, OutputShard>({
     const s = i.settings;
     const layoutSettings = s.layout === 'packed' ? { seqLen: s.seqLen, lastPartial: i.last ? s.lastPartial : 'n/a', padId: s.padId } : {};
     return {
-      inputs: { content: hashText(canonicalJson(i.slices.map((x) => [x.doc.id, x.doc.repo, x.doc.text, x.doc.ids, x.doc.mask, x.start, x.end]))) },
+      inputs: { content: hashText(canonicalJson(i.slices.map((x) => [x.doc.id, x.doc.repo, x.doc.license ?? NOASSERTION, x.doc.text, x.doc.ids, x.doc.mask, x.start, x.end]))) },
       settings: { file: shardFileName(i.index, s), layout: s.layout, format: s.format, compression: s.format === 'parquet' ? s.compression : 'none', rowGroupRows: s.rowGroupRows, ...layoutSettings },
     };
   },

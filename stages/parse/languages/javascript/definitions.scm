@@ -23,6 +23,16 @@
 (program (export_statement declaration: (class_declaration name: (identifier) @def.class_name
   body: (class_body (method_definition name: (_) @def.name parameters: (_) @def.params) @def.method))))
 
+; getters (`get x()`) and fields (`x = 1`, `static y`, `#z`) of top-level classes
+(program [(class_declaration name: (identifier) @def.class_name
+           body: (class_body (method_definition "get" name: (_) @def.name parameters: (_) @def.params) @def.getter))
+          (export_statement declaration: (class_declaration name: (identifier) @def.class_name
+           body: (class_body (method_definition "get" name: (_) @def.name parameters: (_) @def.params) @def.getter)))])
+(program [(class_declaration name: (identifier) @def.class_name
+           body: (class_body (field_definition property: (_) @def.name) @def.field))
+          (export_statement declaration: (class_declaration name: (identifier) @def.class_name
+           body: (class_body (field_definition property: (_) @def.name) @def.field)))])
+
 ; const f = () => {}; let g = function () {}; var C = class {}
 (program [
   (lexical_declaration (variable_declarator name: (identifier) @def.name value: [

@@ -1,0 +1,294 @@
+/**
+ * Data hygiene, the stage glue: a signature pass over every source, then decisions in config
+ * order, then what processSource applies to one repository.
+ *
+ *   scan (every source, every partition)      per file: content hash; hygiene-secrets,
+ *                                             hygiene-decontaminate, hygiene-minhash items;
+ *                                             per repository: hygiene-license
+ *   decide (pure, config order)               license filter -> repository near-duplicate ->
+ *                                             per file: contaminated, secret (skip-file),
+ *                                             exact duplicate, near duplicate
+ *   apply (processSource, owned sources)      drop the decided files; redact the rest
+ *
+ * Every partition of `build --shard I/N` scans all sources (the per-file items come from the
+ * shared cache after the first partition computed them) and runs the same pure `decide`, so
+ * each one sees the same decisions as a single machine and `merge` assembles the same version.
+ */
+import pLimit from 'p-limit';
+import { hashBytes, type ContentHash } from '../../src/hash.ts';
+import type { PipelineRun, SourceConfig } from '../config.ts';
+import type { StageDef } from '../../src/stage.ts';
+import type { ErrorCode } from '../../src/errors.ts';
+import { openSource, type FileLimits } from '../ingest/sources.ts';
+import { resolveHygiene, type HygieneSettings } from './config.ts';
+import { loadBenchmarks, type BenchmarkIndex } from './decontaminate.ts';
+import { isLicenseInput, licenseAllowed, type LicenseResult } from './license.ts';
+import { jaccard, LshIndex, MIN_SHINGLES, THRESHOLD, unionSig, SHINGLE, PERMUTATIONS, BANDS, ROWS } from './minhash.ts';
+import { countByKind, redact, type SecretFinding } from './secrets.ts';
+import { decontaminateStage, licenseStage, minhashStage, secretsStage, type HygieneFileInput } from './stage.ts';
+
+export { hygieneStages } from './stage.ts';
+export { readHygieneConfig, resolveHygiene, type HygieneConfig, type HygieneSettings } from './config.ts';
+
+export interface ScannedFile {
+  path: string;
+  hash: ContentHash;
+  size: number;
+  findings?: SecretFinding[];
+  contaminated?: string;
+  sig?: number[];
+  shingles?: number;
+}
+
+export interface SourceScan {
+  index: number;
+  name: string;
+  license: LicenseResult;
+  files: ScannedFile[];
+  /** The source could not be read: the build reports it; no decision is made for it. */
+  failed?: boolean;
+}
+
+export interface HygieneSkip {
+  path: string;
+  code: ErrorCode;
+  reason: string;
+}
+
+/** What the decisions say about one source. */
+export interface SourceDecision {
+  license?: string;
+  licenseFrom?: string;
+  /** The whole repository is left out. */
+  skipSource?: { code: ErrorCode; reason: string };
+  /** Files left out, by path. */
+  drop: Map<string, HygieneSkip>;
+  /** Within-repository duplicates: dropped path -> kept path (import edges follow the kept copy). */
+  aliases: Map<string, string>;
+  /** Secret findings of kept files, by path (mode 'redact'). */
+  findings: Map<string, SecretFinding[]>;
+}
+
+/** Per-source hygiene figures for the manifest (`sources[i].hygiene`). */
+export interface SourceHygiene {
+  skipped?: { code: string; reason: string };
+  duplicates: number;
+  nearDuplicates: number;
+  contaminated: number;
+  secretFiles: number;
+  secrets: Record<string, number>;
+}
+
+export function hygieneOf(run: PipelineRun): HygieneSettings {
+  return resolveHygiene(run.loaded.config.hygiene, run.loaded.dir);
+}
+
+/**
+ * Files smaller than this are never dropped as duplicates: `export {};`, an empty `__init__.py`
+ * or a one-line re-export is structure, not content, and is shared by unrelated repositories.
+ */
+export const MIN_DEDUP_BYTES = 64;
+
+/** Build output folders: a copy under one of these yields to a copy elsewhere (src/ is kept, dist/ dropped). */
+const BUILD_DIR = /(^|\/)(dist|build|out|lib|es|esm|cjs|umd|bundle|bundles|min)(\/|$)/;
+
+function keepRank(path: string): [number, number, string] {
+  return [BUILD_DIR.test(path) ? 1 : 0, path.split('/').length, path];
+}
+
+function byKeepRank(a: string, b: string): number {
+  const x = keepRank(a);
+  const y = keepRank(b);
+  return x[0] - y[0] || x[1] - y[1] || (x[2] < y[2] ? -1 : x[2] > y[2] ? 1 : 0);
+}
+
+/** Runs a hygiene stage item through the cache; in `status` mode computes it directly (cheap, pure), so status can count what would be dropped. */
+async function item<I, O>(run: PipelineRun, stage: StageDef<I, O>, input: I): Promise<O> {
+  if (run.mode === 'status') return stage.run(input, undefined as never);
+  return (await run.exec.run(stage, input)).value;
+}
+
+const dec = new TextDecoder();
+
+/** The signature pass over every configured source. */
+export async function scanSources(run: PipelineRun, limits: FileLimits): Promise<{ scans: SourceScan[]; settings: HygieneSettings; bench?: BenchmarkIndex }> {
+  const settings = hygieneOf(run);
+  const bench = settings.decontaminate ? loadBenchmarks(settings.decontaminate.files, settings.decontaminate.ngram) : undefined;
+  const sources = run.loaded.config.sources;
+  const limit = pLimit(4);
+  const scans = await Promise.all(sources.map((spec, index) => limit(() => scanSource(run, spec, index, limits, settings, bench))));
+  return { scans, settings, bench };
+}
+
+async function scanSource(run: PipelineRun, spec: SourceConfig, index: number, limits: FileLimits, s: HygieneSettings, bench?: BenchmarkIndex): Promise<SourceScan> {
+  let opened;
+  try {
+    opened = await openSource(spec, run.loaded.dir, limits, run.writes);
+  } catch {
+    return { index, name: `sources[${index}]`, license: {}, files: [], failed: true };
+  }
+  const repo = opened.identity.name;
+  const files: ScannedFile[] = [];
+  const licenseFiles: Array<{ path: string; hash: ContentHash; text: string }> = [];
+  for await (const f of opened.files()) {
+    const hash = hashBytes(f.bytes);
+    const input: HygieneFileInput = { repo, path: f.path, hash, bytes: f.bytes };
+    const sf: ScannedFile = { path: f.path, hash, size: f.bytes.length };
+    if (s.secrets !== 'off') {
+      const r = await item(run, secretsStage, input);
+      if (r.findings.length > 0) sf.findings = r.findings;
+    }
+    if (bench) {
+      const r = await item(run, decontaminateStage, { ...input, bench });
+      if (r.item !== undefined) sf.contaminated = r.item;
+    }
+    if (s.dedup === 'near') {
+      const r = await item(run, minhashStage, input);
+      sf.sig = r.sig;
+      sf.shingles = r.shingles;
+    }
+    if (isLicenseInput(f.path)) licenseFiles.push({ path: f.path, hash, text: dec.decode(f.bytes) });
+    files.push(sf);
+  }
+  const license = await item(run, licenseStage, { repo, files: licenseFiles });
+  return { index, name: repo, license, files };
+}
+
+/**
+ * Decisions for every source, in config order: a file is kept when it is the first copy of its
+ * bytes (and, with 'near', of its content) among the kept files of earlier sources and, within
+ * its repository, the preferred copy (not under a build folder, shallowest, then by path).
+ */
+export function decide(scans: readonly SourceScan[], s: HygieneSettings): Map<number, SourceDecision> {
+  const out = new Map<number, SourceDecision>();
+  const taken = new Map<ContentHash, { index: number; name: string; path: string }>();
+  const fileLsh = new LshIndex<{ index: number; name: string; path: string; sig: number[] }>();
+  const keptRepos: Array<{ index: number; name: string; sig: number[] }> = [];
+  for (const scan of [...scans].sort((a, b) => a.index - b.index)) {
+    const d: SourceDecision = { license: scan.license.license, licenseFrom: scan.license.from, drop: new Map(), aliases: new Map(), findings: new Map() };
+    out.set(scan.index, d);
+    if (scan.failed || scan.files.length === 0) continue;
+    const allow = s.licenses.allow;
+    if (scan.license.license === undefined ? s.licenses.unknown === 'skip' : allow !== undefined && !licenseAllowed(scan.license.license, allow)) {
+      d.skipSource = {
+        code: 'LICENSE_NOT_ALLOWED',
+        reason: scan.license.license === undefined ? 'no license found (hygiene.licenses.unknown is skip)' : `license ${scan.license.license} is not in hygiene.licenses.allow`,
+      };
+      continue;
+    }
+    let repoSig: number[] | undefined;
+    if (s.dedup === 'near') {
+      const sigs = scan.files.filter((f) => f.sig && (f.shingles ?? 0) > 0).map((f) => f.sig!);
+      if (sigs.length > 0) {
+        repoSig = unionSig(sigs);
+        const twin = keptRepos.map((r) => ({ r, j: jaccard(r.sig, repoSig!) })).find((x) => x.j >= THRESHOLD);
+        if (twin) {
+          d.skipSource = { code: 'SOURCE_DUPLICATE', reason: `near-duplicate of sources[${twin.r.index}] ${twin.r.name} (estimated Jaccard ${twin.j.toFixed(2)})` };
+          continue;
+        }
+      }
+    }
+    const staged: Array<{ f: ScannedFile }> = [];
+    const ordered = [...scan.files].sort((a, b) => byKeepRank(a.path, b.path));
+    let dups = 0;
+    for (const f of ordered) {
+      if (f.contaminated !== undefined) {
+        d.drop.set(f.path, { path: f.path, code: 'FILE_CONTAMINATED', reason: `shares a token ${s.decontaminate?.ngram}-gram with benchmark item ${f.contaminated}` });
+        continue;
+      }
+      if (f.findings && s.secrets === 'skip-file') {
+        const kinds = Object.entries(countByKind(f.findings)).map(([k, n]) => `${k} ${n}`).join(', ');
+        d.drop.set(f.path, { path: f.path, code: 'FILE_SECRET', reason: `holds secrets (${kinds})` });
+        continue;
+      }
+      if (s.dedup !== 'off' && f.size >= MIN_DEDUP_BYTES) {
+        const first = taken.get(f.hash);
+        if (first) {
+          const same = first.index === scan.index;
+          d.drop.set(f.path, { path: f.path, code: 'FILE_DUPLICATE', reason: same ? `same bytes as ${first.path}` : `same bytes as sources[${first.index}] ${first.name}:${first.path}` });
+          if (same) d.aliases.set(f.path, first.path);
+          dups++;
+          continue;
+        }
+        if (s.dedup === 'near' && f.sig && (f.shingles ?? 0) >= MIN_SHINGLES) {
+          const near = fileLsh
+            .candidates(f.sig)
+            .filter((c) => c.index !== scan.index)
+            .map((c) => ({ c, j: jaccard(c.sig, f.sig!) }))
+            .find((x) => x.j >= THRESHOLD);
+          if (near) {
+            d.drop.set(f.path, { path: f.path, code: 'FILE_DUPLICATE', reason: `near-duplicate (estimated Jaccard ${near.j.toFixed(2)}) of sources[${near.c.index}] ${near.c.name}:${near.c.path}` });
+            dups++;
+            continue;
+          }
+        }
+      }
+      staged.push({ f });
+      taken.set(f.hash, { index: scan.index, name: scan.name, path: f.path });
+    }
+    if (staged.length === 0 && dups > 0) {
+      d.skipSource = { code: 'SOURCE_DUPLICATE', reason: 'every file is a copy of a file of an earlier source' };
+      // Nothing of this source is written: its files stay taken by the earlier copies only.
+      for (const f of scan.files) if (taken.get(f.hash)?.index === scan.index) taken.delete(f.hash);
+      continue;
+    }
+    for (const { f } of staged) {
+      if (f.findings && s.secrets === 'redact') d.findings.set(f.path, f.findings);
+      if (s.dedup === 'near' && f.sig && (f.shingles ?? 0) >= MIN_SHINGLES) fileLsh.add(f.sig, { index: scan.index, name: scan.name, path: f.path, sig: f.sig });
+    }
+    if (repoSig) keptRepos.push({ index: scan.index, name: scan.name, sig: repoSig });
+  }
+  return out;
+}
+
+const enc = new TextEncoder();
+
+/** A kept file's bytes after redaction (unchanged when it has no finding). */
+export function applySecrets(bytes: Uint8Array, findings: SecretFinding[] | undefined): Uint8Array {
+  if (!findings || findings.length === 0) return bytes;
+  return enc.encode(redact(dec.decode(bytes), findings));
+}
+
+export function emptyHygiene(): SourceHygiene {
+  return { duplicates: 0, nearDuplicates: 0, contaminated: 0, secretFiles: 0, secrets: {} };
+}
+
+/** Per-source figures from a decision. */
+export function summarize(d: SourceDecision | undefined): SourceHygiene {
+  const h = emptyHygiene();
+  if (!d) return h;
+  if (d.skipSource) h.skipped = { code: d.skipSource.code, reason: d.skipSource.reason };
+  for (const s of d.drop.values()) {
+    if (s.code === 'FILE_DUPLICATE') {
+      if (s.reason.startsWith('near-duplicate')) h.nearDuplicates++;
+      else h.duplicates++;
+    } else if (s.code === 'FILE_CONTAMINATED') h.contaminated++;
+    else if (s.code === 'FILE_SECRET') h.secretFiles++;
+  }
+  for (const f of d.findings.values()) {
+    h.secretFiles++;
+    for (const [k, n] of Object.entries(countByKind(f))) h.secrets[k] = (h.secrets[k] ?? 0) + n;
+  }
+  return h;
+}
+
+/** The manifest's `hygiene` pin: the resolved settings, the algorithm parameters and the totals. */
+export function hygienePins(s: HygieneSettings, bench: BenchmarkIndex | undefined, per: SourceHygiene[]): Record<string, unknown> {
+  const totals = { sourcesSkipped: {} as Record<string, number>, duplicates: 0, nearDuplicates: 0, contaminated: 0, secretFiles: 0, secrets: {} as Record<string, number> };
+  for (const h of per) {
+    if (h.skipped) totals.sourcesSkipped[h.skipped.code] = (totals.sourcesSkipped[h.skipped.code] ?? 0) + 1;
+    totals.duplicates += h.duplicates;
+    totals.nearDuplicates += h.nearDuplicates;
+    totals.contaminated += h.contaminated;
+    totals.secretFiles += h.secretFiles;
+    for (const [k, n] of Object.entries(h.secrets)) totals.secrets[k] = (totals.secrets[k] ?? 0) + n;
+  }
+  return {
+    dedup: s.dedup,
+    near: s.dedup === 'near' ? { shingle: SHINGLE, permutations: PERMUTATIONS, bands: BANDS, rows: ROWS, threshold: THRESHOLD } : undefined,
+    licenses: s.licenses,
+    secrets: s.secrets,
+    decontaminate: bench ? { benchmark: bench.hash, items: bench.items, ngram: bench.ngram } : undefined,
+    totals,
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * The hygiene stages: one cached item per file (secrets, decontaminate, minhash) or per
+ * repository (license), each keyed only by what changes its output: the file's content hash,
+ * the rule set / algorithm version, and for decontamination the benchmark files' hash and n.
+ * The hygiene *mode* (redact, skip-file, off) is in no key: it only changes how the findings
+ * are applied, so switching it recomputes nothing here, only the files it changes downstream.
+ */
+import { defineStage } from '../../src/stage.ts';
+import type { ContentHash } from '../../src/hash.ts';
+import { hashText } from '../../src/hash.ts';
+import { canonicalJson } from '../../src/key.ts';
+import { findSecrets, SECRET_RULES_VERSION, type SecretFinding } from './secrets.ts';
+import { contaminatedBy, type BenchmarkIndex } from './decontaminate.ts';
+import { minhash, MINHASH_VERSION, type MinHashSig } from './minhash.ts';
+import { detectLicense, LICENSE_DETECTOR_VERSION, type LicenseResult } from './license.ts';
+
+const dec = new TextDecoder();
+
+export interface HygieneFileInput {
+  repo: string;
+  path: string;
+  hash: ContentHash;
+  bytes: Uint8Array;
+}
+
+export const secretsStage = defineStage<HygieneFileInput, { findings: SecretFinding[] }>({
+  name: 'hygiene-secrets',
+  version: '1',
+  deps: ['ingest'],
+  description: 'secrets and email addresses in one file (secretlint recommended rules + our own), as typed ranges',
+  item: (i) => `${i.repo}:${i.path}`,
+  // The path is in the key: secretlint's rules look at the file name (e.g. .env, *.pem).
+  key: (i) => ({ inputs: { content: i.hash }, settings: { rules: SECRET_RULES_VERSION, path: i.path } }),
+  async run(i) {
+    return { findings: await findSecrets(dec.decode(i.bytes), i.path) };
+  },
+});
+
+export const decontaminateStage = defineStage<HygieneFileInput & { bench: BenchmarkIndex }, { item?: string }>({
+  name: 'hygiene-decontaminate',
+  version: '1',
+  deps: ['ingest'],
+  description: 'the first benchmark item sharing a token n-gram with one file',
+  item: (i) => `${i.repo}:${i.path}`,
+  key: (i) => ({ inputs: { content: i.hash, benchmark: i.bench.hash }, settings: { ngram: i.bench.ngram } }),
+  async run(i) {
+    const item = contaminatedBy(dec.decode(i.bytes), i.bench);
+    return item === undefined ? {} : { item };
+  },
+});
+
+export const minhashStage = defineStage<HygieneFileInput, MinHashSig>({
+  name: 'hygiene-minhash',
+  version: '1',
+  deps: ['ingest'],
+  description: 'MinHash signature of one file (token 5-gram shingles, 128 permutations)',
+  item: (i) => `${i.repo}:${i.path}`,
+  key: (i) => ({ inputs: { content: i.hash }, settings: { algorithm: MINHASH_VERSION } }),
+  async run(i) {
+    return minhash(dec.decode(i.bytes));
+  },
+});
+
+export interface LicenseInput {
+  repo: string;
+  /** Root license-bearing files: path, content hash, text. */
+  files: Array<{ path: string; hash: ContentHash; text: string }>;
+}
+
+export const licenseStage = defineStage<LicenseInput, LicenseResult>({
+  name: 'hygiene-license',
+  version: '1',
+  deps: ['ingest'],
+  description: "a repository's license as an SPDX expression (package.json, pyproject.toml, setup.cfg, LICENSE text)",
+  item: (i) => i.repo,
+  key: (i) => ({ inputs: { files: hashText(canonicalJson(i.files.map((f) => [f.path, f.hash]))) }, settings: { detector: LICENSE_DETECTOR_VERSION } }),
+  async run(i) {
+    return detectLicense(new Map(i.files.map((f) => [f.path, f.text])));
+  },
+});
+
+export const hygieneStages = [secretsStage, decontaminateStage, minhashStage, licenseStage] as const;
