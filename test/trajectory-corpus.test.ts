@@ -14,7 +14,8 @@ const YARGS = join(ROOT, 'node_modules/yargs');
 const UVU = join(ROOT, 'node_modules/uvu');
 
 test('offline provider: deterministic, no network, exact bytes, masked observations', async () => {
-  const p = project({ sources: [YARGS, UVU] });
+  // Exact bytes: hygiene's default email redaction (uvu's licence names one) is off here.
+  const p = project({ sources: [YARGS, UVU], hygiene: { secrets: 'off' } });
   const [a, b] = await Promise.all([p.build('cache-a'), p.build('cache-b')]);
   const s = ok(a);
   ok(b);
