@@ -39,9 +39,13 @@ let err = '';
 child.stdout.on('data', (d) => (out += d));
 child.stderr.on('data', (d) => (err += d));
 let peak = 0;
+let timedOut = false;
 const poll = setInterval(() => (peak = Math.max(peak, rssOf(child.pid!))), 250);
-const timer = setTimeout(() => child.kill('SIGKILL'), timeoutS * 1000);
-const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+const timer = setTimeout(() => {
+  timedOut = true;
+  child.kill('SIGKILL');
+}, timeoutS * 1000);
+const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('close', (c, sig) => r([c, sig])));
 clearInterval(poll);
 clearTimeout(timer);
 const s = (performance.now() - t0) / 1000;
@@ -52,6 +56,7 @@ try {
 } catch {
   /* no summary: the build died */
 }
-const ended = code === 0 ? 'ok' : code === null ? `killed (timeout ${timeoutS} s)` : `exit ${code}: ${(/(FATAL ERROR[^\n]*|error [A-Z_]+[^\n]*)/.exec(err)?.[1] ?? err.slice(-300)).trim()}`;
+const why = (/(FATAL ERROR[^\n]*|error [A-Z_]+[^\n]*)/.exec(err)?.[1] ?? err.slice(-300)).trim();
+const ended = code === 0 ? 'ok' : timedOut ? `killed at the timeout (${timeoutS} s)` : code === null ? `died of ${signal}: ${why}` : `exit ${code}: ${why}`;
 console.log(`${pkg} search build with ${root}: ${s.toFixed(1)} s, peak RSS ${(peak / 2 ** 30).toFixed(2)} GiB, ${ended}; ${steps}`);
 rmSync(dir, { recursive: true, force: true });
