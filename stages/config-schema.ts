@@ -38,7 +38,7 @@ export const configSection: ConfigSection<PipelineConfig> = {
       sources,
       format: oneOf('raw', 'trajectory'),
       files: obj({ maxFileBytes: int(1), maxLineLength: int(1) }),
-      llm: obj({ provider: oneOf('offline', 'openai'), endpoint, temperature: num(0, 2), maxTokens: int(1), tokenBudget: int(1), promptsDir: str }),
+      llm: obj({ provider: oneOf('offline', 'openai'), endpoint, temperature: num(0, 2), maxTokens: int(1), tokenBudget: int(1), promptsDir: str, contextTokens: int(512), maxTurns: int(1, 64) }),
       trajectory: (v, at) => {
         try {
           readTrajectoryConfig(v, at);
@@ -52,6 +52,7 @@ export const configSection: ConfigSection<PipelineConfig> = {
         candidates: int(1, 64),
         iterations: int(0, 64),
         scorer: obj({ provider: oneOf('offline', 'openai'), endpoint, contextTokens: int(16) }),
+        steps: oneOf('write', 'all'),
       }),
       tokenizer: obj({ name: oneOf('llama3'), bos: int(0, 2 ** 31 - 1), eos: int(0, 2 ** 31 - 1) }),
       output: obj({

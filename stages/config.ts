@@ -34,8 +34,12 @@ export interface PipelineConfig extends EngineConfig {
     maxTokens?: number;
     /** Stop the build cleanly once this many prompt+completion tokens were spent. */
     tokenBudget?: number;
-    /** Folder overriding the prompt files: plan/{system,user}.md, implement/{system,user}.md. Relative to the config file. */
+    /** Folder overriding the prompt files: plan/{system,user}.md, implement/{system,user,observation}.md. Relative to the config file. */
     promptsDir?: string;
+    /** The generator's context in tokens: every request (prompt + max_tokens) is budgeted to fit (default 8192). */
+    contextTokens?: number;
+    /** Turns of a file's sub-agent loop (Think + Read, ..., Think + Write), at least 1 (default 6). */
+    maxTurns?: number;
   };
   /** Document budget of the trajectory format (stages/render/settings.ts). */
   trajectory?: { maxTokens?: number; oversize?: 'split' | 'skip' };
@@ -46,6 +50,8 @@ export interface PipelineConfig extends EngineConfig {
     /** Search iterations (paper: 3). */
     iterations?: number;
     scorer?: { provider?: 'offline' | 'openai'; endpoint?: LlmEndpointConfig; contextTokens?: number };
+    /** Which Think steps are searched: 'write' (default: the one before each Write) or 'all' (every Think of the loop). */
+    steps?: 'write' | 'all';
   };
   tokenizer?: {
     name?: 'llama3';

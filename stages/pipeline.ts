@@ -44,6 +44,8 @@ import { versionShape, type RepoShape } from './render/shape.ts';
 import { searchPins, searchRecordsOf, searchStages } from './search/pins.ts';
 import { formatStepRecord, type StepRecord } from './search/record.ts';
 import { resolveSearchSettings } from './search/settings.ts';
+import { resolveLlmSettings } from './llm/settings.ts';
+import { filesPerAnswer } from './plan/parts.ts';
 import { applySecrets, decide, resolveHygiene, hygienePins, hygieneStages, scanSources, summarize, type SourceDecision, type SourceHygiene } from './hygiene/index.ts';
 import { loadBenchmarks } from './hygiene/decontaminate.ts';
 import { NOASSERTION } from './shard/stage.ts';
@@ -280,7 +282,8 @@ function countHygieneDrops(run: PipelineRun, indices: number[], decisions: Map<n
 
 /**
  * `retrace status` on a stale trajectory source: an upper bound of the LLM calls a build would
- * make for it (1 plan call + 1 per code file, times the search's calls per step), counted from
+ * make for it (the plan's parts, llm.maxTurns turns per code file, the search's calls per searched
+ * Think; the plan parts are estimated from the answer budget alone), counted from
  * the source's file list without computing anything. Calls already cached are not subtracted:
  * whether they still match depends on the plan, which is what is stale.
  */
@@ -293,9 +296,12 @@ async function estimateLlmCalls(run: PipelineRun, o: SourceOutcome): Promise<voi
   } catch {
     return; // status only estimates: a source that cannot be read is reported (coded) by the build itself
   }
+  // Per file: at most llm.maxTurns turns, and the search's calls per searched Think (1, or up to maxTurns + 1).
   const search = resolveSearchSettings(run.loaded);
-  const perFile = 1 + (search.enabled ? search.candidates * search.iterations : 0);
-  run.estimates.llmCalls = (run.estimates.llmCalls ?? 0) + 1 + code * perFile;
+  const llm = resolveLlmSettings(run.loaded);
+  const searched = search.enabled ? (search.steps === 'all' ? llm.maxTurns + 1 : 1) * search.candidates * search.iterations : 0;
+  const planParts = Math.max(1, Math.ceil(code / filesPerAnswer({ settings: llm })));
+  run.estimates.llmCalls = (run.estimates.llmCalls ?? 0) + planParts + code * (llm.maxTurns + searched);
   run.estimates.staleRepositories = (run.estimates.staleRepositories ?? 0) + 1;
 }
 

@@ -1,8 +1,9 @@
 /**
  * The trajectory format for one repository, as the pipeline calls it:
  *
- *   facts + graph ─▶ llm (main agent) ─▶ plan ─▶ llm (one sub-agent per code file, concurrently)
- *                 ─▶ implement (per file) ─▶ render-trajectory (one document)
+ *   facts + graph ─▶ llm (main agent, in parts when large) ─▶ plan
+ *                 ─▶ per code file, concurrently: llm turn 0 ─▶ (Read: real content) ─▶ llm turn 1 ... Write
+ *                    (implement/loop.ts) ─▶ implement (per file) ─▶ render-trajectory (one document)
  *
  * Every LLM call is its own cached `llm` item, so an edited prompt re-sends only the calls whose
  * rendered request changed, and an interrupted build resumes where it stopped. A repository
@@ -18,16 +19,15 @@ import type { StageDef } from '../src/stage.ts';
 import type { FileFacts } from './parse/facts.ts';
 import type { RepoGraph } from './graph/types.ts';
 import { llmStage } from './llm/stage.ts';
-import { sessionFor, summaryOf, type LlmSession } from './llm/session.ts';
+import { sessionFor, summaryOf } from './llm/session.ts';
 import { structuralPurpose, structuralRequirements, structuralSteps, type ImplementContext, type PlanContext } from './llm/offline.ts';
 import { loadPrompts, promptHashes } from './llm/prompts.ts';
 import { resolveLlmSettings } from './llm/settings.ts';
-import type { AgentRole, LlmRequest } from './llm/request.ts';
-import type { OfflineContext } from './llm/offline.ts';
 import { boundedJoin, briefOf, renderTree, type FileBrief } from './plan/brief.ts';
-import { planRequest } from './plan/request.ts';
+import { planCalls } from './plan/parts.ts';
 import { planStage } from './plan/stage.ts';
-import { implementRequest } from './implement/request.ts';
+import { fileLoop } from './implement/loop.ts';
+import { limit } from './implement/limit.ts';
 import { implementStage } from './implement/stage.ts';
 import { fileSection, partHeader, renderTrajectoryStage, stepPieces, TRAJECTORY_LAYOUT, type FileRef, type FileStep, type NumberedStep, type RenderedPart, type TrajectoryPartInput } from './render/trajectory.ts';
 import { OBSERVATION_BUDGET_BYTES, usedRanges } from './render/observe.ts';
@@ -59,16 +59,8 @@ function codeOrder(repo: Pick<TrajectoryRepo, 'files' | 'facts' | 'graph'>): str
   return [...order, ...[...present].filter((p) => !placed.has(p)).sort()];
 }
 
-/** LLM calls a build of this repository makes when nothing is cached: 1 plan + 1 per code file. */
-export function plannedLlmCalls(repo: Pick<TrajectoryRepo, 'files' | 'facts' | 'graph'>, samples = 1): number {
-  return (1 + codeOrder(repo).length) * samples;
-}
-
-async function call(run: PipelineRun, session: LlmSession, role: AgentRole, item: string, r: { request: LlmRequest; context?: OfflineContext }): Promise<string> {
-  const res = await run.exec.run(llmStage, { role, item, request: r.request, context: r.context, session });
-  session.count(role, res.cached);
-  return res.value.content;
-}
+/** Files whose sub-agent loops run at once: bounds the memory a large repository holds (contents, search). */
+const FILE_CONCURRENCY = 16;
 
 async function packageInfo(run: PipelineRun, repo: TrajectoryRepo): Promise<{ name?: string; description?: string }> {
   const pkg = repo.files.find((f) => f.path === 'package.json');
@@ -126,39 +118,63 @@ export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): 
     files: code.map((p) => briefs.get(p)!),
     others: [...setup, ...rest].map((f) => f.path),
   };
-  const edges = [...new Set(repo.graph.edges.filter((e) => e.from !== e.to).map((e) => `${e.from} -> ${e.to}`))];
-  // One plan call per repository, whatever the cut: moving the cut re-sends no call.
-  const planAnswer = await call(run, session, 'plan', repo.docId, planRequest(session, { context: planContext, tree: renderTree(repo.graph), edges, readme: repo.readme }));
+  // One plan call per part (parts by directory and budget, not by the document cut): moving the cut re-sends no call.
+  const { answers } = await planCalls(run, session, repo.docId, { kind: 'plan', repo: planContext.repo, name: planContext.name, description: planContext.description, others: planContext.others }, planContext.files, {
+    tree: renderTree(repo.graph),
+    edges: repo.graph.edges,
+    readme: repo.readme,
+  });
   const plan = (
     await exec.run(planStage, {
       repo: repo.docId,
-      answer: planAnswer,
+      answers,
       files: code.map((p) => ({ path: p, fallback: structuralPurpose(briefs.get(p)!) })),
       fallbackRequirements: structuralRequirements(planContext),
     })
   ).value;
 
   const search = repoSearch(run, { docId: repo.docId, repo: repo.repo, plan, codeFiles: code.map((p) => ({ path: p, hash: hashOf.get(p)! })) });
-  // Sub-agents run concurrently: what each sees depends on the plan order, not on the others'
-  // answers, nor on where the documents are cut.
+  // Sub-agents run concurrently (a bounded number at a time): what each sees depends on the plan
+  // order and the repository's real files, not on the others' answers. Each is a multi-turn loop.
+  const slot = limit(FILE_CONCURRENCY);
   const settled = await Promise.allSettled(
-    code.map(async (path, k): Promise<FileStep> => {
-      const before = new Set([...setupPaths, ...code.slice(0, k)]);
-      const brief = briefs.get(path)!;
-      const context: ImplementContext = { kind: 'implement', file: brief, position: k + 1, total: code.length, readable: brief.deps.filter((d) => before.has(d.path)) };
-      const done = [...setupPaths, ...code.slice(0, k)];
-      const answer = await call(run, session, 'implement', `${repo.docId}:${path}`, implementRequest(session, plan, done, context));
-      const fallback = structuralSteps(context);
-      const steps = (
-        await exec.run(implementStage, { repo: repo.docId, path, answer, readable: context.readable.map((d) => d.path), fallback: { think: fallback.think, write: fallback.write } })
-      ).value;
-      // What each Read shows when excerpted: the definitions this file uses, from the facts.
-      const names = (r: string): string[] => brief.deps.find((d) => d.path === r)?.names ?? [];
-      const reads = steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)!, ranges: usedRanges(repo.facts.get(r.path), names(r.path)) }));
-      // With search.enabled, the thought before the Write is the search's accepted one.
-      const write = await search.optimize({ path, hash: hashOf.get(path)!, position: k + 1, total: code.length, brief, think: steps.think, reads, write: steps.write });
-      return { path, hash: hashOf.get(path)!, think: steps.think, reads, write };
-    }),
+    code.map((path, k) =>
+      slot(async (): Promise<FileStep> => {
+        const before = new Set([...setupPaths, ...code.slice(0, k)]);
+        const brief = briefs.get(path)!;
+        const context: ImplementContext = { kind: 'implement', file: brief, position: k + 1, total: code.length, readable: brief.deps.filter((d) => before.has(d.path)) };
+        const done = [...setupPaths, ...code.slice(0, k)];
+        const turns = await fileLoop(run, session, plan, {
+          docId: repo.docId,
+          path,
+          position: k + 1,
+          total: code.length,
+          brief,
+          facts: repo.facts.get(path),
+          content: decoder.decode(await run.blobs.get(hashOf.get(path)!)),
+          readable: context.readable.map((d) => ({ path: d.path, names: d.names, hash: hashOf.get(d.path)!, facts: repo.facts.get(d.path) })),
+          done,
+        });
+        const fallback = structuralSteps(context);
+        const steps = (
+          await exec.run(implementStage, { repo: repo.docId, path, turns, readable: context.readable.map((d) => d.path), fallback: { think: fallback.think, write: fallback.write } })
+        ).value;
+        // What each Read shows when excerpted: the definitions this file uses, from the facts.
+        const names = (r: string): string[] => brief.deps.find((d) => d.path === r)?.names ?? [];
+        // With search.enabled, the searched thoughts replace the loop's (search.steps: the one before the Write, or all).
+        const searched = await search.optimizeSteps({
+          path,
+          hash: hashOf.get(path)!,
+          position: k + 1,
+          total: code.length,
+          brief,
+          think: steps.think,
+          reads: steps.reads.map((r) => ({ ...r, hash: hashOf.get(r.path)!, ranges: usedRanges(repo.facts.get(r.path), names(r.path)) })),
+          write: steps.write,
+        });
+        return { path, hash: hashOf.get(path)!, ...searched, reads: searched.reads.map((r) => ({ ...r, ranges: r.ranges ?? [] })) };
+      }),
+    ),
   );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
@@ -277,6 +293,8 @@ export function trajectoryPins(loaded: LoadedConfig): Record<string, unknown> {
     temperature: s.temperature,
     seed: s.seed,
     maxTokens: s.maxTokens,
+    contextTokens: s.contextTokens,
+    maxTurns: s.maxTurns,
     prompts: promptHashes(loadPrompts(s.promptsDir)),
     layout: TRAJECTORY_LAYOUT,
     documents: { ...resolveTrajectorySettings(loaded), observationBytes: OBSERVATION_BUDGET_BYTES },

@@ -19,6 +19,9 @@ import { loadLlama3Tokenizer } from '../stages/tokenize/llama3.ts';
 
 const DIRS = { calc: join(FIXTURES, 'calc'), notes: join(FIXTURES, 'notes') };
 const STEPS = 7;
+/** Turns of the files' loops (one per Read, plus the Write): 15; Think steps of 'all': 7 x 2 + 8 Reads. */
+const TURNS = 15;
+const ALL_STEPS = 22;
 const K = 2;
 
 const server = await startLlmServer({ answer: searchAnswer });
@@ -58,7 +61,7 @@ test('requests = K × iterations × steps (+1 score per step); accepted thoughts
   assert.is(s.llm.search.requests, K * 3 * STEPS);
   assert.is(scoring(log).length, STEPS * (1 + K * 3));
   assert.is(s.llm.scorer.requests, STEPS * (1 + K * 3));
-  assert.is(s.llm.requests, 2 + STEPS + K * 3 * STEPS + STEPS * (1 + K * 3));
+  assert.is(s.llm.requests, 2 + TURNS + K * 3 * STEPS + STEPS * (1 + K * 3));
 
   // Every recorded score is the server's log-likelihood of the target span of a prompt it got.
   const expected = new Map<string, Set<number>>();
@@ -142,6 +145,24 @@ test('a small scoring context truncates the prefix from the left, and the trunca
   const m = p.manifest(s.version);
   assert.is(m.search.truncatedSteps, STEPS);
   for (const r of await p.records('notes')) assert.ok(r.truncated.prefixTokens > 0, `${r.item}: truncation not recorded`);
+});
+
+test('search.steps all: every Think of the loop is searched, each scored by the code that follows', async () => {
+  const p = searchProject(DIRS, { ...search(1), steps: 'all' }, llm);
+  const from = server.log.length;
+  const s = ok(await p.build());
+  const log = server.log.slice(from);
+  assert.is(log.filter(isSearchCall).length, K * ALL_STEPS);
+  // The initial text of every step of a file is the same (the loop's thoughts in place): scored once per file.
+  assert.is(scoring(log).length, ALL_STEPS * K + STEPS);
+  const records = [...(await p.records('calc')), ...(await p.records('notes'))];
+  assert.is(records.length, ALL_STEPS);
+  assert.is(p.manifest(s.version).search.steps, ALL_STEPS);
+  // Each searched thought is in the document where the loop's thought was.
+  const dir = join(p.dir, 'datasets', 'search', s.version);
+  const [row] = await queryShards(`SELECT text FROM read_parquet('${dir}/*.parquet') WHERE id = 'calc'`);
+  for (const r of records.filter((x) => x.doc === 'calc')) assert.ok(String(row!.text).includes(`Think: ${r.final.thought}\n`), `${r.item}: searched thought not rendered`);
+  assert.ok(records.some((r) => /~0$/.test(r.item)) && records.some((r) => /~1$/.test(r.item)));
 });
 
 test.after(async () => {

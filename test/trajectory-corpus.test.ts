@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { queryShards } from './helpers/duckdb.ts';
 import { checkDocuments, datasetDir, ok, project, removeProjects, ROOT } from './fixtures/trajectory/harness.ts';
 
 const YARGS = join(ROOT, 'node_modules/yargs');
 const UVU = join(ROOT, 'node_modules/uvu');
 
 test('offline provider: deterministic, no network, exact bytes, masked observations', async () => {
-  const p = project({ sources: [YARGS, UVU] });
+  // Exact bytes: hygiene's default email redaction (uvu's licence names one) is off here.
+  const p = project({ sources: [YARGS, UVU], hygiene: { secrets: 'off' } });
   const [a, b] = await Promise.all([p.build('cache-a'), p.build('cache-b')]);
   const s = ok(a);
   ok(b);
@@ -27,6 +29,13 @@ test('offline provider: deterministic, no network, exact bytes, masked observati
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
   assert.is(manifest.trajectory.provider, 'offline');
   const check = await checkDocuments(dir, { yargs: YARGS, uvu: UVU });
+  // No provider meta text and no fact the writer could not know (a line count of an unwritten file).
+  for (const row of await queryShards(`SELECT id, text FROM read_parquet('${dir}/*.parquet')`)) {
+    const text = String(row.text);
+    assert.not.ok(text.includes('no language model'), `${row.id}: provider meta text`);
+    assert.not.match(text, /\b(It has|has) \d+ lines?\b/);
+    assert.not.match(text, /\(\d+ lines\)/);
+  }
   assert.ok(check.reads > 10, `${check.reads} reads`);
   assert.ok(check.writes > 50, `${check.writes} writes`);
 

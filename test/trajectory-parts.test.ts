@@ -75,7 +75,10 @@ test('real packages, default settings: documents within 65,536 tokens (unless on
   assert.ok(m.shape.splitRepositories >= 1 && m.shape.documents === m.documents.length);
   const reads = Object.values(figs).reduce((n, f) => ({ whole: n.whole + f.reads.whole, excerpts: n.excerpts + f.reads.excerpts, references: n.references + f.reads.references }), { whole: 0, excerpts: 0, references: 0 });
   assert.equal(m.shape.reads, reads);
-  assert.ok(reads.excerpts > 0 && reads.whole > 0);
+  // A whole Read is a dependency written in an earlier part: whether one occurs here depends on
+  // where the cut falls (the thoughts' lengths move it; issue 14's loop reads at most
+  // llm.maxTurns - 1 dependencies). Whole reads: trajectory-cut.test.ts ('observe').
+  assert.ok(reads.excerpts > 0);
   assert.is(m.shape.tokensPerDocument.max, Math.max(...m.documents.map((d: any) => d.tokens)));
   assert.is(m.trajectory.documents.maxTokens, 65_536);
   const shown = execFileSync(process.execPath, [join(ROOT, 'bin/retrace.js'), 'dataset', 'show', traj.s.version, '--config', traj.config, '--out', join(traj.s.path, '../..')], { encoding: 'utf8' });
@@ -154,8 +157,11 @@ test('raising trajectory.maxTokens re-sends no LLM call (none of their rendered 
     const llm = { provider: 'openai', endpoint: { baseURL: server.url, model: 'test-model', timeoutMs: 2000, maxRetries: 4, maxConcurrency: 4 } };
     const p = project(dir, [root], { llm });
     const first = await p.build('trajectory', { trajectory: { maxTokens: 4096 } });
-    const sent = successes(server.log).length;
-    assert.is(sent, 1 + 25, 'one plan call and one call per code file');
+    const sent = successes(server.log);
+    const plans = sent.filter((b) => b.includes('file-level implementation plan')).length;
+    assert.is(plans, 2, 'the plan in two parts (25 code files; 22 per plan call with the default llm.contextTokens)');
+    assert.is(first.s.stages.implement.computed, 25, 'one loop per code file');
+    assert.is(sent.length, first.s.llm.requests);
     const from = server.log.length;
     const raised = await p.build('trajectory', { trajectory: { maxTokens: 32_768 } });
     assert.is(successes(server.log.slice(from)).length, 0);

@@ -14,19 +14,27 @@ import * as assert from 'uvu/assert';
 import { queryShards } from './helpers/duckdb.ts';
 import { startLlmServer } from './helpers/llm-server.ts';
 import { checkDocuments, datasetDir, finished, FIXTURES, jsonAnswer, ok, project, removeProjects, ROOT, spawnRetrace, successes } from './fixtures/trajectory/harness.ts';
+import { loadLlama3Tokenizer } from '../stages/tokenize/llama3.ts';
 
 const CALC = join(FIXTURES, 'calc');
 const NOTES = join(FIXTURES, 'notes');
 const SOURCES = [CALC, NOTES];
 const ROOTS = { calc: CALC, notes: NOTES };
-/** calc: 1 plan + 3 code files; notes: 1 plan + 4 code files. */
+/**
+ * calc: 1 plan + 3 code files; notes: 1 plan + 4 code files. A file's loop takes one turn per
+ * dependency it reads (the server's answers read every written dependency) plus its Write:
+ * calc 1 + 3 + 3 turns, notes 1 + 1 + 3 + 3.
+ */
 const PLAN_CALLS = 2;
-const FILE_CALLS = 7;
+const FILES = 7;
+const FILE_CALLS = 15;
 const PLANNED = PLAN_CALLS + FILE_CALLS;
+const CONTEXT = 6144;
 
 const server = await startLlmServer({ answer: jsonAnswer });
 const endpoint = (baseURL: string, extra: Record<string, unknown> = {}) => ({
   provider: 'openai',
+  contextTokens: CONTEXT,
   endpoint: { baseURL, model: 'test-model', timeoutMs: 1000, maxRetries: 8, maxConcurrency: 4, ...extra },
 });
 let baseVersion = '';
@@ -39,15 +47,37 @@ test('one request per planned call, none on a rebuild; plans repaired; documents
   assert.is(s1.llm.plan.requests, PLAN_CALLS);
   assert.is(s1.llm.implement.requests, FILE_CALLS);
   assert.is(s1.stages.llm.computed, PLANNED);
+  assert.is(s1.stages.implement.computed, FILES);
   assert.ok(s1.llm.promptTokens > 0 && s1.llm.completionTokens > 0);
   assert.is(successes(server.log.slice(from)).length, PLANNED);
+
+  // Every turn of a file's loop carries the file's real content; every turn after a Read carries
+  // the Read's real content; no request exceeds the configured context (exact Llama-3 tokens of
+  // every message, plus max_tokens).
+  const tok = await loadLlama3Tokenizer();
+  const turns = server.log.slice(from).map((e) => e.body).filter((b) => !String(b.messages[0].content).includes('file-level implementation plan'));
+  assert.is(turns.length, FILE_CALLS);
+  for (const b of turns) {
+    const user = String(b.messages[1].content);
+    const path = /^Your file: (\S+)/m.exec(user)![1]!;
+    const root = path.startsWith('src/') ? CALC : NOTES;
+    assert.ok(user.includes(`--- ${path} ---\n${readFileSync(join(root, path), 'utf8').replace(/\n$/, '')}\n--- end of ${path} ---`), `a turn of ${path} lacks its content`);
+    for (let m = 2; m < b.messages.length; m += 2) {
+      const read = JSON.parse(b.messages[m].content).path;
+      const obs = String(b.messages[m + 1].content);
+      assert.ok(obs.includes(`--- ${read} ---\n${readFileSync(join(root, read), 'utf8').replace(/\n$/, '')}\n--- end of ${read} ---`), `the turn after reading ${read} lacks its content`);
+    }
+    const tokens = b.messages.reduce((n: number, msg: { content: string }) => n + tok.encodeOrdinary(msg.content).length + 8, 0);
+    assert.ok(tokens + b.max_tokens <= CONTEXT, `a request of ${path} needs ${tokens} + ${b.max_tokens} tokens`);
+  }
+  assert.ok(turns.some((b) => b.messages.length > 2), 'no turn after a Read');
   baseVersion = s1.version;
 
   const dir = datasetDir(p, s1.version);
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
   assert.is(manifest.trajectory.provider, 'openai');
   assert.is(manifest.trajectory.baseURL, server.url);
-  assert.is(Object.keys(manifest.trajectory.prompts).length, 4);
+  assert.is(Object.keys(manifest.trajectory.prompts).length, 5);
 
   const check = await checkDocuments(dir, ROOTS);
   assert.ok(check.reads >= 4, `only ${check.reads} reads`);
@@ -81,7 +111,7 @@ test('a prompt edit re-sends only the calls whose rendered request changed', asy
   assert.is(sub.stages.parse.computed, 0);
   assert.is(sub.stages.graph.computed, 0);
   assert.is(sub.stages.plan.computed, 0);
-  assert.is(sub.stages.implement.computed, FILE_CALLS);
+  assert.is(sub.stages.implement.computed, FILES);
   assert.is.not(sub.version, base.version);
   // dataset diff names the changed prompt and the documents it changed.
   const diff = runCli(['dataset', 'diff', `traj/${base.version}`, `traj/${sub.version}`, '--json', '--out', join(p.dir, 'datasets')]);

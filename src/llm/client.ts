@@ -6,6 +6,7 @@
  * full-jitter backoff or the server's Retry-After.
  */
 import OpenAI, { APIConnectionTimeoutError } from 'openai';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RetraceError, asRetraceError } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
@@ -143,6 +144,10 @@ export class LlmClient {
 
   private async withRetries<T>(op: LlmOp, opts: CallOptions, attemptFn: AttemptFn<T>): Promise<T> {
     const { item, signal } = opts;
+    // A build's calls share its one signal: each waiting or running call holds a listener on it
+    // (removed when the call ends), so dozens at once are normal, not a leak. Without this Node
+    // warns "MaxListenersExceededWarning: 11 abort listeners added to [AbortSignal]".
+    if (signal) setMaxListeners(0, signal);
     const emit = (e: LlmEvent) => this.onEvent?.(e);
     // Checked before any request: fails the same way whether or not the server would notice.
     try {

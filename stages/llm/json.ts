@@ -26,6 +26,11 @@ export function answerProblem(schema: AnswerSchema, text: string): string | unde
   if (schema === 'plan-1' && !Array.isArray(o.files) && typeof o.requirements !== 'string') {
     return 'the plan has neither "requirements" nor "files"';
   }
+  if (schema === 'turn-1') {
+    if (typeof o.think !== 'string' || o.think.trim() === '') return 'the answer has no "think"';
+    if (o.action !== 'read' && o.action !== 'write') return 'the answer\'s "action" is neither "read" nor "write"';
+    if (o.action === 'read' && (typeof o.path !== 'string' || o.path.trim() === '')) return 'a "read" action without a "path"';
+  }
   if (schema === 'thought-1' && (typeof o.think !== 'string' || o.think.trim() === '')) return 'the answer has no "think"';
   return undefined;
 }

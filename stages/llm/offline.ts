@@ -1,8 +1,11 @@
 /**
  * The offline provider: deterministic plans and thoughts written from the facts (what a file
- * defines, what it imports and why, in which order). It is structural text, not a language
- * model, and says so in the requirements it writes. It answers the same JSON the agents are
- * asked for, from a structured context that is part of its calls' keys.
+ * defines, what it imports and why, in which order). It is structural plumbing, not a language
+ * model: it lets a build run end to end without a server (tests, CI, a first look at the
+ * layout). It answers the same JSON the agents are asked for, turn by turn in the same loop,
+ * from a structured context that is part of its calls' keys. Its text says nothing about
+ * itself (the manifest names the provider) and nothing the writer of a file could not know
+ * before writing it (no line counts).
  */
 import { bareSignature, languageName, type FileBrief } from '../plan/brief.ts';
 import { alternativeThought, type ThoughtContext } from '../search/offline-thoughts.ts';
@@ -12,10 +15,30 @@ export interface PlanContext {
   repo: string;
   name?: string;
   description?: string;
-  /** Code files in implementation order. */
+  /** Code files in implementation order (of this part, when the plan is written in parts). */
   files: FileBrief[];
   /** Other files written as they are (package.json, README, ...). */
   others: string[];
+  /** 0-based part and number of parts; the requirements are written by part 0 only. */
+  part?: number;
+  parts?: number;
+  /** Part 0 of several: every code file, which the requirements describe. */
+  all?: FileBrief[];
+}
+
+/** One turn of a file's loop: the facts, what was read so far, what can still be read. */
+export interface TurnContext {
+  kind: 'turn';
+  file: FileBrief;
+  position: number;
+  total: number;
+  /** 0-based turn, and the last turn's index (maxTurns - 1): that turn must write. */
+  turn: number;
+  lastTurn: number;
+  /** Dependencies already read in earlier turns, in order. */
+  read: string[];
+  /** Dependencies still readable (written, imported by the file, not read yet). */
+  readable: Array<{ path: string; names: string[] }>;
 }
 
 export interface ImplementContext {
@@ -28,7 +51,7 @@ export interface ImplementContext {
   readable: Array<{ path: string; names: string[] }>;
 }
 
-export type OfflineContext = PlanContext | ImplementContext | ThoughtContext;
+export type OfflineContext = PlanContext | ImplementContext | TurnContext | ThoughtContext;
 
 function list(items: string[]): string {
   if (items.length <= 1) return items.join('');
@@ -55,7 +78,7 @@ function clauses(b: FileBrief): string[] {
   if (b.deps.length) what.push(`builds on ${few(b.deps.map((d) => d.path), 4)}`);
   if (b.external.length) what.push(`uses ${few(b.external, 4)}`);
   if (b.usedBy) what.push(`is imported by ${b.usedBy} file${b.usedBy === 1 ? '' : 's'}`);
-  return what.length ? what : [`has ${b.lines} lines and no top-level definitions`];
+  return what.length ? what : ['has no top-level definitions'];
 }
 
 /** What a file is for, from its facts alone (also the fallback when an agent gives no purpose). */
@@ -72,8 +95,7 @@ export function structuralRequirements(c: PlanContext): string {
   const roots = c.files.filter((f) => f.deps.length === 0).map((f) => f.path);
   const external = [...new Set(c.files.flatMap((f) => f.external))].sort();
   const lines = [
-    'Structural requirements, derived from the code\'s facts (no language model wrote them).',
-    `Build ${c.name ?? c.repo}${c.description ? `: ${c.description}` : ''}.`,
+    `Build ${c.name ?? c.repo}${c.description ? `: ${c.description.trim().replace(/[.!?]+$/, '')}` : ''}.`,
     `The code is ${n} ${lang} file${n === 1 ? '' : 's'}${c.others.length ? `, next to ${c.others.length} other file${c.others.length === 1 ? '' : 's'} (${few(c.others, 4)})` : ''}.`,
   ];
   if (entries.length) lines.push(`Files no other file imports (entry points, scripts, tests): ${few(entries, 6)}.`);
@@ -86,24 +108,40 @@ export function structuralRequirements(c: PlanContext): string {
 /** A file's thoughts and reads from the facts (also the fallback for missing thoughts). */
 export function structuralSteps(c: ImplementContext): { think: string; reads: Array<{ path: string; reason: string }>; write: string } {
   const b = c.file;
-  const think = [`${b.path} ${list(clauses(b))}. It has ${b.lines} lines and is file ${c.position} of ${c.total}.`];
-  for (const d of b.docs.slice(0, 3)) think.push(`Documented: ${d}`);
-  const reads = c.readable.map((d) => ({
-    path: d.path,
-    reason: d.names.length && !d.names.includes('*')
-      ? `${b.path} imports ${few(d.names, 6)} from ${d.path}; read how ${d.names.length === 1 ? 'it is' : 'they are'} defined.`
-      : `${b.path} imports ${d.path} as a whole; read what it provides.`,
-  }));
+  const think = [`${b.path} ${list(clauses(b))}. It is file ${c.position} of ${c.total}.`];
+  const reads = c.readable.map((d) => ({ path: d.path, reason: readReason(b, d) }));
   const order: string[] = [];
   if (b.deps.length || b.external.length) order.push(`the imports (${few([...b.deps.map((d) => d.path), ...b.external], 6)})`);
   if (b.definitions.length) order.push(`${few(b.definitions.map(bare), 8)}, in that order`);
   if (b.exports.length) order.push(b.language === 'python' ? `__all__ (${few(b.exports, 6)})` : `the exports (${few(b.exports, 6)})`);
-  const write = order.length ? `Write ${b.path}: ${list(order)}.` : `Write ${b.path} (${b.lines} lines).`;
+  const write = order.length ? `Write ${b.path}: ${list(order)}.` : `Write ${b.path}.`;
   return { think: think.join(' '), reads, write };
+}
+
+function readReason(b: FileBrief, d: { path: string; names: string[] }): string {
+  return d.names.length && !d.names.includes('*')
+    ? `${b.path} imports ${few(d.names, 6)} from ${d.path}; read how ${d.names.length === 1 ? 'it is' : 'they are'} defined.`
+    : `${b.path} imports ${d.path} as a whole; read what it provides.`;
+}
+
+/**
+ * One turn of the loop, offline: read the next readable dependency while turns remain, then
+ * write. The first turn also gives the overview thought.
+ */
+export function structuralTurn(c: TurnContext): { overview?: string; think: string; action: 'read' | 'write'; path?: string } {
+  const steps = structuralSteps({ kind: 'implement', file: c.file, position: c.position, total: c.total, readable: c.readable });
+  const overview = c.turn === 0 ? { overview: steps.think } : {};
+  const next = c.readable[0];
+  const seen = c.read.length ? `Having read ${few(c.read, 4)}: ` : '';
+  if (next && c.turn < c.lastTurn) return { ...overview, think: `${seen}${readReason(c.file, next)}`, action: 'read', path: next.path };
+  return { ...overview, think: `${seen}${steps.write}`, action: 'write' };
 }
 
 export function offlineAnswer(c: OfflineContext): string {
   if (c.kind === 'thought') return JSON.stringify({ think: alternativeThought(c) });
   if (c.kind === 'implement') return JSON.stringify(structuralSteps(c));
-  return JSON.stringify({ requirements: structuralRequirements(c), files: c.files.map((f) => ({ path: f.path, purpose: structuralPurpose(f) })) });
+  if (c.kind === 'turn') return JSON.stringify(structuralTurn(c));
+  const files = c.files.map((f) => ({ path: f.path, purpose: structuralPurpose(f) }));
+  if ((c.part ?? 0) > 0) return JSON.stringify({ files });
+  return JSON.stringify({ requirements: structuralRequirements(c.all ? { ...c, files: c.all } : c), files });
 }

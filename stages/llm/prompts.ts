@@ -1,6 +1,6 @@
 /**
  * Prompt files: read at run time from stages/<agent>/prompts/, or from the folder given as
- * `llm.promptsDir` (same layout: plan/system.md, plan/user.md, implement/...). The rendered text
+ * `llm.promptsDir` (same layout: plan/system.md, plan/user.md, implement/system.md, implement/user.md, implement/observation.md). The rendered text
  * goes into each call's request (the cache key) and each file's hash into the manifest pins.
  * Templates use {{name}} placeholders; an unknown placeholder is an error, not silent text.
  */
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { RetraceError } from '../../src/errors.ts';
 import { hashText, type ContentHash } from '../../src/hash.ts';
 
-export const PROMPT_FILES = ['plan/system.md', 'plan/user.md', 'implement/system.md', 'implement/user.md'] as const;
+export const PROMPT_FILES = ['plan/system.md', 'plan/user.md', 'implement/system.md', 'implement/user.md', 'implement/observation.md'] as const;
 export type PromptName = (typeof PROMPT_FILES)[number];
 export type PromptSet = Record<PromptName, string>;
 

@@ -9,7 +9,7 @@ import type { PipelineRun } from '../config.ts';
 import { loadPrompts, type PromptSet } from './prompts.ts';
 import { offlineProvider, openaiProvider, type Provider } from './providers.ts';
 import type { OfflineContext } from './offline.ts';
-import type { AgentRole, LlmAnswer, LlmRequest } from './request.ts';
+import type { AgentRole, AnswerCheck, LlmAnswer, LlmRequest } from './request.ts';
 import { resolveLlmSettings, type LlmSettings } from './settings.ts';
 
 /** The `llm` field of every build summary (--json): network requests, cached answers, tokens. */
@@ -60,10 +60,10 @@ export class LlmSession {
   }
 
   /** Called by the llm stage on a cache miss. */
-  async complete(role: AgentRole, item: string, req: LlmRequest, context: OfflineContext | undefined, signal: AbortSignal): Promise<LlmAnswer> {
+  async complete(role: AgentRole, item: string, req: LlmRequest, context: OfflineContext | undefined, signal: AbortSignal, check?: AnswerCheck): Promise<LlmAnswer> {
     this.roleOfItem.set(item, role);
     try {
-      const answer = await this.provider.complete(req, context, { item, signal });
+      const answer = await this.provider.complete(req, context, { item, signal, check });
       this.agents[role].promptTokens += answer.promptTokens;
       this.agents[role].completionTokens += answer.completionTokens;
       if (answer.promptTokens + answer.completionTokens > 0) this.run.reporter.emit({ type: 'llm-usage', promptTokens: answer.promptTokens, completionTokens: answer.completionTokens });

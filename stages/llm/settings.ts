@@ -10,7 +10,12 @@ import type { ProviderId } from './request.ts';
 export const OFFLINE_MODEL = 'offline-structural-1';
 
 const DEFAULT_TEMPERATURE = 0.3;
-const DEFAULT_MAX_TOKENS = { plan: 2048, implement: 1024 };
+/** Caps of max_tokens; each call asks for what its answer needs (plan/parts.ts, implement/budget.ts), within the cap. */
+const DEFAULT_MAX_TOKENS = { plan: 4096, implement: 1024 };
+/** Llama-3-8B's context: every request is budgeted to fit it unless llm.contextTokens says otherwise. */
+export const DEFAULT_LLM_CONTEXT_TOKENS = 8192;
+/** Turns of a file's loop: up to 5 Reads, then the Write. */
+export const DEFAULT_MAX_TURNS = 6;
 /** Sent to servers that honour it, so a re-computed answer is as repeatable as the server allows. */
 const DEFAULT_SEED = 0;
 
@@ -21,7 +26,12 @@ export interface LlmSettings {
   /** null for the offline provider: sampling cannot change its output, so it stays out of keys. */
   temperature: number | null;
   seed: number | null;
+  /** Caps of max_tokens per call (null offline: nothing is sent). */
   maxTokens: { plan: number | null; implement: number | null };
+  /** The context every request must fit (prompt + max_tokens), in tokens. Budgets apply offline too, so both providers see the same prompts. */
+  contextTokens: number;
+  /** Turns of a file's Think / Action loop. */
+  maxTurns: number;
   tokenBudget?: number;
   /** Absolute folder overriding the prompt files, if configured. */
   promptsDir?: string;
@@ -32,6 +42,8 @@ export function resolveLlmSettings(loaded: LoadedConfig): LlmSettings {
   const promptsDir = (llm as { promptsDir?: string }).promptsDir;
   const common = {
     tokenBudget: llm.tokenBudget,
+    contextTokens: llm.contextTokens ?? DEFAULT_LLM_CONTEXT_TOKENS,
+    maxTurns: llm.maxTurns ?? DEFAULT_MAX_TURNS,
     promptsDir: promptsDir === undefined ? undefined : isAbsolute(promptsDir) ? promptsDir : resolve(loaded.dir, promptsDir),
   };
   const provider: ProviderId = llm.provider ?? (llm.endpoint ? 'openai' : 'offline');

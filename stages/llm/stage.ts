@@ -9,7 +9,7 @@ import { hashText } from '../../src/hash.ts';
 import { canonicalJson } from '../../src/key.ts';
 import { defineStage } from '../../src/stage.ts';
 import type { OfflineContext } from './offline.ts';
-import type { AgentRole, LlmAnswer, LlmRequest } from './request.ts';
+import type { AgentRole, AnswerCheck, LlmAnswer, LlmRequest } from './request.ts';
 import type { LlmSession } from './session.ts';
 
 export interface LlmCallInput {
@@ -21,6 +21,8 @@ export interface LlmCallInput {
   context?: OfflineContext;
   /** Not part of the key: how to answer a miss. */
   session: LlmSession;
+  /** Not part of the key: rejects an unusable answer (re-sampled with another seed). A cached answer passed it when it was made. */
+  check?: AnswerCheck;
 }
 
 export const llmStage = defineStage<LlmCallInput, LlmAnswer>({
@@ -47,5 +49,5 @@ export const llmStage = defineStage<LlmCallInput, LlmAnswer>({
       schema: r.schema,
     },
   }),
-  run: (i, ctx) => i.session.complete(i.role, i.item, i.request, i.context, ctx.signal),
+  run: (i, ctx) => i.session.complete(i.role, i.item, i.request, i.context, ctx.signal, i.check),
 });

@@ -15,8 +15,8 @@ const MAX_PURPOSE_CHARS = 600;
 
 export interface PlanInput {
   repo: string;
-  /** The main agent's answer text. */
-  answer: string;
+  /** The main agent's answer texts, one per plan part (the first holds the requirements). */
+  answers: string[];
   /** Code files in implementation order, with the purpose the facts give. */
   files: Array<{ path: string; fallback: string }>;
   fallbackRequirements: string;
@@ -33,22 +33,25 @@ export const normalizePath = (p: unknown): string => (typeof p === 'string' ? p.
 
 export const planStage = defineStage<PlanInput, Plan>({
   name: 'plan',
-  version: '1',
+  version: '2',
   deps: ['llm'],
   description: "the main agent's requirements and file-level plan, checked against the facts",
   item: (i) => i.repo,
   key: (i) => ({
-    inputs: { answer: hashText(i.answer), files: hashText(canonicalJson(i.files)), fallbackRequirements: hashText(i.fallbackRequirements) },
+    inputs: { answers: hashText(canonicalJson(i.answers)), files: hashText(canonicalJson(i.files)), fallbackRequirements: hashText(i.fallbackRequirements) },
     settings: {},
   }),
   async run(i) {
-    const o = parseJsonObject(i.answer) ?? {};
+    const objects = i.answers.map((a) => parseJsonObject(a) ?? {});
+    const o = objects[0] ?? {};
     const known = new Set(i.files.map((f) => f.path));
     const described = new Map<string, string>();
     const dropped: string[] = [];
-    const entries: Array<[unknown, unknown]> = Array.isArray(o.files)
-      ? o.files.map((e: unknown) => (typeof e === 'object' && e !== null ? [(e as { path?: unknown }).path, (e as { purpose?: unknown }).purpose] : [e, undefined]))
-      : [];
+    const entries: Array<[unknown, unknown]> = objects.flatMap((x) =>
+      Array.isArray(x.files)
+        ? x.files.map((e: unknown): [unknown, unknown] => (typeof e === 'object' && e !== null ? [(e as { path?: unknown }).path, (e as { purpose?: unknown }).purpose] : [e, undefined]))
+        : [],
+    );
     for (const [rawPath, rawPurpose] of entries) {
       const path = normalizePath(rawPath);
       if (!known.has(path)) {

@@ -53,6 +53,41 @@ export function stepText(s: {
   };
 }
 
+/**
+ * The text a thought of any step is scored in (search.steps 'all'): the file's section up to the
+ * Think of `slot` (0: the first thought, 1..R: the thought before Read r, R + 1: the one before
+ * the Write), the thought, then the rest of the section as the loop wrote it, the Write action and
+ * the target. The other thoughts keep the loop's text, so the slots' searches are independent.
+ * Slot R + 1 gives exactly stepText's text.
+ */
+export function slotText(
+  s: Parameters<typeof stepText>[0] & { write: string },
+  slot: number,
+): StepText {
+  const head = `${trajectoryHeader(s.repo, s.plan)}\n### ${s.position}/${s.total} ${s.path}\nThink: `;
+  const thoughts = [s.think, ...s.reads.map((r) => r.reason), s.write];
+  // Each Read as stepText shows it, split around its reason: "Think: " | reason | "\nAction: Read ...".
+  const MARK = '\u0000reason\u0000';
+  const reads = s.reads.map((r) => {
+    const text = readPieces({ ...r, reason: MARK, ranges: r.ranges ?? [] }, r.content, new Set(), OBSERVATION_BUDGET_BYTES)
+      .map((p) => p.text)
+      .join('');
+    const at = text.indexOf(MARK);
+    return { pre: text.slice(0, at), post: text.slice(at + MARK.length) };
+  });
+  // Text that follows thought j, up to the next thought (or the Write).
+  const after = (j: number): string => {
+    if (j === 0) return `\n${reads.length ? reads[0]!.pre : 'Think: '}`;
+    if (j <= reads.length) return reads[j - 1]!.post + (j < reads.length ? reads[j]!.pre : 'Think: ');
+    return `\nAction: Write ${s.path}\n`;
+  };
+  let before = head;
+  for (let j = 0; j < slot; j++) before += thoughts[j] + after(j);
+  let rest = after(slot);
+  for (let j = slot + 1; j < thoughts.length; j++) rest += thoughts[j] + after(j);
+  return { before, after: rest, target: s.target };
+}
+
 export function scoredText(t: StepText, thought: string): ScoredText {
   const start = t.before.length;
   const end = start + thought.length;

@@ -25,6 +25,8 @@ export interface ScorerSettings {
 
 export interface SearchSettings {
   enabled: boolean;
+  /** 'write': the Think before each Write is searched; 'all': every Think of the file's loop. */
+  steps: 'write' | 'all';
   candidates: number;
   iterations: number;
   scorer: ScorerSettings;
@@ -41,6 +43,7 @@ export function resolveSearchSettings(loaded: LoadedConfig): SearchSettings {
       : { provider, model: OFFLINE_LM_MODEL, contextTokens: null };
   return {
     enabled: s.enabled === true && loaded.config.format === 'trajectory',
+    steps: s.steps ?? 'write',
     candidates: s.candidates ?? DEFAULT_CANDIDATES,
     iterations: s.iterations ?? DEFAULT_ITERATIONS,
     scorer,

@@ -39,6 +39,8 @@ export interface ServerOptions {
   faults?: FaultPlan;
   /** Overrides the chat answer, e.g. to produce JSON for prompts that ask for it. */
   answer?: (req: any, index: number) => string;
+  /** Overrides the finish_reason of a chat answer (default 'stop'), e.g. 'length' for a cut answer. */
+  finishReason?: (req: any, index: number) => string;
   /** Wait this long before answering (lets tests observe concurrency). */
   delayMs?: number;
   /** Require `Authorization: Bearer <apiKey>`; others get 401. */
@@ -138,7 +140,7 @@ export async function startLlmServer(opts: ServerOptions = {}): Promise<LlmServe
       object: 'chat.completion',
       created: 0,
       model: req.model,
-      choices: contents.map((content, index) => ({ index, message: { role: 'assistant', content }, finish_reason: 'stop' })),
+      choices: contents.map((content, index) => ({ index, message: { role: 'assistant', content }, finish_reason: opts.finishReason?.(req, index) ?? 'stop' })),
       usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
     };
   }
