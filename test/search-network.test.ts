@@ -160,7 +160,7 @@ test('search.steps all: every Think of the loop is searched, each scored by the 
   assert.is(p.manifest(s.version).search.steps, ALL_STEPS);
   // Each searched thought is in the document where the loop's thought was.
   const dir = join(p.dir, 'datasets', 'search', s.version);
-  const [row] = await queryShards(`SELECT text FROM read_parquet('${dir}/*.parquet') WHERE id = 'calc'`);
+  const [row] = await queryShards(`SELECT text FROM read_parquet('${dir}/data/*.parquet') WHERE id = 'calc'`);
   for (const r of records.filter((x) => x.doc === 'calc')) assert.ok(String(row!.text).includes(`Think: ${r.final.thought}\n`), `${r.item}: searched thought not rendered`);
   assert.ok(records.some((r) => /~0$/.test(r.item)) && records.some((r) => /~1$/.test(r.item)));
 });

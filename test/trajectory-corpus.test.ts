@@ -30,7 +30,7 @@ test('offline provider: deterministic, no network, exact bytes, masked observati
   assert.is(manifest.trajectory.provider, 'offline');
   const check = await checkDocuments(dir, { yargs: YARGS, uvu: UVU });
   // No provider meta text and no fact the writer could not know (a line count of an unwritten file).
-  for (const row of await queryShards(`SELECT id, text FROM read_parquet('${dir}/*.parquet')`)) {
+  for (const row of await queryShards(`SELECT id, text FROM read_parquet('${dir}/data/*.parquet')`)) {
     const text = String(row.text);
     assert.not.ok(text.includes('no language model'), `${row.id}: provider meta text`);
     assert.not.match(text, /\b(It has|has) \d+ lines?\b/);

@@ -98,7 +98,7 @@ test('a large repository is planned in parts, cut answers continued, bad turns r
   }
   assert.is(s.llm.requests, partCalls.length + 1 + FILES + 2);
 
-  const [row] = await queryShards(`SELECT text FROM read_parquet('${datasetDir(p, s.version)}/*.parquet')`);
+  const [row] = await queryShards(`SELECT text FROM read_parquet('${datasetDir(p, s.version)}/data/*.parquet')`);
   const text = String(row!.text);
   for (const d of DIRS) for (let k = 1; k <= PER_DIR; k++) {
     const path = `${d}/f${String(k).padStart(2, '0')}.js`;
