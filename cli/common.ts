@@ -80,7 +80,11 @@ export async function interruptible<T>(reporter: Reporter, cacheDir: string | un
     reporter.done();
     const n = reporter.finished?.();
     process.stderr.write(`\ninterrupted: ${n === undefined ? 'the' : n} finished item(s) are kept in the cache${cacheDir ? ` (${cacheDir})` : ''} and no version was written; run the same build again to resume: only what is missing is computed\n`);
-    process.exit(130);
+    // Die by the signal itself (exit status 130), not process.exit(): exiting joins libuv's
+    // threads, and an LMDB write waiting for its transaction callback on this thread would never
+    // finish (seen as a hung Ctrl-C). The cache is safe either way: every commit is atomic.
+    process.removeAllListeners('SIGINT');
+    process.kill(process.pid, 'SIGINT');
   };
   process.once('SIGINT', onInt);
   try {
