@@ -19,7 +19,7 @@
 import { mkdirSync, statSync, statfsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { RetraceError } from '../errors.ts';
+import { isDiskFull, RetraceError } from '../errors.ts';
 import { hashBytes, isContentHash, type ActionKey, type ContentHash, type RecordKey } from '../hash.ts';
 import { cacheReadContext, type ActionRecord, type Cache, type CacheStats, type DropEvent, type ItemState, type StoreName } from './cache.ts';
 import { actionRecordProblem, inspectEnvironment, isEnvironmentError, itemStateProblem } from './lmdb-check.ts';
@@ -64,10 +64,6 @@ export function damagedError(dir: string, message: string, cause?: unknown): Ret
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function isDiskFull(err: unknown): boolean {
-  return (err as { code?: unknown })?.code === 'ENOSPC' || /No space left|MDB_MAP_FULL/.test(messageOf(err));
 }
 
 /**
