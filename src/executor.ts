@@ -249,8 +249,10 @@ export class Executor {
     if (hit) return answer(hit);
     const claiming = typeof stage.claim === 'function' ? stage.claim(input) : stage.claim === true;
     const claims = claiming && this.opts.mode !== 'status' && !this.signal.aborted ? cache.claims : undefined;
-    if (claims && (await claims.claim(key, this.signal)) === 'waited') {
-      // Another build held the claim: its result is usually there now.
+    if (claims) {
+      // Look again once the claim is held: another build may have held it ('waited'), or stored
+      // its result and let go between the miss above and this claim.
+      await claims.claim(key, this.signal);
       const after = await this.lookup(stage, key, item);
       if (after) {
         await claims.release(key);
