@@ -246,6 +246,8 @@ export interface ClaimHooks {
   failed(err: unknown): void;
   /** Whether the remote is off for this run (then claims are local only). */
   off(): boolean;
+  /** Drop what the tier remembers of the key's earlier lookup (a miss): the caller looks again. */
+  forget(key: ActionKey): void;
 }
 
 /**
@@ -261,14 +263,18 @@ export class TieredClaims {
   ) {}
 
   async claim(key: ActionKey, signal?: AbortSignal): Promise<'mine' | 'waited'> {
-    const local = this.local ? await this.local.claim(key, signal) : 'mine';
-    if (local === 'waited' || this.hooks.off()) return local;
     try {
-      return await this.remote.claim(key, () => this.hooks.answered(key), signal);
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      this.hooks.failed(err);
-      return 'mine';
+      const local = this.local ? await this.local.claim(key, signal) : 'mine';
+      if (local === 'waited' || this.hooks.off()) return local;
+      try {
+        return await this.remote.claim(key, () => this.hooks.answered(key), signal);
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        this.hooks.failed(err);
+        return 'mine';
+      }
+    } finally {
+      this.hooks.forget(key);
     }
   }
 

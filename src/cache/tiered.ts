@@ -60,6 +60,8 @@ export class TieredCache implements Cache {
       uploaded: async (key) => void (await this.uploads.get(key)),
       failed: (err) => this.fail(err),
       off: () => this.disabled !== undefined,
+      // The remote's earlier answer for the key was a miss: after a claim, ask it again.
+      forget: (key) => void this.asked.actions.delete(key),
     });
     return this.tieredClaims;
   }
@@ -189,11 +191,6 @@ export class TieredCache implements Cache {
         return copy;
       }, undefined);
       this.asked.actions.set(key, p);
-      // A miss is not kept: another build may upload the record later in this run (a claim's answer).
-      const asked = p;
-      void asked.then((rec) => {
-        if (!rec && this.asked.actions.get(key) === asked) this.asked.actions.delete(key);
-      });
     }
     return p;
   }
