@@ -215,7 +215,7 @@ export class Executor {
    * its output decoding as the stage's output. Anything less is a miss: the cache drops what it
    * found damaged, naming this stage and item (the read runs in `cacheReadContext`).
    */
-  private lookup<O>(stage: StageDef<unknown, O>, key: ActionKey, item: string): Promise<{ record: ActionRecord; value: O } | undefined> {
+  private lookup<O>(stage: Pick<StageDef<unknown, O>, 'name' | 'codec'>, key: ActionKey, item: string): Promise<{ record: ActionRecord; value: O } | undefined> {
     return cacheReadContext.run({ stage: stage.name, item, key }, async () => {
       const cache = this.opts.cache;
       const record = await cache.getAction(key);
@@ -245,12 +245,15 @@ export class Executor {
       this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
       return { value: hit.value, hash: hit.record.output, cached: true, key };
     };
-    const hit = await this.lookup(stage as StageDef<unknown, O>, key, item);
+    const hit = await this.lookup(stage, key, item);
     if (hit) return answer(hit);
-    const claims = stage.claim && this.opts.mode !== 'status' && !this.signal.aborted ? cache.claims : undefined;
-    if (claims && (await claims.claim(key, this.signal)) === 'waited') {
-      // Another build held the claim: its result is usually there now.
-      const after = await this.lookup(stage as StageDef<unknown, O>, key, item);
+    const claiming = typeof stage.claim === 'function' ? stage.claim(input) : stage.claim === true;
+    const claims = claiming && this.opts.mode !== 'status' && !this.signal.aborted ? cache.claims : undefined;
+    if (claims) {
+      // Look again once the claim is held: another build may have held it ('waited'), or stored
+      // its result and let go between the miss above and this claim.
+      await claims.claim(key, this.signal);
+      const after = await this.lookup(stage, key, item);
       if (after) {
         await claims.release(key);
         return answer(after);

@@ -16,6 +16,7 @@ import type { ActionRecord, Cache, ItemState } from './cache.ts';
 import type { LmdbCache } from './lmdb-store.ts';
 import { decodeKeyList } from './closure.ts';
 import { openRemote, type RemoteCache, type RemoteCounters } from './remote-cache.ts';
+import { RemoteLease, TieredClaims } from './remote-lease.ts';
 
 export type RemoteMode = 'read-write' | 'read-only';
 
@@ -42,9 +43,37 @@ export class TieredCache implements Cache {
   private readonly checked = new Set<ActionKey>();
   private readonly asked = { actions: new Map<ActionKey, Promise<ActionRecord | undefined>>(), blobs: new Map<ContentHash, Promise<boolean>>() };
 
-  /** Claims are local: processes sharing this machine's LMDB tier wait for each other. */
-  get claims(): LmdbCache['claims'] {
-    return this.local.claims;
+  /** This build's lease on the remote (remote-lease.ts), in read-write mode. */
+  private lease?: RemoteLease;
+  private tieredClaims?: TieredClaims;
+  /** Uploads of records this build computed, by key: a remote claim is let go once its record is up. */
+  private readonly uploads = new Map<ActionKey, Promise<void>>();
+
+  /**
+   * Claims of LLM calls: processes sharing this machine's LMDB tier wait for each other, and,
+   * with a remote lease, builds on other machines sharing the remote do too.
+   */
+  get claims(): Cache['claims'] {
+    if (!this.lease || this.disabled) return this.local.claims;
+    this.tieredClaims ??= new TieredClaims(this.local.claims, this.lease, {
+      answered: (key) => this.guard(() => this.remote.hasAction(key), false),
+      uploaded: async (key) => void (await this.uploads.get(key)),
+      failed: (err) => this.fail(err),
+      off: () => this.disabled !== undefined,
+      // The remote's earlier answer for the key was a miss: after a claim, ask it again.
+      forget: (key) => void this.asked.actions.delete(key),
+    });
+    return this.tieredClaims;
+  }
+
+  /**
+   * Register this build on the remote (read-write mode): remote gc keeps what it uploads while
+   * it runs, and its claims on LLM calls are seen by builds on other machines.
+   */
+  async startLease(id: string): Promise<void> {
+    if (this.mode !== 'read-write' || this.disabled || this.lease) return;
+    const lease = new RemoteLease(this.remote.store, id);
+    if (await this.guard(async () => (await lease.start((err) => this.fail(err)), true), false)) this.lease = lease;
   }
 
   constructor(
@@ -99,7 +128,11 @@ export class TieredCache implements Cache {
 
   async putAction(key: ActionKey, record: ActionRecord): Promise<void> {
     await this.local.putAction(key, record);
-    if (this.mode === 'read-write' && !this.disabled) this.track(this.upload(key, record));
+    if (this.mode === 'read-write' && !this.disabled) {
+      const up = this.upload(key, record).finally(() => void this.uploads.delete(key));
+      this.uploads.set(key, up);
+      this.track(up);
+    }
   }
 
   async getBlob(hash: ContentHash): Promise<Uint8Array | undefined> {
@@ -133,6 +166,9 @@ export class TieredCache implements Cache {
 
   async close(): Promise<void> {
     await this.flush();
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease) await this.guard(() => lease.stop(), undefined);
     await this.local.close();
   }
 
