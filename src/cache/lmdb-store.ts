@@ -34,6 +34,7 @@ import { BuildLease, FRESH_MS, liveBuilds, type LeaseValue } from './lease.ts';
 export const LMDB_OPEN_OPTIONS = { overlappingSync: false } as const;
 /** LMDB errors a write retries (a transaction that another process's commit invalidated). */
 const TRANSIENT = /MDB_BAD_TXN|MDB_PROBLEM|MDB_BAD_RSLOT|MDB_READERS_FULL/;
+/** Attempts of a write (and of a read) that meets a transient transaction error. */
 const WRITE_ATTEMPTS = 3;
 
 /** What to tell a user whose cache environment is damaged. */
@@ -272,19 +273,37 @@ export class LmdbCache implements Cache {
     return (store === 'actions' ? this.actions : store === 'blobs' ? this.blobs : this.items) as Database<unknown, string>;
   }
 
-  /** A read that can fail: an undecodable entry is dropped, an LMDB error marks the environment. */
+  /**
+   * A read that can fail: a transient transaction error (another process's commit, a reader slot)
+   * is retried on a fresh read transaction; an undecodable entry is dropped; any other LMDB error
+   * marks the environment.
+   */
   private read<T>(store: StoreName, key: string, get: () => T): T | undefined {
-    try {
-      return get();
-    } catch (err) {
-      if (isEnvironmentError(err)) {
-        this.markDamaged(`reading ${store} ${key}: ${messageOf(err)}`);
-        return undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return get();
+      } catch (err) {
+        if (TRANSIENT.test(messageOf(err)) && attempt < WRITE_ATTEMPTS) {
+          try {
+            this.root.resetReadTxn();
+          } catch {
+            // the next attempt reports what is still wrong
+          }
+          continue;
+        }
+        return this.readFailed(store, key, err);
       }
-      const [stage, item] = store === 'items' ? key.split('\0') : [];
-      this.dropEntry(store, key, `does not decode (${messageOf(err)})`, { stage, item });
+    }
+  }
+
+  private readFailed(store: StoreName, key: string, err: unknown): undefined {
+    if (isEnvironmentError(err)) {
+      this.markDamaged(`reading ${store} ${key}: ${messageOf(err)}`);
       return undefined;
     }
+    const [stage, item] = store === 'items' ? key.split('\0') : [];
+    this.dropEntry(store, key, `does not decode (${messageOf(err)})`, { stage, item });
+    return undefined;
   }
 
   /**
