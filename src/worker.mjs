@@ -12,11 +12,12 @@ let typescript = false;
 async function load(moduleUrl) {
   if (/\.[cm]?ts$/.test(moduleUrl) && !typescript) {
     if (workerData?.prebuilt) {
-      const err = new Error(`task module ${moduleUrl} is TypeScript, but this worker runs pre-built JavaScript only`);
-      err.code = 'WORKER_FAILED';
-      err.item = moduleUrl;
-      err.hint = 'name task modules as new URL("./x.ts", import.meta.url) so bin/retrace.js builds them; delete dist/ to rebuild';
-      throw err;
+      throw {
+        message: `task module ${moduleUrl} is TypeScript, but this worker runs pre-built JavaScript only`,
+        code: 'WORKER_FAILED',
+        item: moduleUrl,
+        hint: 'name task modules as new URL("./x.ts", import.meta.url) so bin/retrace.js builds them; delete dist/ to rebuild',
+      };
     }
     const { register } = await import('tsx/esm/api');
     register();
@@ -35,13 +36,11 @@ export default async function runTask({ moduleUrl, payload }) {
   try {
     return await (await mod).default(payload);
   } catch (err) {
-    // Keep code/item/hint across the thread boundary (structured clone drops class identity).
-    if (err && typeof err === 'object' && 'code' in err) {
-      const plain = new Error(err.message);
-      plain.code = err.code;
-      plain.item = err.item;
-      plain.hint = err.hint;
-      throw plain;
+    // Keep code/item/hint across the thread boundary: structured clone keeps only an Error's
+    // message and stack (and drops class identity), so a coded error travels as a plain object;
+    // src/pool.ts turns it back into a RetraceError with the same code.
+    if (err && typeof err === 'object' && typeof err.code === 'string') {
+      throw { message: String(err.message), code: err.code, item: err.item, hint: err.hint, stack: err.stack };
     }
     throw err;
   }
