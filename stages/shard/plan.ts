@@ -5,14 +5,14 @@
  * document id, parts `#k` in numeric order), never by position in the config, and a shard ends
  * after a document chosen by its id, so the assignment of a document to a shard depends on its
  * id and on its neighbours only:
- * - natural boundary after document d when the shard holds at least `min` tokens and
- *   u(d.id) < d.tokens / target, with u a uniform hash of the id in [0, 1): token-weighted, so
- *   the mean shard holds about `target` tokens whatever the document sizes, and a document of
- *   `target` tokens or more always ends its shard;
- * - forced boundary before a document that would take the shard over `max` tokens (a single
+ * - natural boundary after document d when the shard holds at least `min` (target / 4) tokens
+ *   and u(d.id) < d.tokens / (target - min), with u a uniform hash of the id in [0, 1):
+ *   token-weighted, so the mean shard holds about `target` tokens whatever the document sizes,
+ *   and a document of 3/4 of the target or more always ends its shard;
+ * - forced boundary before a document that would take the shard over `max` (2 x target) tokens (a single
  *   document larger than `max` is a shard of its own).
  * A one-line edit changes one document's tokens by a few: the same boundaries (the chance that
- * the edited document's own boundary flips is |Δtokens| / target), so only the shard holding it
+ * the edited document's own boundary flips is |Δtokens| / (target - min)), so only the shard holding it
  * is re-written. A repository that grows, shrinks, appears or goes away moves at most the
  * boundaries near it: the plan re-synchronises at the next natural boundary.
  *
@@ -86,7 +86,7 @@ export function planDocumentShards<D extends TokenizedRef>(docs: readonly D[], s
     }
     cur.push({ doc, start: 0, end: doc.tokens });
     acc += doc.tokens;
-    if (acc >= min && idUnit(doc.id) * s.shardTokens < doc.tokens) {
+    if (acc >= min && idUnit(doc.id) * (s.shardTokens - min) < doc.tokens) {
       shards.push(cur);
       cur = [];
       acc = 0;
