@@ -30,10 +30,12 @@ export function describeSummary(summary: Record<string, unknown>): string[] {
 /** A build answered from the last one sent nothing and reused every answer. */
 export function replaySummary(last: Record<string, unknown>): Record<string, unknown> {
   const llm = last.llm as (LlmSummary & { calls?: number }) | undefined;
-  if (!llm) return {};
+  // Nothing written now: every shard file is the recorded version's.
+  const shards = typeof last.shards === 'number' ? { shardsWritten: 0, shardsReused: last.shards } : {};
+  if (!llm) return shards;
   // Only the totals: per-agent breakdowns describe the earlier build's work, not this one's.
   const flat = Object.fromEntries(Object.entries(llm).filter(([, v]) => typeof v !== 'object'));
-  return { llm: { ...flat, requests: 0, cached: llm.calls ?? llm.cached + llm.requests, promptTokens: 0, completionTokens: 0 } };
+  return { ...shards, llm: { ...flat, requests: 0, cached: llm.calls ?? llm.cached + llm.requests, promptTokens: 0, completionTokens: 0 } };
 }
 
 interface ManifestSource {
