@@ -114,9 +114,10 @@ export class ShardStore {
         if (!slice) msg = { end: true };
         else {
           const [ids, mask, text] = await Promise.all([read(slice.doc.ids), read(slice.doc.mask), withText ? read(slice.doc.text) : undefined]);
-          // Exactly the slice, in fresh buffers moved to the worker (a view would clone its whole buffer).
-          const idBytes = ids.slice(slice.start * 4, slice.end * 4).buffer;
-          const maskBytes = mask.slice(slice.start, slice.end).buffer;
+          // Exactly the slice, copied into fresh buffers that are moved to the worker (a blob may be
+          // a Buffer, whose slice() is a view on a larger, shared ArrayBuffer).
+          const idBytes = copyOf(ids.subarray(slice.start * 4, slice.end * 4));
+          const maskBytes = copyOf(mask.subarray(slice.start, slice.end));
           msg = {
             slice: { id: slice.doc.id, repo: slice.doc.repo, license: slice.doc.license ?? 'NOASSERTION', text: text ? new TextDecoder().decode(text) : '', ids: idBytes, mask: maskBytes },
           };
@@ -145,6 +146,13 @@ export class ShardStore {
       rmSync(tmp, { force: true });
     }
   }
+}
+
+/** The bytes of a view in an ArrayBuffer of their own. */
+function copyOf(view: Uint8Array): ArrayBuffer {
+  const out = new ArrayBuffer(view.byteLength);
+  new Uint8Array(out).set(view);
+  return out;
 }
 
 /** Puts the store's file at `dest` (replacing what is there): a hard link, or a copy across filesystems. */
