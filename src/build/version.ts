@@ -30,7 +30,8 @@ export async function finishVersion<C extends EngineConfig>(s: Session<C>, pipel
   const shardOf = new Map(out.shards.map((sh) => [sh.file, sh]));
   const bytesOf = (file: string) => {
     const blob = shardOf.get(file)!.blob;
-    if (!blob) throw new RetraceError('NOTHING_BUILT', `shard ${file} has neither cached bytes nor a way to place its file`, { item: file, hint: 'a pipeline returns `blob` for each shard, or `place`' });
+    // A pipeline's bug, not a build's condition: it returns `blob` for each shard, or `place`.
+    if (!blob) throw new Error(`shard ${file} has neither cached bytes (blob) nor a place() to put its file`);
     return s.run.blobs.get(blob);
   };
   // The pipeline places shard files itself (linked from its store, or re-made) when it can: no copy of the bytes through the cache.
