@@ -122,15 +122,23 @@ export async function writeShards(run: PipelineRun, docs: Array<TokenizedRef & {
     async place(shard, dest, verify) {
       const input = inputOf.get(shard.file);
       if (!input) throw new Error(`no shard planned as ${shard.file}`);
-      let src = await store.find(shard, out.format, verify);
-      if (!src) {
-        const item = shardItem(input.slices);
-        const got = await store.write(item, input.slices, out, input.last, run.pool, (h) => run.blobs.get(h));
-        written++;
-        if (got.sha256 !== shard.sha256 || got.bytes !== shard.bytes) throw shardMismatch(item, shard, got);
-        src = store.pathOf(got.sha256, out.format);
+      // A concurrent build's sweep may remove the store's file between finding and linking it: once more, re-made.
+      for (let attempt = 0; ; attempt++) {
+        let src = await store.find(shard, out.format, verify);
+        if (!src) {
+          const item = shardItem(input.slices);
+          const got = await store.write(item, input.slices, out, input.last, run.pool, (h) => run.blobs.get(h));
+          written++;
+          if (got.sha256 !== shard.sha256 || got.bytes !== shard.bytes) throw shardMismatch(item, shard, got);
+          src = store.pathOf(got.sha256, out.format);
+        }
+        try {
+          linkInto(src, dest);
+          return;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 0) throw err;
+        }
       }
-      linkInto(src, dest);
     },
     finish: () => {
       store.sweep();
