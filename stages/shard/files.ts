@@ -30,6 +30,7 @@ import { sweepStale, tempTag } from '../../src/temp.ts';
 import type { ContentHash } from '../../src/hash.ts';
 import type { DocSlice } from './plan.ts';
 import type { FeedMessage, ShardTask, ShardTaskResult } from './task.ts';
+import { TOKENIZE_YOUNG_GENERATION_MB } from '../tokenize/stage.ts';
 import type { ParquetCompression } from './parquet.ts';
 
 const TASK = new URL('./task.ts', import.meta.url).href;
@@ -137,7 +138,9 @@ export class ShardStore {
     });
     try {
       const task: ShardTask = { port: port2, file: tmp, item, layout: s.layout, format: s.format, compression: s.compression, rowGroupRows: s.rowGroupRows, seqLen: s.seqLen, lastPartial: last ? s.lastPartial : 'keep', padId: s.padId };
-      const r = await pool.run<ShardTaskResult>(TASK, task, { transfer: [port2 as never], item });
+      // The tokenizers' threads: shards follow tokenization, so a rebuild reuses threads already
+      // started rather than starting a set of its own (row groups allocate large buffers too).
+      const r = await pool.run<ShardTaskResult>(TASK, task, { transfer: [port2 as never], item, youngGenerationMb: TOKENIZE_YOUNG_GENERATION_MB });
       renameSync(tmp, this.pathOf(r.sha256, s.format));
       return { sha256: r.sha256, bytes: r.bytes, rows: r.rows, tokens: r.tokens };
     } finally {
