@@ -66,8 +66,8 @@ export function publishedShardName(index: number, count: number, settings: Pick<
 
 export const shardStage = defineStage<ShardInput, ShardFile>({
   name: 'shard',
-  // 2: position-free keys, identity order, content-defined boundaries, parquet without dictionaries.
-  version: '2',
+  // 2: position-free keys, identity order, content-defined boundaries, parquet without dictionaries; 3: nor statistics.
+  version: '3',
   deps: ['tokenize'],
   description: 'Parquet or Arrow IPC shard files (documents or packed sequences), encoded in worker threads',
   item: (i) => shardItem(i.slices),
