@@ -17,6 +17,7 @@ function llmLine(llm: LlmSummary): string {
 export function describeSummary(summary: Record<string, unknown>): string[] {
   const lines: string[] = [];
   if (summary.llm) lines.push(llmLine(summary.llm as LlmSummary));
+  if (typeof summary.shardsWritten === 'number') lines.push(`  shard files: ${summary.shardsWritten} written, ${summary.shardsReused} re-used`);
   if (summary.skipped) lines.push(`  ${summary.skipped} file(s) skipped (reasons in manifest.json)`);
   const excluded = (summary.excluded as Array<{ source: string; code: string; message: string }> | undefined) ?? [];
   const failures = (summary.failures as unknown[] | undefined) ?? [];
