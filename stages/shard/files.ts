@@ -9,9 +9,9 @@
  * (link count 1) are swept at the start of the next build that shards.
  *
  * The cache keeps what re-makes a shard, not its bytes: the shard stage's record (key: the exact
- * document slices and settings; output: SHA-256, size, rows, tokens) and the documents' token,
- * mask and text blobs (the tokenize records, in the version's closure that `cache push/pull/export`
- * carry). A version whose file is missing from the store (a fresh datasets folder, `merge` on
+ * document slices and settings; output: SHA-256, size, rows, tokens) whose refs are the documents'
+ * token, mask and text blobs, so a hit guarantees they are there and the version's closure (what
+ * `cache push/pull/export` carry, a merged version's too) holds them. A version whose file is missing from the store (a fresh datasets folder, `merge` on
  * another machine, a deleted or damaged file) has the shard encoded again from those blobs; the
  * writers are deterministic, and a re-made file whose SHA-256 differs from the record's is an
  * error (SHARD_MISMATCH), never a silently different version.
@@ -102,7 +102,16 @@ export class ShardStore {
    * Encodes one shard in a worker: its document slices are streamed to the worker one at a time
    * (`read` fetches a blob by hash); the file lands in the store under its SHA-256.
    */
-  async write(item: string, slices: readonly DocSlice[], s: ShardFileSettings, last: boolean, pool: TaskPool, read: (h: ContentHash) => Promise<Uint8Array>): Promise<ShardFile> {
+  async write(
+    item: string,
+    slices: readonly DocSlice[],
+    s: ShardFileSettings,
+    last: boolean,
+    pool: TaskPool,
+    read: (h: ContentHash) => Promise<Uint8Array>,
+    /** Called with every blob the shard is made from (the stage records them as its result's refs). */
+    uses?: (bytes: Uint8Array) => Promise<unknown>,
+  ): Promise<ShardFile> {
     mkdirSync(this.dir, { recursive: true });
     const tmp = join(this.dir, `${INCOMING}${tempTag()}.${extOf(s.format)}`);
     const { port1, port2 } = new MessageChannel();
@@ -115,6 +124,7 @@ export class ShardStore {
         if (!slice) msg = { end: true };
         else {
           const [ids, mask, text] = await Promise.all([read(slice.doc.ids), read(slice.doc.mask), withText ? read(slice.doc.text) : undefined]);
+          if (uses) for (const b of text ? [ids, mask, text] : [ids, mask]) await uses(b);
           // Exactly the slice, copied into fresh buffers that are moved to the worker (a blob may be
           // a Buffer, whose slice() is a view on a larger, shared ArrayBuffer).
           const idBytes = copyOf(ids.subarray(slice.start * 4, slice.end * 4));

@@ -66,8 +66,9 @@ export function publishedShardName(index: number, count: number, settings: Pick<
 
 export const shardStage = defineStage<ShardInput, ShardFile>({
   name: 'shard',
-  // 2: position-free keys, identity order, content-defined boundaries, parquet without dictionaries; 3: nor statistics.
-  version: '3',
+  // 2: position-free keys, identity order, content-defined boundaries, parquet without dictionaries;
+  // 3: nor statistics; 4: the documents' blobs are the record's refs.
+  version: '4',
   deps: ['tokenize'],
   description: 'Parquet or Arrow IPC shard files (documents or packed sequences), encoded in worker threads',
   item: (i) => shardItem(i.slices),
@@ -79,7 +80,8 @@ export const shardStage = defineStage<ShardInput, ShardFile>({
       settings: { layout: s.layout, format: s.format, compression: s.format === 'parquet' ? s.compression : 'none', rowGroupRows: s.rowGroupRows, ...layoutSettings },
     };
   },
-  run: (i, ctx) => i.store.write(ctx.item, i.slices, i.settings, i.last, ctx.pool, (h) => ctx.getBlob(h)),
+  // The documents' blobs become the record's refs: what re-makes the file travels with it.
+  run: (i, ctx) => i.store.write(ctx.item, i.slices, i.settings, i.last, ctx.pool, (h) => ctx.getBlob(h), (b) => ctx.putBlob(b)),
 });
 
 export interface WrittenShards {
