@@ -36,7 +36,7 @@ import { orderFiles, RAW_LAYOUT, renderRawStage } from './render/raw.ts';
 import { tokenizeStage, type TokenizedRef } from './tokenize/stage.ts';
 import { llama3TokenizerId } from './tokenize/llama3.ts';
 import { datasetCard } from './shard/card.ts';
-import { planDocumentShards, planPackedShards, publishShards, shardStage } from './shard/stage.ts';
+import { shardStage, writeShards } from './shard/stage.ts';
 import { resolveSettings, type ResolvedSettings } from './settings.ts';
 import { llmSummary, renderTrajectory, trajectoryPins, trajectoryStages } from './trajectory.ts';
 import type { RenderedDoc } from './render/document.ts';
@@ -314,18 +314,15 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
   const hy = resolveHygiene(cfg.hygiene, run.loaded.dir);
   const docs = outcomes.flatMap((o) => (o.docs ?? []).map((d, k) => ({ ...d, id: ids.get(o.index)![k]!, license: o.license ?? NOASSERTION })));
   const out = settings.output;
-  const plan = out.layout === 'packed' ? planPackedShards(docs, out) : planDocumentShards(docs, out);
-  run.reporter.emit({ type: 'phase', name: 'sharding', detail: `${plan.length} shard(s)` });
-  run.reporter.emit({ type: 'plan', unit: 'shard', total: plan.length });
-  const shards = [];
-  for (let k = 0; k < plan.length; k++) {
-    shards.push((await run.exec.run(shardStage, { index: k, slices: plan[k], last: k === plan.length - 1, settings: out })).value);
-  }
-  const tokens = shards.reduce((n, s) => n + s.tokens, 0);
+  // Planned by document identity, encoded in workers, each file written once (stages/shard/).
+  const written = await writeShards(run, docs, out);
+  const tokens = written.shards.reduce((n, s) => n + s.tokens, 0);
   return {
     documents: docs.length,
     tokens,
-    shards: publishShards(shards, out),
+    shards: written.shards,
+    place: written.place,
+    finish: written.finish,
     summary: { llm },
     pins: {
       format: cfg.format,

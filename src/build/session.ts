@@ -100,6 +100,7 @@ export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>,
     abort: (reason) => controller.abort(reason),
     estimates: {},
     writes: [cacheDir, outDir],
+    outDir,
     blobs: {
       put: (b) => cache.putBlob(b),
       get: async (h) => {
