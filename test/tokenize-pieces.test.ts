@@ -85,6 +85,9 @@ function moreAdversarial(): Record<string, string> {
     'lone CR': 'a\rb\r\rc\r d\r\t e\r}\r1\r\'s\r'.repeat(500),
     'CJK, emoji, combining, RTL': ('中文文本，没有空格。日本語のテキスト「こんにちは」。한국어 텍스트.\n'
       + '😀😂👍🏽👨‍👩‍👧‍👦🏳️‍🌈🇯🇵#️⃣ e\u0301e\u0301e\u0301 a\u0308\u0301x \u05e9\u05c1\u05b8\u05dc\u05d5\u05b9\u05dd العربية 123 \u202eabc\u202c\n').repeat(300),
+    'line ends before non-ASCII': ['\u0085', '\u00a0', '\u1680', '\u2000', '\u2005', '\u200a', '\u200b', '\u2028', '\u2029', '\u202f',
+      '\u205f', '\u3000', '\u3001', '\ufeff', '中', 'é', '😀', '\u0301', '٣', '\u{11DE0}', '\u00ad', '\u0080', '\u2060']
+      .map((c) => `a\n${c}b\r${c}c\r\n${c}${c}d\n${c}\n`).join('').repeat(200),
     'odd code points': ('a\ufdd0b\uffffc\u{1fffe}d\ue000e\u{10fffd}f\u{11DE0}1\u{16FF4}2\u00ad3\u200b4\ufeff5\u0085\u2028\u2029x\n').repeat(500),
     'contractions at cuts': "it's IT'S we'll WE'LL they're THEY'RE I'd i'D you've YOU'VE I'm i'M don't x'S 1's a''s 's\n".repeat(500),
     'special-token text': '<|begin_of_text|>x<|end_of_text|>\n<|eot_id|>a<|reserved_special_token_250|>1<|end_of_text|>\r\n'.repeat(500),
@@ -150,7 +153,7 @@ test('every safe cut is a pre-token boundary of the whole text (corpus, CRLF, ad
     for (let b = 1; b < bytes.length; b++) {
       if (!isSafeCut(bytes, b)) continue;
       cuts++;
-      assert.ok(boundary[b], `${name}: safe cut at byte ${b} is inside a pre-token: ${JSON.stringify(Buffer.from(bytes.subarray(b - 8, b + 8)).toString())}`);
+      assert.ok(boundary[b], `${name}: safe cut at byte ${b} is inside a pre-token: ${JSON.stringify(Buffer.from(bytes.subarray(Math.max(0, b - 8), b + 8)).toString())}`);
     }
   }
   assert.ok(cuts > 500_000, `only ${cuts} safe cuts seen`);
@@ -188,6 +191,18 @@ test('a cut at every safe place (1-byte pieces): real files and adversarial text
   for (const [name, text] of Object.entries(texts)) total += await checkPiecewise(name, text, 1, seed++);
   total += await checkPiecewise('200k minified', minifiedLine, 64, seed);
   assert.ok(total > 60_000, `only ${total} pieces`);
+});
+
+test('safe cuts, by example', () => {
+  const cut = (text: string, at: string): boolean => {
+    const b = Buffer.byteLength(text.slice(0, text.indexOf('|')));
+    return isSafeCut(enc.encode(text.replace('|', '')), b) && at === 'yes' || !isSafeCut(enc.encode(text.replace('|', '')), b) && at === 'no';
+  };
+  const yes = ['a\n|b', 'a\r|b', 'x\r\n|}', '\n\n|1', '\n|中', '\n|é', '\n|😀', '\n|\u200b', 'foo| bar', 'a|,', 'a|1', 'it|\'s', 'x|\n', '1|a', '123|.', '9| '];
+  const no = ['a\n| b', 'a\n|\n', '\r|\n', '\n|\t', '\n|\u3000', '\n|\u00a0', '\n|\u0085', '\n|\u2028', '\n|\u205f', '\n|\u1680', '\n|\ufeff', 'a|b', 'é|a',
+    'a|é', 'a|\u0301', '1|2', '1|٣', ' |a', '.|a', "'|s", ' | ', ',|,', '中|文', '|a', 'a|'];
+  for (const t of yes) assert.ok(cut(t, 'yes'), `should cut ${JSON.stringify(t)}`);
+  for (const t of no) assert.ok(cut(t, 'no'), `should not cut ${JSON.stringify(t)}`);
 });
 
 test('cuts: small, uncuttable and not losslessly decodable texts stay one task; pieces are about equal', async () => {

@@ -20,17 +20,19 @@
  * `\s*[\r\n]+`, alternative 5, matches text[s:b] in both texts and ranks first).
  *
  * The cuts, each with (1) and with text[b-1] not whitespace or a line end:
- *  - R1: text[b-1] is \r or \n and text[b] is printable ASCII (not whitespace). A match holding
- *    \r/\n is whitespace-only (alternatives 5-7, which cannot take text[b]) or alternative 4,
- *    whose `[\r\n]*` tail ends it at the first non-line-end; `[^\r\n...]?` of alternative 2
- *    excludes them.
+ *  - R1: text[b-1] is \r or \n and text[b] is not whitespace (printable ASCII, or a non-ASCII
+ *    character outside Unicode White_Space, which pretokenize.ts spells out as Rust has it; not
+ *    U+FEFF either, which decoding would drop at the start of a piece). A
+ *    match holding \r/\n is whitespace-only (alternatives 5-7, which cannot take text[b]) or
+ *    alternative 4, whose `[\r\n]*` tail ends it at the first non-line-end; `[^\r\n...]?` of
+ *    alternative 2 excludes them.
  *  - R2: text[b-1] is an ASCII letter, text[b] is ASCII and not a letter. Letters occur only in
  *    the trailing letter run of alternatives 1 and 2, which text[b] cannot continue.
  *  - R3: text[b-1] is an ASCII digit, text[b] is ASCII and not a digit. Digits occur only in
  *    `\p{N}{1,3}`. A digit run is never cut inside: its 3-digit chunks count from its start.
- * Only ASCII is examined, so the cuts do not depend on Unicode tables (which differ between V8
- * and tiktoken's Rust, pretokenize.ts), and in UTF-8 an ASCII byte is never part of a multi-byte
- * character: the rules read bytes, and each piece is valid UTF-8 on its own.
+ * No rule depends on \p{L} or \p{N} beyond ASCII, whose tables differ between V8 and tiktoken's
+ * Rust (pretokenize.ts). Every cut has an ASCII byte before it, which in UTF-8 is never part of a
+ * multi-byte character: the rules read bytes, and each piece is valid UTF-8 on its own.
  *
  * Masks: a token's mask depends on the byte offset of its first byte. Each piece gets the spans
  * shifted by its start, which equals the whole's offset when the text's UTF-8 decodes losslessly
@@ -46,13 +48,32 @@ export const PIECE_BYTES = 256 * 1024;
 const isLetter = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
+/**
+ * Whether a piece may not start with the character at byte b (a UTF-8 lead byte >= 0x80): it is
+ * Unicode White_Space (U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F,
+ * U+3000, as pretokenize.ts), or U+FEFF, which TextDecoder drops at the start of a piece, or a
+ * continuation byte (no character starts there).
+ */
+function noPieceStartsAt(bytes: Uint8Array, b: number): boolean {
+  const c0 = bytes[b];
+  const c1 = bytes[b + 1];
+  const c2 = bytes[b + 2];
+  if (c0 < 0xc0) return true;
+  if (c0 === 0xc2) return c1 === 0x85 || c1 === 0xa0;
+  if (c0 === 0xe1) return c1 === 0x9a && c2 === 0x80;
+  if (c0 === 0xe2) return (c1 === 0x80 && ((c2 >= 0x80 && c2 <= 0x8a) || c2 === 0xa8 || c2 === 0xa9 || c2 === 0xaf)) || (c1 === 0x81 && c2 === 0x9f);
+  if (c0 === 0xe3) return c1 === 0x80 && c2 === 0x80;
+  if (c0 === 0xef) return c1 === 0xbb && c2 === 0xbf;
+  return false;
+}
+
 /** True when cutting `bytes` (UTF-8) before index b keeps the ids (rules R1-R3 above). */
 export function isSafeCut(bytes: Uint8Array, b: number): boolean {
   if (b <= 0 || b >= bytes.length) return false;
   const prev = bytes[b - 1];
   const cur = bytes[b];
+  if (prev === 0x0a || prev === 0x0d) return cur >= 0x80 ? !noPieceStartsAt(bytes, b) : cur >= 0x21 && cur <= 0x7e;
   if (cur >= 0x80) return false;
-  if (prev === 0x0a || prev === 0x0d) return cur >= 0x21 && cur <= 0x7e;
   if (isLetter(prev)) return !isLetter(cur);
   if (isDigit(prev)) return !isDigit(cur);
   return false;
