@@ -22,10 +22,10 @@
  * The cuts, each with (1) and with text[b-1] not whitespace or a line end:
  *  - R1: text[b-1] is \r or \n and text[b] is not whitespace (printable ASCII, or a non-ASCII
  *    character outside Unicode White_Space, which pretokenize.ts spells out as Rust has it; not
- *    U+FEFF either, which decoding would drop at the start of a piece). A
- *    match holding \r/\n is whitespace-only (alternatives 5-7, which cannot take text[b]) or
- *    alternative 4, whose `[\r\n]*` tail ends it at the first non-line-end; `[^\r\n...]?` of
- *    alternative 2 excludes them.
+ *    U+FEFF either, which decoding would drop at the start of a piece). A match holding \r/\n
+ *    is whitespace-only (alternatives 5-7, which cannot take text[b]) or alternative 4, whose
+ *    `[\r\n]*` tail ends it at the first non-line-end; `[^\r\n...]?` of alternative 2 excludes
+ *    them.
  *  - R2: text[b-1] is an ASCII letter, text[b] is ASCII and not a letter. Letters occur only in
  *    the trailing letter run of alternatives 1 and 2, which text[b] cannot continue.
  *  - R3: text[b-1] is an ASCII digit, text[b] is ASCII and not a digit. Digits occur only in
