@@ -249,7 +249,10 @@ function fakeContext(pool: TaskPool): StageContext & { blobs: Map<string, Uint8A
     async getBlob(hash) {
       const bytes = blobs.get(hash);
       if (!bytes) throw new Error(`no blob ${hash}`);
-      return bytes.slice();
+      // A Node Buffer with its own memory, as the LMDB cache returns (Buffer#slice is a view).
+      const copy = Buffer.alloc(bytes.length);
+      copy.set(bytes);
+      return copy;
     },
   };
 }
@@ -265,7 +268,12 @@ test('the tokenize stage on the worker pool: a large document in parallel pieces
     const ctx = fakeContext(counting);
     const textHash: ContentHash = await ctx.putBlob(bytes);
     const doc = { id: 'repo-1', repo: 'repo-1', text: textHash, bytes: bytes.length, masked };
-    const ref = await tokenizeStage.run({ doc, tokenizerId: 'x', bos: BOS, eos: EOS }, ctx);
+    // A lost piece leaves the run pending forever: fail instead of hanging the suite.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no result after 180 s (${tasks} tasks sent): a piece was lost`)), 180_000);
+    });
+    const ref = await Promise.race([tokenizeStage.run({ doc, tokenizerId: 'x', bos: BOS, eos: EOS }, ctx), timeout]).finally(() => clearTimeout(timer));
     assert.is(tasks, 4, 'one task per piece');
     const whole = await tokenizeTask({ text: bytes.slice(), masked, bos: BOS, eos: EOS });
     assert.is(ref.ids, hashBytes(new Uint8Array(whole.ids.buffer, whole.ids.byteOffset, whole.ids.byteLength)), 'ids blob');
@@ -274,7 +282,8 @@ test('the tokenize stage on the worker pool: a large document in parallel pieces
     assert.is(ref.trained, whole.mask.reduce((n, m) => n + m, 0));
     assert.is(firstMismatch(idsFromBlob(ctx.blobs.get(ref.ids)!), [BOS, ...reference.encodeOrdinary(text), EOS]), -1, 'vs reference');
   } finally {
-    await pool.close();
+    // After a lost piece, close() times out too: that must not hide the first failure.
+    await pool.close().catch((err) => console.error(`closing the pool: ${(err as Error).message}`));
   }
 });
 

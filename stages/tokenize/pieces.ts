@@ -151,8 +151,12 @@ export async function tokenizePiecewise(
   const parts = await Promise.all(
     cuts.concat(text.length).map((b, k) => {
       const a = bounds[k];
-      // A copy per piece: each is moved to its worker.
-      return run({ text: text.slice(a, b), masked: spansOfPiece(masked, a, b), bos, eos });
+      // A copy per piece, with its own ArrayBuffer, moved to its worker. Not `text.slice`: on a
+      // Node Buffer (what the cache returns) that is a view, and moving the first piece's buffer
+      // would detach every other piece (the message of the next is then lost, not rejected).
+      const piece = new Uint8Array(b - a);
+      piece.set(text.subarray(a, b));
+      return run({ text: piece, masked: spansOfPiece(masked, a, b), bos, eos });
     }),
   );
   let total = 2;
