@@ -75,6 +75,7 @@ test('the executor writes its keys in chunks while it runs; the root is a head n
   assert.is(head.legacy, undefined);
   assert.ok(head.chunks.length >= 16, `${head.chunks.length} chunks`);
   assert.equal(root.refs, [...new Set(head.chunks)], 'the root record names its chunks (every tier keeps and moves them)');
+  for (const h of [root.output, ...root.refs]) assert.is(root.sizes?.[h], (await cache.getBlob(h))!.byteLength, `size of ${h} stated`);
   // Each chunk: sorted, unique, at most 4 keys; the shared key repeats across chunks.
   let stored = 0;
   for (const h of head.chunks) {

@@ -71,6 +71,8 @@ export class UsedKeys {
   private buffer = new Set<ActionKey>();
   private readonly chunks: Promise<ContentHash>[] = [];
   private flushed = 0;
+  /** Byte size of each chunk written: the root record states them (a remote reader reads no more). */
+  readonly sizes: Record<string, number> = {};
 
   constructor(
     private readonly sink: Pick<Cache, 'putBlob'> | undefined,
@@ -101,7 +103,11 @@ export class UsedKeys {
     this.buffer = new Set();
     this.flushed += keys.length;
     if (!this.sink) return;
-    const p = this.sink.putBlob(encodeKeyChunk(keys));
+    const bytes = encodeKeyChunk(keys);
+    const p = this.sink.putBlob(bytes).then((h) => {
+      this.sizes[h] = bytes.byteLength;
+      return h;
+    });
     // Rejections are reported by finish(), which every root writer awaits.
     p.catch(() => undefined);
     this.chunks.push(p);
@@ -132,7 +138,10 @@ export async function recordRoot(cache: Cache, name: string, version: string, ke
     for (const k of keys) log.add(k);
   }
   const chunks = await log.finish();
-  const output = await cache.putBlob(encoder.encode(JSON.stringify({ format: 'retrace-root', version: 2, keys: log.size, chunks })));
+  const head = encoder.encode(JSON.stringify({ format: 'retrace-root', version: 2, keys: log.size, chunks }));
+  const output = await cache.putBlob(head);
+  const sizes: Record<string, number> = { [output]: head.byteLength };
+  for (const h of chunks) sizes[h] = log.sizes[h];
   const now = Date.now();
   await cache.putAction(rootKey(name, version), {
     format: 1,
@@ -140,6 +149,7 @@ export async function recordRoot(cache: Cache, name: string, version: string, ke
     item: `${name}/${version}`,
     output,
     refs: [...new Set(chunks)],
+    sizes,
     parts: { stage: 'version', version: '2', inputs: { keys: output }, settings: {} },
     ms: 0,
     createdAt: now,
