@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Executor } from '../src/executor.ts';
 import { MemoryCache } from '../src/cache/memory.ts';
-import { decodeKeyChunk, decodeKeyList, decodeRootHead, openRoot, pinnedKeys, recordRoot, rootKey, rootKeyChunks, UsedKeys } from '../src/cache/closure.ts';
+import { decodeKeyChunk, decodeKeyList, decodeRootHead, openRoot, pinnedKeys, recordRoot, rootKey, rootKeyChunks, rootKeys, UsedKeys } from '../src/cache/closure.ts';
 import { RemoteCache } from '../src/cache/remote-cache.ts';
 import { DirStore } from '../src/cache/remote-dir.ts';
 import { pullVersion, pushVersion } from '../src/cache/transfer.ts';
@@ -90,6 +90,9 @@ test('the executor writes its keys in chunks while it runs; the root is a head n
   const read = await keysOf(cache, 'ds', 'v1');
   assert.is(read.length, used.size, 'repeats across chunks removed on read');
   assert.equal(new Set(read), used);
+  const flat: ActionKey[] = [];
+  for await (const k of rootKeys((h) => cache.getBlob(h), root, 'ds/v1')) flat.push(k);
+  assert.equal(flat, read, 'rootKeys: the same keys one by one');
 });
 
 test('identical chunks share storage: a root of the same keys in the same order reuses them', async () => {

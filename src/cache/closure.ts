@@ -226,6 +226,11 @@ export async function* rootKeyChunks(read: BlobReader, root: Pick<ActionRecord, 
   }
 }
 
+/** The keys of a root one by one (a flat view of `rootKeyChunks`, e.g. for a window of workers pulling keys). */
+export async function* rootKeys(read: BlobReader, root: Pick<ActionRecord, 'output'>, item: string, opts: { head?: RootHead; dedupKeys?: number } = {}): AsyncGenerator<ActionKey> {
+  for await (const keys of rootKeyChunks(read, root, item, opts)) yield* keys;
+}
+
 /** A version's root in one cache. */
 export interface VersionRoot {
   name: string;
