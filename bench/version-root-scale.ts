@@ -14,10 +14,11 @@
  *
  *   node --import tsx bench/version-root-scale.ts [--repos 1000000] [--keys-per-repo 75] [--repeat 0.04]
  *
- * Prints peak RSS, peak V8 heap (sampled), CPU and wall time per phase, and the load average.
+ * Prints peak RSS (and its anonymous part: RSS also counts LMDB's memory-mapped file pages),
+ * peak V8 heap (sampled), CPU and wall time per phase, and the load average.
  */
 import { randomFillSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +43,19 @@ await initHash();
 
 const heapLimit = getHeapStatistics().heap_size_limit;
 let peakHeap = 0;
+// RSS counts the LMDB file's pages the process has mapped (reading the chunks back maps ~1 GB of
+// them; the kernel reclaims them as needed): the anonymous part is the process's own memory.
+let peakAnon = 0;
+const rssAnon = (): number => {
+  try {
+    return Number(/RssAnon:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+};
 const sample = (): void => {
   peakHeap = Math.max(peakHeap, getHeapStatistics().used_heap_size);
+  peakAnon = Math.max(peakAnon, rssAnon());
 };
 const timer = setInterval(sample, 200);
 const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`;
@@ -56,7 +68,7 @@ const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
   const c0 = cpuS();
   const out = await fn();
   sample();
-  console.log(`${name.padEnd(28)} wall ${((performance.now() - w0) / 1000).toFixed(1)} s, cpu ${(cpuS() - c0).toFixed(1)} s, peak rss ${mb(process.resourceUsage().maxRSS * 1024)}, peak heap ${mb(peakHeap)}`);
+  console.log(`${name.padEnd(28)} wall ${((performance.now() - w0) / 1000).toFixed(1)} s, cpu ${(cpuS() - c0).toFixed(1)} s, peak rss ${mb(process.resourceUsage().maxRSS * 1024)} (anonymous ${mb(peakAnon)}), peak heap ${mb(peakHeap)}`);
   return out;
 };
 
@@ -132,7 +144,7 @@ try {
   console.log(`chunks ${v.head.chunks.length}, keys recorded ${v.head.keys.toLocaleString()} (repeats within a chunk removed), keys read ${read.toLocaleString()} (repeats across chunks removed up to ${READ_DEDUP_KEYS.toLocaleString()} distinct), generated repeats ${repeats.toLocaleString()}; real items found ${realFound}/${real.size}; LMDB file ${mb(bytes)}`);
   if (realFound !== real.size) throw new Error('the root lost keys of real items');
   if (read < total - repeats) throw new Error(`read ${read} keys, fewer than the ${total - repeats} distinct ones`);
-  console.log(`peak rss ${mb(process.resourceUsage().maxRSS * 1024)}, peak heap ${mb(peakHeap)} of ${mb(heapLimit)}; cpu ${cpuS().toFixed(1)} s; load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`peak rss ${mb(process.resourceUsage().maxRSS * 1024)} (anonymous ${mb(peakAnon)}; the rest is LMDB's mapped file), peak heap ${mb(peakHeap)} of ${mb(heapLimit)}; cpu ${cpuS().toFixed(1)} s; load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 } finally {
   clearInterval(timer);
   await cache.close();
