@@ -10,8 +10,9 @@
  * the server's clock.
  */
 import { RetraceError } from '../errors.ts';
+import type { ContentHash } from '../hash.ts';
 import type { ActionRecord } from './cache.ts';
-import { decodeKeyList } from './closure.ts';
+import { readRootHead, rootBlobs, rootKeyChunks } from './closure.ts';
 import { FRESH_MS } from './lease.ts';
 import { liveRemoteLeases } from './remote-lease.ts';
 import { actionPath, blobPath, rootPath, type RemoteCache } from './remote-cache.ts';
@@ -65,10 +66,12 @@ export async function gcRemote(remote: RemoteCache, opts: { maxAgeMs?: number; m
   for (const pin of pinned) {
     const [name, id] = pin.split('/');
     const root = await raw(rootPath(name, id));
-    const list = root && (await remote.getBlob(root.output));
-    if (!root || !list) continue;
-    keepBlobs.add(root.output);
-    for (const k of decodeKeyList(list, pin)) keep.add(k);
+    const read = (h: ContentHash): Promise<Uint8Array | undefined> => remote.getBlob(h);
+    const head = root && (await readRootHead(read, root, pin));
+    if (!root || !head) continue;
+    // The head and its key chunks (cache/closure.ts), read one chunk at a time.
+    for (const b of rootBlobs(root, head)) keepBlobs.add(b);
+    for await (const keys of rootKeyChunks(read, root, pin, { head, dedupKeys: 0 })) for (const k of keys) keep.add(k);
   }
 
   // An unreadable record (rec undefined) is evicted below.
@@ -99,7 +102,8 @@ export async function gcRemote(remote: RemoteCache, opts: { maxAgeMs?: number; m
   const liveNow = live();
   for (const f of rootsKept) {
     const root = await raw(f.path);
-    if (root) liveNow.add(root.output);
+    // A root's blobs: its head, and the key chunks its refs name.
+    if (root) for (const b of [root.output, ...root.refs]) liveNow.add(b);
   }
   const grace = Math.min(GRACE_MS, opts.maxAgeMs ?? GRACE_MS);
   const orphans = [...blobSize.values()].filter((f) => !liveNow.has(f.path.split('/').pop()!) && now - f.mtimeMs >= grace && !fresh(f));

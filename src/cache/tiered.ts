@@ -14,7 +14,7 @@ import type { RemoteCacheConfig } from '../config.ts';
 import type { Reporter } from '../reporter.ts';
 import type { ActionRecord, Cache, ItemState } from './cache.ts';
 import type { LmdbCache } from './lmdb-store.ts';
-import { decodeKeyList } from './closure.ts';
+import { rootKeyChunks } from './closure.ts';
 import { openRemote, type RemoteCache, type RemoteCounters } from './remote-cache.ts';
 import { RemoteLease, TieredClaims } from './remote-lease.ts';
 
@@ -112,15 +112,17 @@ export class TieredCache implements Cache {
         const id = await this.remote.latest(name);
         const root = id && (await this.remote.getRoot(name, id));
         if (!root || !(await this.fetchBlob(root.output))) return;
-        const list = this.landing.blobs.get(root.output) ?? (await this.local.getBlob(root.output));
-        let keys: ActionKey[] = [];
+        // The root's keys, a chunk at a time (cache/closure.ts); each chunk is fetched when reached.
+        const read = async (h: ContentHash): Promise<Uint8Array | undefined> => ((await this.fetchBlob(h)) ? this.landing.blobs.get(h) ?? (await this.local.getBlob(h)) : undefined);
         try {
-          if (list) keys = decodeKeyList(list, `${name}/${id}`);
+          for await (const keys of rootKeyChunks(read, root, `${name}/${id}`)) {
+            for (let i = 0; i < keys.length && !this.disabled; i += 4096) {
+              await Promise.all(keys.slice(i, i + 4096).map(async (k) => this.landing.actions.has(k) || (await this.local.getAction(k)) || this.fetchAction(k)));
+            }
+            if (this.disabled) break;
+          }
         } catch (err) {
           this.warn('REMOTE_PREFETCH_FAILED', `${this.remote.location} ${name}/${id}`, `${(err as Error).message}; not prefetching it`);
-        }
-        for (let i = 0; i < keys.length && !this.disabled; i += 4096) {
-          await Promise.all(keys.slice(i, i + 4096).map(async (k) => this.landing.actions.has(k) || (await this.local.getAction(k)) || this.fetchAction(k)));
         }
       }, undefined),
     );
