@@ -38,6 +38,8 @@ export interface PipelineRun<C extends EngineConfig = EngineConfig> {
   estimates: Record<string, number>;
   /** Folders the build writes (cache, datasets): never read as input, even inside a source. */
   writes: string[];
+  /** `build --recheck`: trust no stat stamp (the pipeline's own memos by stamp included); re-read and re-hash every input. */
+  recheck?: boolean;
 }
 
 export interface OutputShard {

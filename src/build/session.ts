@@ -98,6 +98,7 @@ export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>,
     abort: (reason) => controller.abort(reason),
     estimates: {},
     writes: [cacheDir, outDir],
+    recheck: opts.recheck === true,
     blobs: {
       put: (b) => cache.putBlob(b),
       get: async (h) => {

@@ -5,7 +5,8 @@
  * URL has no stamp: the revision may move on the server.
  */
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Hash } from 'node:crypto';
 import { stampPath, stampTree } from '../../src/stamp.ts';
 import { VENDORED_DIRS } from './filter.ts';
@@ -15,7 +16,11 @@ import type { SourceSpec } from './types.ts';
 export function stampSource(h: Hash, spec: SourceSpec, baseDir: string, exclude: readonly string[] = []): boolean {
   try {
     if ('dir' in spec) {
-      stampTree(h, resolve(baseDir, spec.dir), (name, abs) => VENDORED_DIRS.has(name) || exclude.includes(abs));
+      const root = resolve(baseDir, spec.dir);
+      stampTree(h, root, (name, abs) => VENDORED_DIRS.has(name) || exclude.includes(abs));
+      // The reader honours .git/info/exclude too, which the tree's walk (skipping .git) never sees.
+      const gitExclude = join(root, '.git', 'info', 'exclude');
+      if (existsSync(gitExclude)) stampPath(h, gitExclude, '.git/info/exclude');
     } else if ('git' in spec) {
       if (isRemoteGit(spec.git)) return false;
       const commit = execFileSync('git', ['rev-parse', '--verify', '--end-of-options', `${spec.rev ?? 'HEAD'}^{commit}`], {
