@@ -26,7 +26,7 @@ import { PIPELINE_CODES } from './errors.ts';
 import { describeManifest, describeSummary, manifestDiff, replaySummary } from './describe.ts';
 import type { LlmSummary } from './llm/session.ts';
 import { ingestStage, type IngestedFile } from './ingest/stage.ts';
-import { inFlight, type InFlight } from './ingest/inflight.ts';
+import { inFlight, InOrder, type InFlight } from './ingest/inflight.ts';
 import { openSource, type OpenedSource, type SkippedFile, type SourceIdentity } from './ingest/sources.ts';
 import { parseStage } from './parse/stage.ts';
 import { languageFor } from './parse/languages/registry.ts';
@@ -113,10 +113,11 @@ async function processSource(
   const facts = new Map<string, Promise<FileFacts | undefined>>();
   const parseLimit = pLimit(Math.max(2, run.pool.threads * 4));
   // Files are stored concurrently (their writes share the cache's transactions), in walk order;
-  // a file's parse starts once its bytes are stored. Awaited in order below, so the first
+  // a file's parse starts once its bytes are stored. Settled in order below, so the first
   // failure in path order is the one reported, as when they were stored one by one.
-  const stored: Array<Promise<IngestedFile>> = [];
+  const stored = new InOrder<IngestedFile>();
   for await (const f of opened.files()) {
+    if (stored.failed) break;
     const drop = decision?.drop.get(f.path);
     if (drop) {
       dropped.push(drop);
@@ -131,8 +132,7 @@ async function processSource(
       .run(ingestStage, { repo, path: f.path, bytes, hash })
       .then((r) => r.value)
       .finally(() => flight.files.give(n));
-    file.catch(() => undefined); // handled where it is awaited, in order
-    stored.push(file);
+    stored.add(file);
     // status looks items up one by one, stopping at the first stale one, as it always did.
     if (run.mode === 'status') await file;
     const language = languageFor(f.path);
@@ -143,7 +143,12 @@ async function processSource(
       facts.set(f.path, parsed);
     }
   }
-  for (const file of stored) files.push(await file);
+  try {
+    files.push(...(await stored.values()));
+  } catch (err) {
+    await Promise.allSettled(facts.values()); // no parse of this source outlives its failure
+    throw err;
+  }
   out.skipped = [...opened.skipped, ...dropped];
   out.files = files.length;
   if (out.skipped.length > 0) {

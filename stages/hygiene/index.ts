@@ -23,7 +23,7 @@ import type { StageDef } from '../../src/stage.ts';
 import type { ErrorCode } from '../../src/errors.ts';
 import { openSource, type FileLimits, type OpenedSource } from '../ingest/sources.ts';
 import { stampSource } from '../ingest/stamp.ts';
-import { Budget, FILE_BYTES_IN_FLIGHT, FILES_IN_FLIGHT, sourcesAtOnce } from '../ingest/inflight.ts';
+import { allInOrder, Budget, FILE_BYTES_IN_FLIGHT, FILES_IN_FLIGHT, InOrder, sourcesAtOnce } from '../ingest/inflight.ts';
 import { resolveHygiene, type HygieneSettings } from './config.ts';
 import { loadBenchmarks, type BenchmarkIndex } from './decontaminate.ts';
 import { isLicenseInput, licenseAllowed, LICENSE_DETECTOR_VERSION, type LicenseResult } from './license.ts';
@@ -127,7 +127,7 @@ export async function scanSources(run: PipelineRun, limits: FileLimits): Promise
   const sources = run.loaded.config.sources;
   const limit = pLimit(sourcesAtOnce(run.pool.threads));
   const budget = new Budget(FILE_BYTES_IN_FLIGHT, FILES_IN_FLIGHT);
-  const scans = await Promise.all(sources.map((spec, index) => limit(() => memoScan(run, spec, index, limits, settings, budget, bench))));
+  const scans = await allInOrder(sources.map((spec, index) => limit(() => memoScan(run, spec, index, limits, settings, budget, bench))));
   return { scans, settings, bench };
 }
 
@@ -164,18 +164,17 @@ async function memoScan(run: PipelineRun, spec: SourceConfig, index: number, lim
 
 async function scanSource(run: PipelineRun, opened: OpenedSource, s: HygieneSettings, budget: Budget, bench?: BenchmarkIndex): Promise<Scanned> {
   const repo = opened.identity.name;
-  const pending: Array<Promise<ScannedFile>> = [];
+  const pending = new InOrder<ScannedFile>();
   const licenseFiles: Array<{ path: string; hash: ContentHash; text: string }> = [];
   for await (const f of opened.files()) {
+    if (pending.failed) break;
     const n = f.bytes.byteLength;
     await budget.take(n);
-    const p = scanFile(run, repo, f.path, f.bytes, s, bench).finally(() => budget.give(n));
-    p.catch(() => undefined); // awaited in path order below
-    pending.push(p);
+    pending.add(scanFile(run, repo, f.path, f.bytes, s, bench).finally(() => budget.give(n)));
     if (isLicenseInput(f.path)) licenseFiles.push({ path: f.path, hash: hashBytes(f.bytes), text: dec.decode(f.bytes) });
   }
-  const files: ScannedFile[] = [];
-  for (const p of pending) files.push(await p);
+  // Settled in path order: the first failure in that order is the one reported.
+  const files = await pending.values();
   const license = await item(run, licenseStage, { repo, files: licenseFiles });
   return { name: repo, license, files };
 }

@@ -12,8 +12,12 @@
 export const SOURCE_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 /** Bytes of files read and not yet stored, across the build. */
 export const FILE_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
-/** Files read and not yet stored, across the build (bounds the promises and the write batches). */
-export const FILES_IN_FLIGHT = 256;
+/**
+ * Files read and not yet stored, across the build. Enough to group the cache's writes (a batch
+ * of 32 files costs a few commits instead of 3-4 per file), few enough that the main thread's
+ * share of their work (hashing, the secret scan) never keeps one file's write waiting long.
+ */
+export const FILES_IN_FLIGHT = 32;
 
 /** Sources at once: at least 4, 4 per worker thread (a repository spends much of its time waiting on the pool or the cache), at most 32. */
 export function sourcesAtOnce(threads: number): number {
@@ -88,4 +92,38 @@ export function inFlight(threads: number): InFlight {
     sources: new Budget(SOURCE_BYTES_IN_FLIGHT, sourcesAtOnce(threads)),
     files: new Budget(FILE_BYTES_IN_FLIGHT, FILES_IN_FLIGHT),
   };
+}
+
+/**
+ * The promises of one pass's files, in walk order. `failed` turns true at the first failure (the
+ * pass stops reading); `values()` waits until every one has settled, so nothing outlives the
+ * pass, then gives the values in order or throws the first failure in order.
+ */
+export class InOrder<T> {
+  private readonly all: Array<Promise<T>> = [];
+  failed = false;
+
+  add(p: Promise<T>): void {
+    this.all.push(p);
+    p.catch(() => {
+      this.failed = true;
+    });
+  }
+
+  async values(): Promise<T[]> {
+    const settled = await Promise.allSettled(this.all);
+    const out: T[] = [];
+    for (const r of settled) {
+      if (r.status === 'rejected') throw r.reason;
+      out.push(r.value);
+    }
+    return out;
+  }
+}
+
+/** Every promise settled, then the values in order or the first failure in order. */
+export async function allInOrder<T>(ps: Array<Promise<T>>): Promise<T[]> {
+  const o = new InOrder<T>();
+  for (const p of ps) o.add(p);
+  return o.values();
 }
