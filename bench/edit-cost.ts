@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { open } from 'lmdb';
 
 const root = resolve(import.meta.dirname, '..');
 const arg = (name: string, dflt?: string): string | undefined => {
@@ -87,10 +88,23 @@ interface Run {
   wall: number;
   cpu: number;
   syncs?: number;
+  commits: number;
   summary: any;
 }
 
+/** LMDB's last committed transaction id in the cache (0 before the first build). */
+function lastCommit(cacheDir: string): number {
+  if (!existsSync(join(cacheDir, 'lmdb', 'data.mdb'))) return 0;
+  const env = open({ path: join(cacheDir, 'lmdb'), readOnly: true });
+  try {
+    return (env.getStats() as { lastTxnId: number }).lastTxnId;
+  } finally {
+    void env.close();
+  }
+}
+
 function build(label: string, cacheDir: string, outDir: string): Run {
+  const commits0 = lastCommit(cacheDir);
   const cmd = [join(root, 'bin/retrace.js'), 'build', '--json', '--config', config, '--cache-dir', cacheDir, '--out', outDir];
   const nodeArgs = profDir ? [`--cpu-prof`, `--cpu-prof-dir=${join(profDir, `${format}-${label}`)}`] : [];
   const traceFile = join(work, `strace-${format}-${label}.txt`);
@@ -109,7 +123,7 @@ function build(label: string, cacheDir: string, outDir: string): Run {
       if (m) syncs += Number(m[1]);
     }
   }
-  return { label, wall, cpu, syncs, summary: JSON.parse(r.stdout) };
+  return { label, wall, cpu, syncs, commits: lastCommit(cacheDir) - commits0, summary: JSON.parse(r.stdout) };
 }
 
 const cache = join(work, `cache-${format}`);
@@ -150,6 +164,7 @@ for (const r of runs) {
     .join(', ');
   console.log(
     `  ${r.label.padEnd(5)} wall ${r.wall.toFixed(2)} s  cpu ${r.cpu.toFixed(2)} s` +
+      `  commits ${r.commits}` +
       (r.syncs !== undefined ? `  fsync ${r.syncs}` : '') +
       `  ${r.label === 'cold' ? '' : `(${((r.wall / cold.wall) * 100).toFixed(1)}% wall, ${((r.cpu / cold.cpu) * 100).toFixed(1)}% cpu of cold) `}computed: ${computed || 'nothing'}; version ${r.summary.version}`,
   );

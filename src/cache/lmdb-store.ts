@@ -188,6 +188,16 @@ export class LmdbCache implements Cache {
     this.leases = root.openDB<LeaseValue, string>({ name: 'leases', encoding: 'msgpack' });
   }
 
+  /**
+   * The id of the environment's last committed write transaction (LMDB counts every commit, any
+   * process's): the difference across a run is how many commits (each one synced) it cost.
+   * Writes pending together go into one transaction (lmdb-js batches them), so callers that keep
+   * several writes in flight pay one commit per batch, not one per write.
+   */
+  lastCommit(): number {
+    return (this.root.getStats() as { lastTxnId: number }).lastTxnId;
+  }
+
   /** Register this process as a running build until `close()` (lease.ts): gc keeps what it uses. */
   async startBuildLease(): Promise<BuildLease> {
     this.lease ??= new BuildLease(this.root, this.leases);
