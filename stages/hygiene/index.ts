@@ -15,7 +15,7 @@
  * each one sees the same decisions as a single machine and `merge` assembles the same version.
  */
 import pLimit from 'p-limit';
-import { resolve } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { hashBytes, type ContentHash } from '../../src/hash.ts';
 import { newStamp } from '../../src/stamp.ts';
 import type { PipelineRun, SourceConfig } from '../config.ts';
@@ -133,10 +133,13 @@ export async function scanSources(run: PipelineRun, limits: FileLimits): Promise
 
 /** What a source's scan depends on besides its files' bytes: part of its memo's key. */
 function scanSettings(run: PipelineRun, spec: SourceConfig, limits: FileLimits, s: HygieneSettings, bench?: BenchmarkIndex): Record<string, unknown> {
+  // Where the source is; for a dir, the build's own folders inside it (the reader leaves them out).
+  const location = resolve(run.loaded.dir, 'dir' in spec ? spec.dir : 'git' in spec ? spec.git : spec.tarball);
+  const inside = 'dir' in spec ? run.writes.filter((w) => w === location || w.startsWith(location + sep)) : [];
   return {
     source: spec,
-    base: resolve(run.loaded.dir),
-    exclude: run.writes,
+    location,
+    exclude: inside,
     limits,
     secrets: s.secrets !== 'off' ? { rules: SECRET_RULES_VERSION, stage: secretsStage.version } : false,
     decontaminate: bench ? { benchmark: bench.hash, ngram: bench.ngram, stage: decontaminateStage.version } : false,
