@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { redactDeep, redactUrl } from '../src/redact.ts';
 import pLimit from 'p-limit';
 import { newStamp, stampPath, stampTree } from '../src/stamp.ts';
-import { stampSource } from './ingest/stamp.ts';
+import { sourceStampOf } from './ingest/stamp.ts';
 import { RetraceError } from '../src/errors.ts';
 import { hashBytes, hashText, type ContentHash } from '../src/hash.ts';
 import { canonicalJson } from '../src/key.ts';
@@ -442,7 +442,12 @@ export const retracePipeline: Pipeline<PipelineConfig> = {
   },
   inputStamp(run) {
     const h = newStamp();
-    for (const spec of run.loaded.config.sources) if (!stampSource(h, spec, run.loaded.dir, run.writes)) return undefined;
+    const sources = run.loaded.config.sources;
+    for (let i = 0; i < sources.length; i++) {
+      const stamp = sourceStampOf(run, i, sources[i]!, run.loaded.dir, run.writes);
+      if (stamp === undefined) return undefined;
+      h.update(`${stamp}\n`);
+    }
     const promptsDir = run.loaded.config.llm?.promptsDir;
     try {
       for (const f of resolveHygiene(run.loaded.config.hygiene, run.loaded.dir).decontaminate?.files ?? []) stampPath(h, f);

@@ -17,12 +17,11 @@
 import pLimit from 'p-limit';
 import { resolve, sep } from 'node:path';
 import { hashBytes, type ContentHash } from '../../src/hash.ts';
-import { newStamp } from '../../src/stamp.ts';
 import type { PipelineRun, SourceConfig } from '../config.ts';
 import type { StageDef } from '../../src/stage.ts';
 import type { ErrorCode } from '../../src/errors.ts';
 import { openSource, type FileLimits, type OpenedSource } from '../ingest/sources.ts';
-import { stampSource } from '../ingest/stamp.ts';
+import { sourceStampOf } from '../ingest/stamp.ts';
 import { allInOrder, Budget, FILE_BYTES_IN_FLIGHT, FILES_IN_FLIGHT, InOrder, sourcesAtOnce } from '../ingest/inflight.ts';
 import { resolveHygiene, type HygieneSettings } from './config.ts';
 import { loadBenchmarks, type BenchmarkIndex } from './decontaminate.ts';
@@ -151,8 +150,7 @@ function scanSettings(run: PipelineRun, spec: SourceConfig, limits: FileLimits, 
 type Scanned = Omit<SourceScan, 'index' | 'failed'>;
 
 async function memoScan(run: PipelineRun, spec: SourceConfig, index: number, limits: FileLimits, s: HygieneSettings, budget: Budget, bench?: BenchmarkIndex): Promise<SourceScan> {
-  const h = newStamp();
-  const stamped = run.mode !== 'status' && !run.recheck && stampSource(h, spec, run.loaded.dir, run.writes);
+  const stamp = run.mode !== 'status' && !run.recheck ? sourceStampOf(run, index, spec, run.loaded.dir, run.writes) : undefined;
   let opened: OpenedSource;
   try {
     opened = await openSource(spec, run.loaded.dir, limits, run.writes);
@@ -160,8 +158,8 @@ async function memoScan(run: PipelineRun, spec: SourceConfig, index: number, lim
     return { index, name: `sources[${index}]`, license: {}, files: [], failed: true };
   }
   const repo = opened.identity.name;
-  if (!stamped) return { index, ...(await scanSource(run, opened, s, budget, bench)) };
-  const r = await run.exec.run(scanMemoStage, { repo, stamp: h.digest('hex'), settings: scanSettings(run, spec, limits, s, bench), scan: () => scanSource(run, opened, s, budget, bench) });
+  if (stamp === undefined) return { index, ...(await scanSource(run, opened, s, budget, bench)) };
+  const r = await run.exec.run(scanMemoStage, { repo, stamp, settings: scanSettings(run, spec, limits, s, bench), scan: () => scanSource(run, opened, s, budget, bench) });
   return { index, ...(r.value as Scanned) };
 }
 
