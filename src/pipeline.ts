@@ -40,6 +40,8 @@ export interface PipelineRun<C extends EngineConfig = EngineConfig> {
   writes: string[];
   /** The datasets folder versions are written under (`--out`). */
   outDir: string;
+  /** `build --recheck`: trust no stat stamp (the pipeline's own memos by stamp included); re-read and re-hash every input. */
+  recheck?: boolean;
 }
 
 export interface OutputShard {

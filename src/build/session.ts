@@ -101,6 +101,7 @@ export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>,
     estimates: {},
     writes: [cacheDir, outDir],
     outDir,
+    recheck: opts.recheck === true,
     blobs: {
       put: (b) => cache.putBlob(b),
       get: async (h) => {

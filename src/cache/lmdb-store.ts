@@ -84,10 +84,21 @@ function diskFull(err: unknown, dir: string): boolean {
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string, dir: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RetraceError('CACHE_TIMEOUT', `${what} did not commit within ${ms} ms`, {
-      item: dir,
-      hint: 'another process may hold the cache\'s write lock (`retrace cache verify` shows whether the cache is sound); RETRACE_CACHE_TIMEOUT_MS sets the limit',
-    })), ms);
+    // A busy main thread (many items in flight on a loaded machine) runs the timer in the same
+    // loop turn as the commit's completion, timers first: the completion is let through (it is
+    // delivered before setImmediate's turn), so only a commit that really did not happen times out.
+    timer = setTimeout(
+      () =>
+        setImmediate(() =>
+          reject(
+            new RetraceError('CACHE_TIMEOUT', `${what} did not commit within ${ms} ms`, {
+              item: dir,
+              hint: 'another process may hold the cache\'s write lock (`retrace cache verify` shows whether the cache is sound); RETRACE_CACHE_TIMEOUT_MS sets the limit',
+            }),
+          ),
+        ),
+      ms,
+    );
   });
   try {
     return await Promise.race([p, timeout]);
@@ -176,6 +187,16 @@ export class LmdbCache implements Cache {
     this.items = root.openDB<ItemState, string>({ name: 'items', encoding: 'msgpack' });
     this.blobAt = root.openDB<number, string>({ name: 'blobAt', encoding: 'msgpack' });
     this.leases = root.openDB<LeaseValue, string>({ name: 'leases', encoding: 'msgpack' });
+  }
+
+  /**
+   * The id of the environment's last committed write transaction (LMDB counts every commit, any
+   * process's): the difference across a run is how many commits (each one synced) it cost.
+   * Writes pending together go into one transaction (lmdb-js batches them), so callers that keep
+   * several writes in flight pay one commit per batch, not one per write.
+   */
+  lastCommit(): number {
+    return (this.root.getStats() as { lastTxnId: number }).lastTxnId;
   }
 
   /** Register this process as a running build until `close()` (lease.ts): gc keeps what it uses. */
