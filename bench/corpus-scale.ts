@@ -109,6 +109,9 @@ function firstJs(dir: string): string | undefined {
 
 export interface Usage {
   wallS: number;
+  /** CPU of the child's main thread and of its other threads (workers, V8 helpers, libuv pool), polled from /proc. */
+  mainCpuS?: number;
+  otherCpuS?: number;
   cpuS: number;
   hookCpuS: number;
   rssMB: number;
@@ -174,6 +177,7 @@ export function prepareCorpus(repo: string, benchDir: string, want: number, log:
  * `cpuS` is from /proc/self/stat (the children's times) when one child runs at a time, else the hook's.
  */
 export function runner(repo: string, runDir: string): (args: string[], prof?: string) => Promise<Usage> {
+  const TICK = 100; // clock ticks per second of /proc's times
   const bin = join(repo, 'bin/retrace.js');
   const hook = join(runDir, 'usage-hook.mjs');
   writeFileSync(hook, HOOK);
@@ -198,9 +202,27 @@ export function runner(repo: string, runDir: string): (args: string[], prof?: st
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
       child.stderr.on('data', (d) => (stderr += d));
+      // Per-thread CPU, polled (Linux): the last utime+stime seen of every thread of the child.
+      const threads = new Map<number, number>();
+      const poll = () => {
+        try {
+          for (const t of readdirSync(`/proc/${child.pid}/task`)) {
+            const st = readFileSync(`/proc/${child.pid}/task/${t}/stat`, 'utf8');
+            const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+            threads.set(Number(t), (Number(f[11]) + Number(f[12])) / TICK);
+          }
+        } catch {
+          // the thread (or the child) ended between listing and reading
+        }
+      };
+      const timer = setInterval(poll, 200);
+      child.on('exit', poll);
       child.on('error', fail);
       child.on('close', (code) => {
+        clearInterval(timer);
         const wallS = (performance.now() - t0) / 1000;
+        const mainCpuS = threads.get(child.pid!);
+        const otherCpuS = [...threads].reduce((n, [t, c]) => (t === child.pid ? n : n + c), 0);
         const cpu1 = childrenCpuS();
         active.delete(me);
         const exclusive = !me.overlapped;
@@ -218,7 +240,7 @@ export function runner(repo: string, runDir: string): (args: string[], prof?: st
         } catch {
           return fail(new Error(`retrace ${args.join(' ')} printed no JSON summary:\n${stdout.slice(0, 500)}`));
         }
-        ok({ wallS, cpuS: exclusive && cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : hookCpuS, hookCpuS, rssMB, summary });
+        ok({ wallS, mainCpuS, otherCpuS: threads.size > 0 ? otherCpuS : undefined, cpuS: exclusive && cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : hookCpuS, hookCpuS, rssMB, summary });
       });
     });
 }
