@@ -280,6 +280,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     retrace(['build', '--json', '--config', config, '--cache-dir', cache, '--out', out, ...(o.workers ? ['--workers', o.workers] : [])], prof);
 
   const results: any[] = [];
+  if (!o.json) console.log(`Retrace ${repo} — ${want} package folders, ${size.files} files, ${sourceMB.toFixed(1)} MB of source; edit: one comment line appended to ${relative(corpus, editFile)}`);
   try {
     for (const format of formats) {
       const config = join(run, `${format}.config.ts`);
@@ -296,7 +297,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       const load0 = loadavg()[0]!;
       log(`${format}: cold build of ${want} packages ...`);
       const cold = await build(config, cache, out);
-      log(`${format}: cold ${cold.wallS.toFixed(1)} s wall, ${cold.cpuS.toFixed(1)} CPU-s; no-op ...`);
+      log(`${format}: cold ${cold.wallS.toFixed(1)} s wall, ${cold.cpuS.toFixed(1)} CPU-s (main thread ${cold.mainCpuS?.toFixed(1)}), peak RSS ${cold.rssMB.toFixed(0)} MB; no-op ...`);
       const noop = await build(config, cache, out);
       const original = readFileSync(editFile);
       let edit: Usage;
@@ -307,6 +308,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       } finally {
         writeFileSync(editFile, original);
       }
+      log(`${format}: no-op ${noop.wallS.toFixed(1)} s wall, ${noop.cpuS.toFixed(2)} CPU-s; edit ${edit.wallS.toFixed(1)} s wall, ${edit.cpuS.toFixed(2)} CPU-s`);
       const load1 = loadavg()[0]!;
       let profile: (Attribution & { wallS: number; cpuS: number }) | undefined;
       if (!o['no-profile']) {
@@ -317,7 +319,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
         if (o['keep-profiles']) cpSync(prof, join(resolve(o['keep-profiles']), format), { recursive: true });
         rmSync(join(run, `${format}-cache-prof`), { recursive: true, force: true });
       }
-      results.push({ format, packages: want, files: size.files, sourceMB, editFile: relative(corpus, editFile), load: [load0, load1], cold, noop, edit, profile });
+      const r = { format, packages: want, files: size.files, sourceMB, editFile: relative(corpus, editFile), load: [load0, load1], cold, noop, edit, profile };
+      results.push(r);
+      if (!o.json) printResult(r, sourceMB);
       rmSync(cache, { recursive: true, force: true });
     }
   } finally {
@@ -326,19 +330,19 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
   if (o.json) {
     console.log(JSON.stringify({ repo, corpus: { packages: want, files: size.files, sourceMB }, results: results.map((r) => ({ ...r, cold: strip(r.cold), noop: strip(r.noop), edit: strip(r.edit) })) }, null, 2));
-    return;
   }
-  console.log(`\nRetrace ${repo} — ${want} package folders, ${size.files} files, ${sourceMB.toFixed(1)} MB of source; edit: one comment line appended to ${results[0]?.editFile}`);
-  for (const r of results) {
-    console.log(`\n${r.format}  (load average ${r.load[0].toFixed(1)} -> ${r.load[1].toFixed(1)} on ${availableParallelism()} cores; ${r.cold.summary.documents} documents, ${r.cold.summary.tokens} tokens, ${r.cold.summary.shards} shard(s))`);
-    const row = (name: string, u: Usage) => [name, u.wallS.toFixed(2), u.cpuS.toFixed(2), (u.cpuS / u.wallS).toFixed(2), u.rssMB.toFixed(0), (sourceMB / u.wallS).toFixed(2), `${((u.wallS / r.cold.wallS) * 100).toFixed(1)}%`, `${((u.cpuS / r.cold.cpuS) * 100).toFixed(1)}%`];
-    table(['run', 'wall s', 'CPU s', 'cores', 'peak RSS MB', 'source MB/s', 'wall/cold', 'CPU/cold'], [row('cold', r.cold), row('no-op', r.noop), row('one-line edit', r.edit)]);
-    if (r.profile) {
-      const p = r.profile;
-      console.log(`\n  per-stage CPU (profiled cold build: ${p.wallS.toFixed(1)} s wall, ${p.cpuS.toFixed(1)} CPU-s; ${p.threads} thread profiles with ${p.sampledS.toFixed(1)} s of samples, scaled to the CPU time; run from the TypeScript sources, so tsx's share is not in the timed builds):`);
-      table(['where', 'CPU s', 'share'], p.rows.map(([k, s]: [string, number]) => [k, s.toFixed(2), `${((s / p.cpuS) * 100).toFixed(1)}%`]), '  ');
-      console.log(`\n  CPU floor (tree-sitter ${p.floor.parse.toFixed(2)} s + tokenizer BPE ${p.floor.tokenize.toFixed(2)} s + zstd/Parquet WASM ${p.floor.zstd.toFixed(2)} s, from the profile) = ${p.floor.total.toFixed(2)} CPU-s; cold CPU / floor = ${(r.cold.cpuS / p.floor.total).toFixed(2)}x, cold wall / floor = ${(r.cold.wallS / p.floor.total).toFixed(2)}x`);
-    }
+}
+
+/** One format's table, printed as soon as that format is done (a long run that is stopped keeps what it printed). */
+function printResult(r: any, sourceMB: number): void {
+  console.log(`\n${r.format}  (load average ${r.load[0].toFixed(1)} -> ${r.load[1].toFixed(1)} on ${availableParallelism()} cores; ${r.cold.summary.documents} documents, ${r.cold.summary.tokens} tokens, ${r.cold.summary.shards} shard(s))`);
+  const row = (name: string, u: Usage) => [name, u.wallS.toFixed(2), u.cpuS.toFixed(2), u.mainCpuS === undefined ? '-' : u.mainCpuS.toFixed(2), (u.cpuS / u.wallS).toFixed(2), u.rssMB.toFixed(0), (sourceMB / u.wallS).toFixed(2), `${((u.wallS / r.cold.wallS) * 100).toFixed(1)}%`, `${((u.cpuS / r.cold.cpuS) * 100).toFixed(1)}%`];
+  table(['run', 'wall s', 'CPU s', 'main thread CPU s', 'cores', 'peak RSS MB', 'source MB/s', 'wall/cold', 'CPU/cold'], [row('cold', r.cold), row('no-op', r.noop), row('one-line edit', r.edit)]);
+  if (r.profile) {
+    const p = r.profile;
+    console.log(`\n  per-stage CPU (profiled cold build: ${p.wallS.toFixed(1)} s wall, ${p.cpuS.toFixed(1)} CPU-s; ${p.threads} thread profiles with ${p.sampledS.toFixed(1)} s of samples, scaled to the CPU time; run from the TypeScript sources, so tsx's share is not in the timed builds):`);
+    table(['where', 'CPU s', 'share'], p.rows.map(([k, s]: [string, number]) => [k, s.toFixed(2), `${((s / p.cpuS) * 100).toFixed(1)}%`]), '  ');
+    console.log(`\n  CPU floor (tree-sitter ${p.floor.parse.toFixed(2)} s + tokenizer BPE ${p.floor.tokenize.toFixed(2)} s + zstd/Parquet WASM ${p.floor.zstd.toFixed(2)} s, from the profile) = ${p.floor.total.toFixed(2)} CPU-s; cold CPU / floor = ${(r.cold.cpuS / p.floor.total).toFixed(2)}x, cold wall / floor = ${(r.cold.wallS / p.floor.total).toFixed(2)}x`);
   }
 }
 
