@@ -97,6 +97,9 @@ for (let r = 0; r < Number(o.runs); r++) {
         console.error(`${mode}, ${count} partition(s) x ${workers} worker thread(s) ...`);
         const s = await scaled(mode, count, dir, prof);
         results.push(s);
+        console.error(
+          `  ${mode} ${count}: ${f(s.wallS)} s wall (load ${s.load.toFixed(1)}); partitions ${s.parts.map((p) => `${f(p.wallS)} s / ${f(p.cpuS)} CPU-s (main ${f(p.mainCpuS)})`).join(', ')}; merge ${f(s.merge.wallS)} s / ${f(s.merge.cpuS)} CPU-s (main ${f(s.merge.mainCpuS)})`,
+        );
         if (prof) {
           cpSync(prof, join(resolve(o['keep-profiles']!), `${mode}-${count}`), { recursive: true });
           for (const [who, u] of [...s.parts.map((p, i) => [`partition ${i}/${count}`, p] as const), ['merge', s.merge] as const]) {
