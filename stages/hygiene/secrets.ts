@@ -14,7 +14,14 @@
  * the file (all slices of the redacted bytes) shows the same placeholder.
  */
 import { lintSource } from '@secretlint/core';
+import { secretLintProfiler } from '@secretlint/profiler';
 import { creator as recommended } from '@secretlint/secretlint-rule-preset-recommend';
+
+// secretlint's profiler (one per process, always on) makes performance marks for every rule of
+// every file and keeps them all: each new mark searches the ones kept and Node's mark buffer,
+// so a build's secret scan grew with the square of its file count (110 of 157 main-thread CPU-s
+// of a 40-package raw build went to it; bench/corpus-scale.ts). Nothing reads its figures.
+secretLintProfiler.mark = () => {};
 
 /** Bump when a rule changes what is found: it is part of the secrets stage's key. */
 export const SECRET_RULES_VERSION = 'secretlint-recommend-11.7.1+retrace-1';
