@@ -226,7 +226,8 @@ export function runner(repo: string, runDir: string): (args: string[], prof?: st
         const cpu1 = childrenCpuS();
         active.delete(me);
         const exclusive = !me.overlapped;
-        if (code !== 0) return fail(new Error(`retrace ${args.join(' ')} exited ${code}:\n${stderr.trim().split('\n').slice(-20).join('\n')}`));
+        // Exit 3: done, with failed items (a partial version): its figures count, its failures are shown.
+        if (code !== 0 && code !== 3) return fail(new Error(`retrace ${args.join(' ')} exited ${code}:\n${stderr.trim().split('\n').slice(-20).join('\n')}`));
         let hookCpuS = 0;
         let rssMB = 0;
         for (const f of readdirSync(runDir).filter((f) => f.startsWith(`usage-${n}.`))) {
@@ -338,6 +339,10 @@ function printResult(r: any, sourceMB: number): void {
   console.log(`\n${r.format}  (load average ${r.load[0].toFixed(1)} -> ${r.load[1].toFixed(1)} on ${availableParallelism()} cores; ${r.cold.summary.documents} documents, ${r.cold.summary.tokens} tokens, ${r.cold.summary.shards} shard(s))`);
   const row = (name: string, u: Usage) => [name, u.wallS.toFixed(2), u.cpuS.toFixed(2), u.mainCpuS === undefined ? '-' : u.mainCpuS.toFixed(2), (u.cpuS / u.wallS).toFixed(2), u.rssMB.toFixed(0), (sourceMB / u.wallS).toFixed(2), `${((u.wallS / r.cold.wallS) * 100).toFixed(1)}%`, `${((u.cpuS / r.cold.cpuS) * 100).toFixed(1)}%`];
   table(['run', 'wall s', 'CPU s', 'main thread CPU s', 'cores', 'peak RSS MB', 'source MB/s', 'wall/cold', 'CPU/cold'], [row('cold', r.cold), row('no-op', r.noop), row('one-line edit', r.edit)]);
+  for (const [name, u] of [['cold', r.cold], ['no-op', r.noop], ['one-line edit', r.edit]] as const) {
+    const failures = (u.summary.failures ?? []) as Array<{ code?: string; item?: string; stage?: string; message?: string }>;
+    if (failures.length > 0) console.log(`  ${name}: ${failures.length} item(s) FAILED (exit 3, partial version), e.g. ${failures.slice(0, 3).map((x) => `${x.code ?? ''} ${x.stage ?? ''} ${x.item ?? ''}`.trim()).join('; ')}`);
+  }
   if (r.profile) {
     const p = r.profile;
     console.log(`\n  per-stage CPU (profiled cold build: ${p.wallS.toFixed(1)} s wall, ${p.cpuS.toFixed(1)} CPU-s; ${p.threads} thread profiles with ${p.sampledS.toFixed(1)} s of samples, scaled to the CPU time; run from the TypeScript sources, so tsx's share is not in the timed builds):`);
