@@ -221,7 +221,7 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
   // Hygiene's signature pass sees every source (not only this partition's), so every partition
   // takes the same dedup / license / decontamination decisions as a single machine.
   run.reporter.emit({ type: 'phase', name: 'hygiene' });
-  const hygiene = await scanSources(run, settings.limits, indices.length < cfg.sources.length ? indices : []);
+  const hygiene = await scanSources(run, settings.limits);
   const decisions = decide(hygiene.scans, hygiene.settings);
   if (run.mode === 'status') countHygieneDrops(run, indices, decisions);
   run.reporter.emit({ type: 'phase', name: 'building' });

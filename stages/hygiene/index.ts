@@ -112,20 +112,13 @@ async function item<I, O>(run: PipelineRun, stage: StageDef<I, O>, input: I): Pr
 
 const dec = new TextDecoder();
 
-/**
- * The signature pass over every configured source. `first`: config positions to scan before the
- * others (a partition's own sources: the other partitions scan theirs at the same time, so the
- * rest are mostly cache hits by the time this one reaches them instead of computed twice).
- */
-export async function scanSources(run: PipelineRun, limits: FileLimits, first: readonly number[] = []): Promise<{ scans: SourceScan[]; settings: HygieneSettings; bench?: BenchmarkIndex }> {
+/** The signature pass over every configured source. */
+export async function scanSources(run: PipelineRun, limits: FileLimits): Promise<{ scans: SourceScan[]; settings: HygieneSettings; bench?: BenchmarkIndex }> {
   const settings = hygieneOf(run);
   const bench = settings.decontaminate ? loadBenchmarks(settings.decontaminate.files, settings.decontaminate.ngram) : undefined;
   const sources = run.loaded.config.sources;
   const limit = pLimit(4);
-  const early = new Set(first);
-  const order = [...early, ...[...sources.keys()].filter((i) => !early.has(i))];
-  const scans: SourceScan[] = new Array(sources.length);
-  await Promise.all(order.map((index) => limit(async () => void (scans[index] = await scanSource(run, sources[index]!, index, limits, settings, bench)))));
+  const scans = await Promise.all(sources.map((spec, index) => limit(() => scanSource(run, spec, index, limits, settings, bench))));
   return { scans, settings, bench };
 }
 
