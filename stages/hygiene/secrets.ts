@@ -15,6 +15,12 @@
  */
 import type { lintSource as LintSource } from '@secretlint/core';
 
+// secretlint's profiler (one per process, always on) makes performance marks for every rule of
+// every file and keeps them all: each new mark searches the ones kept and Node's mark buffer,
+// so a build's secret scan grew with the square of its file count (110 of 157 main-thread CPU-s
+// of a 40-package raw build went to it; bench/corpus-scale.ts). Nothing reads its figures: it is
+// switched off when secretlint loads (below).
+
 /** Bump when a rule changes what is found: it is part of the secrets stage's key. */
 export const SECRET_RULES_VERSION = 'secretlint-recommend-11.7.1+retrace-1';
 
@@ -50,7 +56,9 @@ function kindOf(ruleId: string, messageId: string | undefined): string {
 // secretlint loads on first use (~20 modules): a build answered from the cache never needs it.
 let secretlint: Promise<{ lintSource: typeof LintSource; config: object }> | undefined;
 function loadSecretlint(): Promise<{ lintSource: typeof LintSource; config: object }> {
-  secretlint ??= Promise.all([import('@secretlint/core'), import('@secretlint/secretlint-rule-preset-recommend')]).then(([core, preset]) => ({
+  secretlint ??= Promise.all([import('@secretlint/core'), import('@secretlint/secretlint-rule-preset-recommend'), import('@secretlint/profiler')]).then(([core, preset, profiler]) => {
+    profiler.secretLintProfiler.mark = () => {};
+    return {
     lintSource: core.lintSource,
     config: {
       rules: [
@@ -62,7 +70,8 @@ function loadSecretlint(): Promise<{ lintSource: typeof LintSource; config: obje
         },
       ],
     },
-  }));
+    };
+  });
   return secretlint;
 }
 
