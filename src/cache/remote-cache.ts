@@ -32,6 +32,8 @@ export interface RemoteCounters {
   rejectedRecords: number;
   /** Entries refused by the read bounds: not a regular file, over the size its record states, too slow. */
   refusedEntries: number;
+  /** Requests made to the store (reads, existence checks, writes). */
+  requests: number;
 }
 
 export type ProblemHandler = (code: 'REMOTE_BLOB_CORRUPT' | 'REMOTE_UNTRUSTED' | 'REMOTE_ENTRY_REFUSED', item: string, message: string) => void;
@@ -51,7 +53,7 @@ function checkName(s: string): string {
 }
 
 export class RemoteCache {
-  readonly counters: RemoteCounters = { actionsFetched: 0, actionsSent: 0, blobsFetched: 0, blobsSent: 0, bytesFetched: 0, bytesSent: 0, corruptBlobs: 0, rejectedRecords: 0, refusedEntries: 0 };
+  readonly counters: RemoteCounters = { actionsFetched: 0, actionsSent: 0, blobsFetched: 0, blobsSent: 0, bytesFetched: 0, bytesSent: 0, corruptBlobs: 0, rejectedRecords: 0, refusedEntries: 0, requests: 0 };
   /** Blobs known to be on the remote (fetched, checked or sent): never asked about again. */
   private readonly present = new Set<string>();
   /** Blobs found damaged on the remote: the next upload replaces them even though they exist. */
@@ -70,6 +72,7 @@ export class RemoteCache {
   async getBlob(hash: ContentHash): Promise<Uint8Array | undefined> {
     let bytes: Uint8Array | undefined;
     try {
+      this.counters.requests++;
       bytes = await this.store.get(blobPath(hash), { maxBytes: this.sizeOf.get(hash) ?? MAX_UNSIZED_BLOB_BYTES });
     } catch (err) {
       if (!(err instanceof RetraceError) || err.code !== 'REMOTE_ENTRY_REFUSED') throw err;
@@ -97,12 +100,14 @@ export class RemoteCache {
   async hasBlob(hash: ContentHash): Promise<boolean> {
     if (this.present.has(hash)) return true;
     if (this.corrupt.has(hash)) return false;
+    this.counters.requests++;
     const ok = await this.store.has(blobPath(hash));
     if (ok) this.present.add(hash);
     return ok;
   }
 
   async putBlob(hash: ContentHash, bytes: Uint8Array): Promise<void> {
+    this.counters.requests++;
     await this.store.put(blobPath(hash), bytes);
     this.present.add(hash);
     this.corrupt.delete(hash);
@@ -122,10 +127,12 @@ export class RemoteCache {
   }
 
   async hasAction(key: ActionKey): Promise<boolean> {
+    this.counters.requests++;
     return this.store.has(actionPath(key));
   }
 
   async putAction(key: ActionKey, record: ActionRecord): Promise<void> {
+    this.counters.requests++;
     await this.store.put(actionPath(key), this.encode(key, record));
     this.counters.actionsSent++;
   }
@@ -141,6 +148,7 @@ export class RemoteCache {
 
   /** The id last pushed for a dataset name, if any. */
   async latest(name: string): Promise<string | undefined> {
+    this.counters.requests++;
     const bytes = await this.store.get(`roots/${checkName(name)}/latest`);
     const id = bytes && decoder.decode(bytes).trim();
     return id && NAME.test(id) ? id : undefined;
@@ -160,6 +168,7 @@ export class RemoteCache {
     };
     let bytes: Uint8Array | undefined;
     try {
+      this.counters.requests++;
       bytes = await this.store.get(path);
     } catch (err) {
       if (!(err instanceof RetraceError) || err.code !== 'REMOTE_ENTRY_REFUSED') throw err;

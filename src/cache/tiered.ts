@@ -22,11 +22,16 @@ export type RemoteMode = 'read-write' | 'read-only';
 export interface RemoteSummary extends RemoteCounters {
   url: string;
   mode: RemoteMode;
+  /** Blobs of remote hits this build never read, so never fetched (they stay on the remote). */
+  blobsLeft: number;
   /** Why the remote was turned off during the run (an error code), if it was. */
   disabled?: string;
 }
 
 type Warn = (code: ErrorCode, item: string, message: string) => void;
+
+/** Records the prefetch fetches at once: enough to hide round trips, few enough to bound memory. */
+const PREFETCH_WINDOW = 64;
 
 export class TieredCache implements Cache {
   private disabled?: RetraceError;
@@ -34,13 +39,23 @@ export class TieredCache implements Cache {
   /**
    * Remote hits on their way into the local tier. A local write resolves only when its
    * transaction commits (milliseconds, with an fsync); a hit must not wait for that, so it is
-   * answered from here until the write lands.
+   * answered from here until the write lands. A record whose refs are still only on the remote
+   * stays here (this run's memory) until they are fetched: the local tier never holds a record
+   * without its blobs (cache verify, push and gc rely on that).
    */
   private readonly landing = { actions: new Map<ActionKey, ActionRecord>(), blobs: new Map<ContentHash, Uint8Array>() };
-  /** One remote lookup per key and per blob, shared by the build and the prefetch, answer kept. */
+  /** Remote records answered this run whose refs are not local yet: key -> refs still missing. */
+  private readonly deferred = new Map<ActionKey, Set<ContentHash>>();
+  /** The other way round: a ref only on the remote -> the deferred records naming it. */
+  private readonly namedBy = new Map<ContentHash, Set<ActionKey>>();
   /** Local hits whose presence on the remote was checked (or uploaded) this run. */
   private readonly checked = new Set<ActionKey>();
-  private readonly asked = { actions: new Map<ActionKey, Promise<ActionRecord | undefined>>(), blobs: new Map<ContentHash, Promise<boolean>>() };
+  /** One remote lookup per key, per blob fetch and per existence check, shared by the build and the prefetch, answer kept. */
+  private readonly asked = {
+    actions: new Map<ActionKey, Promise<ActionRecord | undefined>>(),
+    blobs: new Map<ContentHash, Promise<boolean>>(),
+    present: new Map<ContentHash, Promise<boolean>>(),
+  };
 
   /** Claims are local: processes sharing this machine's LMDB tier wait for each other. */
   get claims(): LmdbCache['claims'] {
@@ -52,6 +67,8 @@ export class TieredCache implements Cache {
     readonly remote: RemoteCache,
     readonly mode: RemoteMode,
     private readonly warn: Warn,
+    /** Records fetched ahead of the build at once by the prefetch (bounds its memory and sockets). */
+    private readonly prefetchWindow = PREFETCH_WINDOW,
   ) {
     remote.onProblem = warn;
   }
@@ -72,29 +89,57 @@ export class TieredCache implements Cache {
   }
 
   /**
+   * A hit's refs are there to read: in this tier (read back and re-hashed, as the executor does
+   * without a remote), or on the remote, where an existence check stands for the bytes. They are
+   * fetched only if a stage reads them (getBlob): a build that finds the downstream records never
+   * downloads the file contents, document texts and token arrays behind them.
+   */
+  async refsAvailable(record: ActionRecord): Promise<boolean> {
+    const ok = await Promise.all(
+      record.refs.map(async (h) => {
+        if (this.landing.blobs.has(h)) return true;
+        if (await this.local.hasBlob(h)) return (await this.local.getBlob(h)) !== undefined || (!this.disabled && this.onRemote(h));
+        return !this.disabled && this.onRemote(h);
+      }),
+    );
+    return ok.every(Boolean);
+  }
+
+  /**
    * Start fetching, in the background, what the remote's latest pushed version of `name`
    * needs and this cache lacks. A build asks for results one after another along each
-   * repository's chain of stages, one round trip each; fetched in bulk ahead of it, they are
-   * mostly here by the time it asks (it waits on the same request when one is in flight).
+   * repository's chain of stages, one round trip each; fetched ahead of it (records and their
+   * output blobs, a bounded window at a time), they are mostly here by the time it asks (it
+   * waits on the same request when one is in flight). Refs are not fetched: see refsAvailable.
    */
   prefetch(name: string): void {
     this.track(
       this.guard(async () => {
-        const id = await this.remote.latest(name);
-        const root = id && (await this.remote.getRoot(name, id));
-        if (!root || !(await this.fetchBlob(root.output))) return;
-        const list = this.landing.blobs.get(root.output) ?? (await this.local.getBlob(root.output));
-        let keys: ActionKey[] = [];
-        try {
-          if (list) keys = decodeKeyList(list, `${name}/${id}`);
-        } catch (err) {
-          this.warn('REMOTE_PREFETCH_FAILED', `${this.remote.location} ${name}/${id}`, `${(err as Error).message}; not prefetching it`);
-        }
-        for (let i = 0; i < keys.length && !this.disabled; i += 4096) {
-          await Promise.all(keys.slice(i, i + 4096).map(async (k) => this.landing.actions.has(k) || (await this.local.getAction(k)) || this.fetchAction(k)));
-        }
+        const keys = await this.remoteRootKeys(name);
+        let next = 0;
+        const worker = async (): Promise<void> => {
+          while (next < keys.length && !this.disabled) {
+            const k = keys[next++]!;
+            if (!this.landing.actions.has(k) && !this.asked.actions.has(k) && !(await this.local.getAction(k))) await this.fetchAction(k);
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(this.prefetchWindow, keys.length) }, worker));
       }, undefined),
     );
+  }
+
+  /** The action keys of the remote's latest version of `name` (its root's key list), or none. */
+  private async remoteRootKeys(name: string): Promise<ActionKey[]> {
+    const id = await this.remote.latest(name);
+    const root = id && (await this.remote.getRoot(name, id));
+    if (!root || !(await this.fetchBlob(root.output))) return [];
+    const list = this.landing.blobs.get(root.output) ?? (await this.local.getBlob(root.output));
+    try {
+      if (list) return decodeKeyList(list, `${name}/${id}`);
+    } catch (err) {
+      this.warn('REMOTE_PREFETCH_FAILED', `${this.remote.location} ${name}/${id}`, `${(err as Error).message}; not prefetching it`);
+    }
+    return [];
   }
 
   async putAction(key: ActionKey, record: ActionRecord): Promise<void> {
@@ -102,6 +147,7 @@ export class TieredCache implements Cache {
     if (this.mode === 'read-write' && !this.disabled) this.track(this.upload(key, record));
   }
 
+  /** A blob's bytes: from this tier, or fetched from the remote now (verified, then kept here). */
   async getBlob(hash: ContentHash): Promise<Uint8Array | undefined> {
     const bytes = this.landing.blobs.get(hash) ?? (await this.local.getBlob(hash));
     if (bytes || this.disabled) return bytes;
@@ -137,10 +183,13 @@ export class TieredCache implements Cache {
   }
 
   summary(): RemoteSummary {
-    return { url: this.remote.location, mode: this.mode, ...this.remote.counters, disabled: this.disabled?.code };
+    return { url: this.remote.location, mode: this.mode, ...this.remote.counters, blobsLeft: this.namedBy.size, disabled: this.disabled?.code };
   }
 
-  /** A remote record, kept locally with all its blobs (each re-hashed), or undefined. */
+  /**
+   * A remote record whose output blob is fetched (re-hashed) and whose refs are on the remote,
+   * or undefined. It is kept locally once its refs are local too (deferred until then).
+   */
   private fetchAction(key: ActionKey): Promise<ActionRecord | undefined> {
     let p = this.asked.actions.get(key);
     if (!p) {
@@ -148,13 +197,35 @@ export class TieredCache implements Cache {
         const remote = await this.remote.getAction(key);
         if (!remote) return undefined;
         this.checked.add(key);
-        const fetched = await Promise.all([remote.output, ...remote.refs].map((h) => this.fetchBlob(h)));
-        if (!fetched.every(Boolean)) return undefined;
+        const [output, refs] = await Promise.all([this.fetchBlob(remote.output), this.refsAvailable(remote)]);
+        if (!output || !refs) return undefined;
         const copy: ActionRecord = { ...remote, usedAt: Date.now() };
-        this.land(this.landing.actions, key, copy, () => this.local.putAction(key, copy));
+        const missing = new Set<ContentHash>();
+        for (const h of copy.refs) if (!this.landing.blobs.has(h) && !(await this.local.hasBlob(h))) missing.add(h);
+        if (missing.size === 0) {
+          this.land(this.landing.actions, key, copy, () => this.local.putAction(key, copy));
+        } else {
+          this.landing.actions.set(key, copy);
+          this.deferred.set(key, missing);
+          for (const h of missing) {
+            let s = this.namedBy.get(h);
+            if (!s) this.namedBy.set(h, (s = new Set()));
+            s.add(key);
+          }
+        }
         return copy;
       }, undefined);
       this.asked.actions.set(key, p);
+    }
+    return p;
+  }
+
+  /** Whether the remote holds a blob (one existence check per blob per run, in flight shared). */
+  private onRemote(hash: ContentHash): Promise<boolean> {
+    let p = this.asked.present.get(hash);
+    if (!p) {
+      p = this.guard(() => this.remote.hasBlob(hash), false);
+      this.asked.present.set(hash, p);
     }
     return p;
   }
@@ -165,13 +236,52 @@ export class TieredCache implements Cache {
       p = (async () => {
         if (this.landing.blobs.has(hash) || (await this.local.hasBlob(hash))) return true;
         const bytes = await this.remote.getBlob(hash);
-        if (!bytes) return false;
+        if (!bytes) {
+          this.lost(hash);
+          return false;
+        }
         this.land(this.landing.blobs, hash, bytes, () => this.local.putBlob(bytes));
+        this.arrived(hash);
         return true;
       })();
       this.asked.blobs.set(hash, p);
     }
     return p;
+  }
+
+  /** A ref of deferred records is here: those whose refs are now all local are kept locally. */
+  private arrived(hash: ContentHash): void {
+    const keys = this.namedBy.get(hash);
+    if (!keys) return;
+    this.namedBy.delete(hash);
+    for (const key of keys) {
+      const missing = this.deferred.get(key);
+      if (!missing) continue;
+      missing.delete(hash);
+      if (missing.size > 0) continue;
+      this.deferred.delete(key);
+      const rec = this.landing.actions.get(key)!;
+      this.land(this.landing.actions, key, rec, () => this.local.putAction(key, rec));
+    }
+  }
+
+  /**
+   * A ref that a remote hit promised turned out unusable when read (damaged, refused, gone):
+   * the records naming it are forgotten for the rest of the run, never kept locally, and the
+   * stage reading it fails with CACHE_BLOB_MISSING naming the blob. The remote reported the
+   * blob (REMOTE_BLOB_CORRUPT / REMOTE_ENTRY_REFUSED); a read-write client's next upload of it
+   * replaces it, and a next build that misses it recomputes the results.
+   */
+  private lost(hash: ContentHash): void {
+    this.asked.present.set(hash, Promise.resolve(false));
+    const keys = this.namedBy.get(hash);
+    if (!keys) return;
+    this.namedBy.delete(hash);
+    for (const key of keys) {
+      this.deferred.delete(key);
+      this.landing.actions.delete(key);
+      this.asked.actions.set(key, Promise.resolve(undefined));
+    }
   }
 
   /** Write to the local tier in the background, serving the value from memory until it lands. */

@@ -1,0 +1,186 @@
+/**
+ * Warm builds from a shared cache fetch only what they read (issue 17), in process against a
+ * shared directory: a remote hit fetches its record and output blob and checks that its refs
+ * exist, but downloads a ref only when something reads it; the local tier gets the record once
+ * its refs are local (never a record without its blobs); a missing ref is a miss; a damaged or
+ * refused ref found when read is reported and never used; the prefetch fetches records and
+ * outputs of the latest pushed version, not its refs. Signatures still decide trust.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hashBytes, initHash, type ActionKey, type ContentHash } from '../src/hash.ts';
+import { RemoteCache, blobPath } from '../src/cache/remote-cache.ts';
+import { DirStore } from '../src/cache/remote-dir.ts';
+import { TieredCache } from '../src/cache/tiered.ts';
+import { LmdbCache } from '../src/cache/lmdb-store.ts';
+import { recordRoot } from '../src/cache/closure.ts';
+import type { ActionRecord } from '../src/cache/cache.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'retrace-remote-lazy-'));
+let n = 0;
+const dir = () => join(tmp, `d${n++}`);
+const bytes = (s: string) => new TextEncoder().encode(s);
+const key = (i: number) => i.toString(16).padStart(32, '0') as ActionKey;
+
+function record(output: ContentHash, refs: ContentHash[], sizes?: Record<string, number>): ActionRecord {
+  return { format: 1, stage: 'tokenize', item: 'repo', output, refs, ...(sizes ? { sizes } : {}), parts: { stage: 'tokenize', version: '1', inputs: {}, settings: {} }, ms: 1, createdAt: 1, usedAt: 1 };
+}
+
+/** A remote holding result `k` (an output and two refs), written as a build would push it. */
+async function pushed(writer: RemoteCache, k: ActionKey, tag: string): Promise<{ out: ContentHash; refs: ContentHash[] }> {
+  const blobs = [bytes(`output ${tag}`), bytes(`ref one ${tag}`), bytes(`ref two ${tag}`)];
+  const [out, ...refs] = blobs.map((b) => hashBytes(b));
+  for (const b of blobs) await writer.putBlob(hashBytes(b), b);
+  await writer.putAction(k, record(out, refs, Object.fromEntries(blobs.map((b) => [hashBytes(b), b.byteLength]))));
+  return { out, refs };
+}
+
+function tier(root: string, opts: { signingKey?: string; requireSignatures?: boolean } = {}) {
+  const warnings: string[] = [];
+  const store = new DirStore(root);
+  const asked: string[] = [];
+  const get = store.get.bind(store);
+  store.get = async (p, l) => {
+    asked.push(p);
+    return get(p, l);
+  };
+  const local = LmdbCache.open(dir());
+  const cache = new TieredCache(local, new RemoteCache(store, { requireSignatures: false, ...opts }), 'read-only', (code, _item, msg) => warnings.push(`${code} ${msg}`));
+  return { cache, local, warnings, asked };
+}
+
+test.before(() => initHash());
+
+test('a hit fetches its record and output only; a ref is fetched when read; the record lands locally with its refs', async () => {
+  const root = dir();
+  const { out, refs } = await pushed(new RemoteCache(new DirStore(root), { requireSignatures: false }), key(1), 'a');
+  const { cache, local, warnings, asked } = tier(root);
+  const rec = await cache.getAction(key(1));
+  assert.ok(rec, 'a remote hit');
+  assert.ok(await cache.refsAvailable(rec!), 'its refs are on the remote');
+  assert.equal(await cache.getBlob(out), bytes('output a'));
+  assert.equal(asked.filter((p) => p.startsWith('cas/')), [blobPath(out)], 'only the output was downloaded');
+  await cache.flush();
+  assert.is(await local.getAction(key(1)), undefined, 'not kept locally while its refs are only on the remote');
+  assert.ok(await local.getBlob(out), 'the output blob is kept');
+  assert.is(cache.summary().blobsLeft, 2);
+  // A stage reads the refs: fetched (re-hashed), then the record is complete locally.
+  assert.equal(await cache.getBlob(refs[0]!), bytes('ref one a'));
+  await cache.flush();
+  assert.is(await local.getAction(key(1)), undefined, 'one ref still missing');
+  assert.equal(await cache.getBlob(refs[1]!), bytes('ref two a'));
+  await cache.flush();
+  assert.ok(await local.getAction(key(1)), 'kept locally once every ref is local');
+  assert.is(cache.summary().blobsLeft, 0);
+  assert.is(cache.summary().blobsFetched, 3);
+  assert.equal(warnings, []);
+  await cache.close();
+});
+
+test('a ref missing on the remote makes the record a miss', async () => {
+  const root = dir();
+  const { refs } = await pushed(new RemoteCache(new DirStore(root), { requireSignatures: false }), key(2), 'b');
+  rmSync(join(root, blobPath(refs[1]!)));
+  const { cache, local } = tier(root);
+  assert.is(await cache.getAction(key(2)), undefined);
+  await cache.flush();
+  assert.is(await local.getAction(key(2)), undefined);
+  await cache.close();
+});
+
+test('a damaged ref found when read is reported, never returned, and its record is forgotten', async () => {
+  const root = dir();
+  const { refs } = await pushed(new RemoteCache(new DirStore(root), { requireSignatures: false }), key(3), 'c');
+  writeFileSync(join(root, blobPath(refs[0]!)), 'ref ONE c');
+  const { cache, local, warnings } = tier(root);
+  const rec = await cache.getAction(key(3));
+  assert.ok(rec && (await cache.refsAvailable(rec)), 'the existence check cannot see damage');
+  assert.is(await cache.getBlob(refs[0]!), undefined, 'damaged bytes are never handed out');
+  assert.ok(warnings.some((w) => w.startsWith('REMOTE_BLOB_CORRUPT')), warnings.join('\n'));
+  assert.not.ok(await cache.refsAvailable(rec!), 'known bad for the rest of the run');
+  assert.is(await cache.getAction(key(3)), undefined, 'the record is forgotten: a later lookup recomputes');
+  await cache.getBlob(refs[1]!);
+  await cache.flush();
+  assert.is(await local.getAction(key(3)), undefined, 'never kept locally');
+  assert.is(cache.summary().corruptBlobs, 1);
+  await cache.close();
+});
+
+test('a ref that is a symbolic link or over its stated size is refused when read (bounded reads)', async () => {
+  const root = dir();
+  const { refs } = await pushed(new RemoteCache(new DirStore(root), { requireSignatures: false }), key(4), 'd');
+  const target = join(root, 'elsewhere');
+  writeFileSync(target, 'ref one d');
+  rmSync(join(root, blobPath(refs[0]!)));
+  symlinkSync(target, join(root, blobPath(refs[0]!)));
+  writeFileSync(join(root, blobPath(refs[1]!)), 'ref two d, and then much more than its record says');
+  const { cache, warnings } = tier(root);
+  assert.ok(await cache.getAction(key(4)));
+  assert.is(await cache.getBlob(refs[0]!), undefined);
+  assert.is(await cache.getBlob(refs[1]!), undefined);
+  assert.is(warnings.filter((w) => w.startsWith('REMOTE_ENTRY_REFUSED')).length, 2, warnings.join('\n'));
+  assert.is(cache.summary().refusedEntries, 2);
+  assert.is(await cache.getAction(key(4)), undefined);
+  await cache.close();
+});
+
+test('signatures: with a key required, an unsigned remote record is ignored and nothing of it fetched', async () => {
+  const root = dir();
+  await pushed(new RemoteCache(new DirStore(root), { requireSignatures: false }), key(5), 'e');
+  const { cache, warnings, asked } = tier(root, { signingKey: 'k', requireSignatures: true });
+  assert.is(await cache.getAction(key(5)), undefined);
+  assert.ok(warnings.some((w) => w.startsWith('REMOTE_UNTRUSTED') && w.includes('unsigned')), warnings.join('\n'));
+  assert.equal(asked.filter((p) => p.startsWith('cas/')), []);
+  await cache.close();
+});
+
+test('prefetch: the latest version\'s records and outputs arrive ahead of the build, a bounded window at a time, refs left on the remote', async () => {
+  const root = dir();
+  const writer = new RemoteCache(new DirStore(root), { requireSignatures: false });
+  const keys = Array.from({ length: 40 }, (_, i) => key(100 + i));
+  const outs: ContentHash[] = [];
+  for (const [i, k] of keys.entries()) outs.push((await pushed(writer, k, `p${i}`)).out);
+  // The version root, as `cache push` leaves it: a key list blob and the root record.
+  const src = LmdbCache.open(dir());
+  await recordRoot(src, 'ds', 'v1', keys);
+  const { rootKey } = await import('../src/cache/closure.ts');
+  const root1 = (await src.getAction(rootKey('ds', 'v1')))!;
+  await writer.putBlob(root1.output, (await src.getBlob(root1.output))!);
+  await writer.putRoot('ds', 'v1', root1);
+  await src.close();
+
+  const store = new DirStore(root);
+  let inFlight = 0;
+  let most = 0;
+  const get = store.get.bind(store);
+  store.get = async (p, l) => {
+    most = Math.max(most, ++inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, 1));
+      return await get(p, l);
+    } finally {
+      inFlight--;
+    }
+  };
+  const local = LmdbCache.open(dir());
+  const cache = new TieredCache(local, new RemoteCache(store, { requireSignatures: false }), 'read-only', () => {}, 8);
+  cache.prefetch('ds');
+  await cache.flush();
+  assert.ok(most <= 8 + 1, `at most the window in flight (saw ${most})`);
+  const s = cache.summary();
+  assert.is(s.actionsFetched, 40);
+  assert.is(s.blobsFetched, 41, 'the 40 outputs and the key list');
+  assert.is(s.blobsLeft, 80, 'no ref downloaded');
+  for (const [i, o] of outs.entries()) assert.ok(await local.getBlob(o), `output ${i} local`);
+  // The build's own lookups are answered without asking the remote again.
+  const before = s.requests;
+  for (const k of keys) assert.ok(await cache.getAction(k));
+  assert.is(cache.summary().requests, before);
+  await cache.close();
+});
+
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+test.run();
