@@ -9,13 +9,14 @@
  */
 import { asRetraceError, type ErrorCode, type RetraceError } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
-import type { ActionKey, ContentHash } from '../hash.ts';
+import type { ActionKey, ContentHash, RecordKey } from '../hash.ts';
 import type { RemoteCacheConfig } from '../config.ts';
 import type { Reporter } from '../reporter.ts';
 import type { ActionRecord, Cache, ItemState } from './cache.ts';
 import type { LmdbCache } from './lmdb-store.ts';
 import { decodeKeyList } from './closure.ts';
-import { openRemote, type RemoteCache, type RemoteCounters } from './remote-cache.ts';
+import { getEngineRecord, putEngineRecord } from './records.ts';
+import { blobPath, openRemote, type RemoteCache, type RemoteCounters } from './remote-cache.ts';
 
 export type RemoteMode = 'read-write' | 'read-only';
 
@@ -29,6 +30,13 @@ export interface RemoteSummary extends RemoteCounters {
 }
 
 type Warn = (code: ErrorCode, item: string, message: string) => void;
+
+/**
+ * A local note that a remote blob was found damaged or refused when a stage read it: the next
+ * builds on this machine treat it as absent (and recompute the results needing it) instead of
+ * trusting the remote's existence check again. Evicted by local gc like any record.
+ */
+const badRemoteBlob = (hash: ContentHash): RecordKey => `remote-bad:${hash}` as RecordKey;
 
 /** Records the prefetch fetches at once: enough to hide round trips, few enough to bound memory. */
 const PREFETCH_WINDOW = 64;
@@ -98,8 +106,8 @@ export class TieredCache implements Cache {
     const ok = await Promise.all(
       record.refs.map(async (h) => {
         if (this.landing.blobs.has(h)) return true;
-        if (await this.local.hasBlob(h)) return (await this.local.getBlob(h)) !== undefined || (!this.disabled && this.onRemote(h));
-        return !this.disabled && this.onRemote(h);
+        if (await this.local.hasBlob(h)) return (await this.local.getBlob(h)) !== undefined || this.onRemote(h);
+        return this.onRemote(h);
       }),
     );
     return ok.every(Boolean);
@@ -220,14 +228,23 @@ export class TieredCache implements Cache {
     return p;
   }
 
-  /** Whether the remote holds a blob (one existence check per blob per run, in flight shared). */
+  /**
+   * Whether the remote holds a usable blob (one existence check per blob per run, in flight
+   * shared), unless this machine found it bad before.
+   */
   private onRemote(hash: ContentHash): Promise<boolean> {
+    if (this.disabled) return Promise.resolve(false);
     let p = this.asked.present.get(hash);
     if (!p) {
-      p = this.guard(() => this.remote.hasBlob(hash), false);
+      p = this.guard(async () => !(await this.foundBad(hash)) && this.remote.hasBlob(hash), false);
       this.asked.present.set(hash, p);
     }
     return p;
+  }
+
+  /** This machine found the remote's copy of a blob bad in an earlier build (see lost). */
+  private async foundBad(hash: ContentHash): Promise<boolean> {
+    return (await getEngineRecord(this.local, badRemoteBlob(hash))) !== undefined;
   }
 
   private fetchBlob(hash: ContentHash): Promise<boolean> {
@@ -269,14 +286,21 @@ export class TieredCache implements Cache {
    * A ref that a remote hit promised turned out unusable when read (damaged, refused, gone):
    * the records naming it are forgotten for the rest of the run, never kept locally, and the
    * stage reading it fails with CACHE_BLOB_MISSING naming the blob. The remote reported the
-   * blob (REMOTE_BLOB_CORRUPT / REMOTE_ENTRY_REFUSED); a read-write client's next upload of it
-   * replaces it, and a next build that misses it recomputes the results.
+   * blob (REMOTE_BLOB_CORRUPT / REMOTE_ENTRY_REFUSED); a note in the local tier makes the next
+   * builds here treat it as absent, so they recompute the results needing it (and a
+   * read-write client's upload of them replaces the bad blob).
    */
   private lost(hash: ContentHash): void {
     this.asked.present.set(hash, Promise.resolve(false));
     const keys = this.namedBy.get(hash);
     if (!keys) return;
     this.namedBy.delete(hash);
+    const where = `${this.remote.location}/${blobPath(hash)}`;
+    this.track(
+      putEngineRecord(this.local, badRemoteBlob(hash), { kind: 'remote-bad', item: where, parts: { stage: 'remote-bad', version: '1', inputs: { blob: hash }, settings: {} }, value: { at: Date.now() } }).catch((err) =>
+        this.warn('CACHE_WRITE_FAILED', where, (err as Error).message),
+      ),
+    );
     for (const key of keys) {
       this.deferred.delete(key);
       this.landing.actions.delete(key);
@@ -294,7 +318,8 @@ export class TieredCache implements Cache {
     await this.guard(async () => {
       const sent = await Promise.all(
         [record.output, ...record.refs].map(async (h) => {
-          if (!this.remote.corrupt.has(h) && (await this.remote.hasBlob(h))) return true;
+          // A blob found bad on the remote (this run, or noted in an earlier one) is sent again.
+          if (!this.remote.corrupt.has(h) && !(await this.foundBad(h)) && (await this.remote.hasBlob(h))) return true;
           const bytes = await this.local.getBlob(h);
           if (bytes) await this.remote.putBlob(h, bytes);
           return bytes !== undefined;
