@@ -4,15 +4,16 @@
  * exist, but downloads a ref only when something reads it; the local tier gets the record once
  * its refs are local (never a record without its blobs); a missing ref is a miss; a damaged or
  * refused ref found when read is reported and never used; the prefetch fetches records and
- * outputs of the latest pushed version, not its refs. Signatures still decide trust.
+ * outputs of the latest pushed version, not its refs; a small output comes inside its record.
+ * Signatures still decide trust.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashBytes, initHash, type ActionKey, type ContentHash } from '../src/hash.ts';
-import { RemoteCache, blobPath } from '../src/cache/remote-cache.ts';
+import { RemoteCache, actionPath, blobPath } from '../src/cache/remote-cache.ts';
 import { DirStore } from '../src/cache/remote-dir.ts';
 import { TieredCache } from '../src/cache/tiered.ts';
 import { LmdbCache } from '../src/cache/lmdb-store.ts';
@@ -186,6 +187,52 @@ test('prefetch: the latest version\'s records and outputs arrive ahead of the bu
   for (const k of keys) assert.ok(await cache.getAction(k));
   assert.is(cache.summary().requests, before);
   await cache.close();
+});
+
+test('a small output travels inside its record: one request answers a hit; a damaged inline copy is ignored for the blob', async () => {
+  const root = dir();
+  const writer = new RemoteCache(new DirStore(root), { signingKey: 'k', requireSignatures: true });
+  const out = bytes('{"path":"a.js","hash":"..."}');
+  const ref = bytes('file contents');
+  const local = LmdbCache.open(dir());
+  const o = await local.putBlob(out);
+  const r = await local.putBlob(ref);
+  await writer.putBlob(o, out);
+  await writer.putBlob(r, ref);
+  await writer.putAction(key(7), record(o, [r], { [o]: out.byteLength, [r]: ref.byteLength }), local);
+  await local.close();
+  const stored = JSON.parse(readFileSync(join(root, actionPath(key(7))), 'utf8'));
+  assert.is(Buffer.from(stored.inline, 'base64').toString(), new TextDecoder().decode(out));
+
+  const { cache, asked, warnings } = tier(root, { signingKey: 'k', requireSignatures: true });
+  const rec = await cache.getAction(key(7));
+  assert.ok(rec, 'a signed hit');
+  assert.is((rec as unknown as { inline?: unknown }).inline, undefined, 'the inline copy is not part of the record');
+  assert.equal(await cache.getBlob(o), out);
+  assert.equal(asked, [actionPath(key(7))], 'one request: the record');
+  assert.is(cache.summary().blobsInlined, 1);
+  assert.equal(warnings, []);
+  await cache.close();
+
+  // Altered inline bytes under a valid signature are impossible (the signature covers them);
+  // without signing, a damaged inline copy is reported and the blob fetched on its own.
+  const plain = dir();
+  const w2 = new RemoteCache(new DirStore(plain), { requireSignatures: false });
+  await w2.putBlob(o, out);
+  await w2.putBlob(r, ref);
+  mkdirSync(join(plain, 'ac', actionPath(key(7)).split('/')[1]!), { recursive: true });
+  writeFileSync(join(plain, actionPath(key(7))), JSON.stringify({ ...stored, sig: undefined, inline: Buffer.from('forged').toString('base64') }));
+  const t2 = tier(plain);
+  assert.ok(await t2.cache.getAction(key(7)));
+  assert.equal(await t2.cache.getBlob(o), out, 'the real blob, from cas/');
+  assert.ok(t2.warnings.some((w) => w.startsWith('REMOTE_BLOB_CORRUPT')), t2.warnings.join('\n'));
+  assert.ok(t2.asked.includes(blobPath(o)));
+  await t2.cache.close();
+  const t3 = tier(root, { signingKey: 'k', requireSignatures: true });
+  writeFileSync(join(root, actionPath(key(7))), JSON.stringify({ ...stored, inline: Buffer.from('forged').toString('base64') }));
+  assert.is(await t3.cache.getAction(key(7)), undefined, 'a signed record with its inline copy altered is rejected');
+  assert.ok(t3.warnings.some((w) => w.includes('bad signature')), t3.warnings.join('\n'));
+  await t3.cache.close();
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,7 +1,8 @@
 /**
  * The cache's view of a remote store: where things live, and what is trusted.
  *   cas/<hh>/<hash>         content blobs, re-hashed on every fetch (a bad one is never used)
- *   ac/<hh>/<key>           action records as JSON, optionally signed (`sig`)
+ *   ac/<hh>/<key>           action records as JSON, optionally signed (`sig`); a small output
+ *                           blob is also inlined (`inline`, base64): one request answers a hit
  *   roots/<name>/<id>       version roots (a record whose output lists the version's action keys)
  *   roots/<name>/latest     the id last pushed for <name>
  *   pins/<name>/<id>        versions remote garbage collection keeps
@@ -9,7 +10,7 @@
 import { RetraceError } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
 import { hashBytes, isContentHash, type ActionKey, type ContentHash } from '../hash.ts';
-import type { ActionRecord } from './cache.ts';
+import type { ActionRecord, Cache } from './cache.ts';
 import type { RemoteCacheConfig } from '../config.ts';
 import { MAX_UNSIZED_BLOB_BYTES, openRemoteStore, type RemoteStore } from './remote-store.ts';
 import { checkSignature, signRecord } from './sign.ts';
@@ -29,6 +30,8 @@ export interface RemoteCounters {
   bytesFetched: number;
   bytesSent: number;
   corruptBlobs: number;
+  /** Output blobs that came inside their record (no request of their own). */
+  blobsInlined: number;
   rejectedRecords: number;
   /** Entries refused by the read bounds: not a regular file, over the size its record states, too slow. */
   refusedEntries: number;
@@ -39,6 +42,12 @@ export interface RemoteCounters {
 export type ProblemHandler = (code: 'REMOTE_BLOB_CORRUPT' | 'REMOTE_UNTRUSTED' | 'REMOTE_ENTRY_REFUSED', item: string, message: string) => void;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/**
+ * Output blobs up to this size travel inside their record as well as under cas/: a build
+ * looking results up one after another pays one request per hit instead of two. Most outputs
+ * (file entries, parse facts, graphs, document references) are a few hundred bytes.
+ */
+export const INLINE_MAX_BYTES = 4096;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -53,7 +62,7 @@ function checkName(s: string): string {
 }
 
 export class RemoteCache {
-  readonly counters: RemoteCounters = { actionsFetched: 0, actionsSent: 0, blobsFetched: 0, blobsSent: 0, bytesFetched: 0, bytesSent: 0, corruptBlobs: 0, rejectedRecords: 0, refusedEntries: 0, requests: 0 };
+  readonly counters: RemoteCounters = { actionsFetched: 0, actionsSent: 0, blobsFetched: 0, blobsSent: 0, bytesFetched: 0, bytesSent: 0, corruptBlobs: 0, blobsInlined: 0, rejectedRecords: 0, refusedEntries: 0, requests: 0 };
   /** Blobs known to be on the remote (fetched, checked or sent): never asked about again. */
   private readonly present = new Set<string>();
   /** Blobs found damaged on the remote: the next upload replaces them even though they exist. */
@@ -121,9 +130,29 @@ export class RemoteCache {
   }
 
   async getAction(key: ActionKey): Promise<ActionRecord | undefined> {
-    const rec = await this.getRecord(actionPath(key), key);
-    if (rec) this.counters.actionsFetched++;
-    return rec;
+    return (await this.getActionWithOutput(key))?.record;
+  }
+
+  /**
+   * A record, with its output blob's bytes when the record carries them inline (re-hashed
+   * against the record's output: a mismatch is reported like a damaged blob and ignored).
+   */
+  async getActionWithOutput(key: ActionKey): Promise<{ record: ActionRecord; output?: Uint8Array } | undefined> {
+    const got = await this.getRecord(actionPath(key), key);
+    if (!got) return undefined;
+    this.counters.actionsFetched++;
+    const { inline, ...record } = got;
+    if (inline === undefined) return { record };
+    const bytes = typeof inline === 'string' && inline.length <= ((INLINE_MAX_BYTES + 2) / 3) * 4 + 4 ? Buffer.from(inline, 'base64') : undefined;
+    if (!bytes || hashBytes(bytes) !== record.output) {
+      this.counters.corruptBlobs++;
+      this.onProblem('REMOTE_BLOB_CORRUPT', `${this.location}/${actionPath(key)}`, 'the output inlined in this remote record failed its hash check: ignored, the blob is fetched on its own');
+      return { record };
+    }
+    this.present.add(record.output);
+    this.counters.blobsInlined++;
+    this.counters.bytesFetched += bytes.byteLength;
+    return { record, output: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
   }
 
   async hasAction(key: ActionKey): Promise<boolean> {
@@ -131,14 +160,24 @@ export class RemoteCache {
     return this.store.has(actionPath(key));
   }
 
-  async putAction(key: ActionKey, record: ActionRecord): Promise<void> {
+  /**
+   * Store a record. `blobs` (the writer's cache) supplies its output's bytes to inline when
+   * they are small; the blob itself must be on the remote already (blobs go before records).
+   */
+  async putAction(key: ActionKey, record: ActionRecord, blobs?: Pick<Cache, 'getBlob'>): Promise<void> {
+    const size = record.sizes?.[record.output];
+    const output = blobs && (size === undefined || size <= INLINE_MAX_BYTES) ? await blobs.getBlob(record.output) : undefined;
+    const inline = output && output.byteLength <= INLINE_MAX_BYTES ? Buffer.from(output.buffer, output.byteOffset, output.byteLength).toString('base64') : undefined;
     this.counters.requests++;
-    await this.store.put(actionPath(key), this.encode(key, record));
+    await this.store.put(actionPath(key), this.encode(key, inline === undefined ? record : { ...record, inline }));
     this.counters.actionsSent++;
   }
 
   async getRoot(name: string, id: string): Promise<ActionRecord | undefined> {
-    return this.getRecord(rootPath(name, id), rootAddress(name, id));
+    const got = await this.getRecord(rootPath(name, id), rootAddress(name, id));
+    if (!got) return undefined;
+    const { inline: _, ...record } = got;
+    return record;
   }
 
   async putRoot(name: string, id: string, record: ActionRecord): Promise<void> {
@@ -154,13 +193,14 @@ export class RemoteCache {
     return id && NAME.test(id) ? id : undefined;
   }
 
-  private encode(address: string, record: ActionRecord): Uint8Array {
+  /** A record as stored: signed over everything it carries (an inlined output included). */
+  private encode(address: string, record: ActionRecord & { inline?: string }): Uint8Array {
     const body = this.trust.signingKey ? { ...record, sig: signRecord(this.trust.signingKey, address, record) } : record;
     return encoder.encode(JSON.stringify(body));
   }
 
   /** Parse and check a record; anything malformed or untrusted is reported and ignored. */
-  private async getRecord(path: string, address: string): Promise<ActionRecord | undefined> {
+  private async getRecord(path: string, address: string): Promise<(ActionRecord & { inline?: unknown }) | undefined> {
     const reject = (why: string): undefined => {
       this.counters.rejectedRecords++;
       this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}`, `remote result ignored: ${why}`);

@@ -202,9 +202,12 @@ export class TieredCache implements Cache {
     let p = this.asked.actions.get(key);
     if (!p) {
       p = this.guard(async () => {
-        const remote = await this.remote.getAction(key);
-        if (!remote) return undefined;
+        const got = await this.remote.getActionWithOutput(key);
+        if (!got) return undefined;
+        const remote = got.record;
         this.checked.add(key);
+        // An output inlined in its record needs no request of its own.
+        if (got.output && !this.landing.blobs.has(remote.output) && !this.asked.blobs.has(remote.output) && !(await this.local.hasBlob(remote.output))) this.keepFetched(remote.output, got.output);
         const [output, refs] = await Promise.all([this.fetchBlob(remote.output), this.refsAvailable(remote)]);
         if (!output || !refs) return undefined;
         const copy: ActionRecord = { ...remote, usedAt: Date.now() };
@@ -264,6 +267,13 @@ export class TieredCache implements Cache {
       this.asked.blobs.set(hash, p);
     }
     return p;
+  }
+
+  /** A blob that arrived verified without a fetch of its own (inlined in its record). */
+  private keepFetched(hash: ContentHash, bytes: Uint8Array): void {
+    this.asked.blobs.set(hash, Promise.resolve(true));
+    this.land(this.landing.blobs, hash, bytes, () => this.local.putBlob(bytes));
+    this.arrived(hash);
   }
 
   /** A ref of deferred records is here: those whose refs are now all local are kept locally. */
@@ -326,7 +336,7 @@ export class TieredCache implements Cache {
         }),
       );
       // Never publish a record whose blobs did not all make it.
-      if (sent.every(Boolean)) await this.remote.putAction(key, record);
+      if (sent.every(Boolean)) await this.remote.putAction(key, record, this.local);
     }, undefined);
   }
 
