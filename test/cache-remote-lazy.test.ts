@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashBytes, initHash, type ActionKey, type ContentHash } from '../src/hash.ts';
-import { RemoteCache, actionPath, blobPath } from '../src/cache/remote-cache.ts';
+import { RemoteCache, actionPath, blobPath, packPath } from '../src/cache/remote-cache.ts';
 import { DirStore } from '../src/cache/remote-dir.ts';
 import { TieredCache } from '../src/cache/tiered.ts';
 import { LmdbCache } from '../src/cache/lmdb-store.ts';
@@ -186,6 +186,50 @@ test('prefetch: the latest version\'s records and outputs arrive ahead of the bu
   const before = s.requests;
   for (const k of keys) assert.ok(await cache.getAction(k));
   assert.is(cache.summary().requests, before);
+  await cache.close();
+});
+
+test('prefetch reads a pushed version\'s packs: a few requests for all its records; a bad pack entry is looked up on its own', async () => {
+  const root = dir();
+  const writer = new RemoteCache(new DirStore(root), { signingKey: 'k', requireSignatures: true });
+  const keys = Array.from({ length: 30 }, (_, i) => key(200 + i));
+  const recs: Array<[ActionKey, ActionRecord]> = [];
+  for (const [i, k] of keys.entries()) {
+    const b = bytes(`pack output ${i}`);
+    await writer.putBlob(hashBytes(b), b);
+    const rec = record(hashBytes(b), []);
+    await writer.putAction(k, rec);
+    recs.push([k, rec]);
+  }
+  const src = LmdbCache.open(dir());
+  await recordRoot(src, 'ds', 'v1', keys);
+  for (const [, r] of recs) await src.putBlob(bytes(`pack output ${recs.findIndex(([, x]) => x === r)}`));
+  const { rootKey } = await import('../src/cache/closure.ts');
+  const root1 = (await src.getAction(rootKey('ds', 'v1')))!;
+  await writer.putBlob(root1.output, (await src.getBlob(root1.output))!);
+  await writer.putPacks('ds', 'v1', recs, src);
+  await writer.putRoot('ds', 'v1', root1);
+  await src.close();
+  const packFile = join(root, packPath('ds', 'v1', 0));
+  const pack = JSON.parse(readFileSync(packFile, 'utf8'));
+  assert.is(pack.length, 30);
+  assert.ok(typeof pack[0][1].inline === 'string' && typeof pack[0][1].sig === 'string', 'signed bodies with inlined outputs');
+  // One entry altered in the pack (its ac/ copy stays good): rejected there, fetched on its own.
+  pack[3][1].item = 'forged';
+  writeFileSync(packFile, JSON.stringify(pack));
+
+  const { cache, asked, warnings } = tier(root, { signingKey: 'k', requireSignatures: true });
+  cache.prefetch('ds');
+  await cache.flush();
+  assert.equal(asked.filter((p) => p.startsWith('ac/')), [actionPath(keys[3]!)], 'only the rejected entry is read from ac/');
+  // The key list, and the output of the entry read from ac/ (written there without inlining).
+  assert.equal(asked.filter((p) => p.startsWith('cas/')).sort(), [blobPath(root1.output), blobPath(recs[3]![1].output)].sort(), 'the pack\'s outputs came inlined');
+  assert.ok(warnings.some((w) => w.startsWith('REMOTE_UNTRUSTED') && w.includes('bad signature')), warnings.join('\n'));
+  const before = cache.summary().requests;
+  for (const k of keys) assert.ok(await cache.getAction(k), k);
+  assert.is(cache.summary().requests, before, 'the build asks nothing more');
+  // latest, root, key list, pack 0, pack 1 (absent), and the rejected entry's record and output.
+  assert.is(before, 7, `${before} requests for 30 records`);
   await cache.close();
 });
 

@@ -6,13 +6,14 @@
  *   roots/<name>/<id>       version roots (a record whose output lists the version's action keys)
  *   roots/<name>/latest     the id last pushed for <name>
  *   pins/<name>/<id>        versions remote garbage collection keeps
+ *   packs/<name>/<id>/<n>   a pushed version's records, many a file (the same signed bodies)
  */
 import { RetraceError } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
 import { hashBytes, isContentHash, type ActionKey, type ContentHash } from '../hash.ts';
 import type { ActionRecord, Cache } from './cache.ts';
 import type { RemoteCacheConfig } from '../config.ts';
-import { MAX_UNSIZED_BLOB_BYTES, openRemoteStore, type RemoteStore } from './remote-store.ts';
+import { MAX_RECORD_BYTES, MAX_UNSIZED_BLOB_BYTES, openRemoteStore, type RemoteStore } from './remote-store.ts';
 import { checkSignature, signRecord } from './sign.ts';
 
 export interface Trust {
@@ -55,6 +56,10 @@ export const blobPath = (h: string): string => `cas/${h.slice(0, 2)}/${h}`;
 export const actionPath = (k: string): string => `ac/${k.slice(0, 2)}/${k}`;
 export const rootPath = (name: string, id: string): string => `roots/${checkName(name)}/${checkName(id)}`;
 export const pinPath = (name: string, id: string): string => `pins/${checkName(name)}/${checkName(id)}`;
+export const packPath = (name: string, id: string, n: number): string => `packs/${checkName(name)}/${checkName(id)}/${n}`;
+/** Records per pack file: with outputs inlined (<= 4 KiB each), well under MAX_RECORD_BYTES. */
+export const PACK_RECORDS = 1000;
+const PACK_MAX_BYTES = MAX_RECORD_BYTES / 2;
 
 function checkName(s: string): string {
   if (!NAME.test(s)) throw new RetraceError('USAGE', `"${s}" is not a dataset name or version id`, { item: s, hint: 'use name/version as `retrace dataset list` prints it' });
@@ -134,19 +139,100 @@ export class RemoteCache {
   }
 
   /**
+   * Write a version's records in packs (`packs/<name>/<id>/<n>`, PACK_RECORDS a file, each
+   * record exactly as under ac/: signed for its key, small outputs inlined), so a reader gets a
+   * version's results in a few requests instead of one per result. Skipped when the version's
+   * packs are there. The records themselves must be under ac/ already (packs are a shortcut).
+   */
+  async putPacks(name: string, id: string, records: Array<[ActionKey, ActionRecord]>, blobs?: Pick<Cache, 'getBlob'>): Promise<void> {
+    if (records.length === 0 || (await this.store.has(packPath(name, id, 0)))) return;
+    let n = 0;
+    let bodies: string[] = [];
+    let size = 0;
+    const flush = async (): Promise<void> => {
+      this.counters.requests++;
+      await this.store.put(packPath(name, id, n++), encoder.encode(`[${bodies.join(',')}]`));
+      bodies = [];
+      size = 0;
+    };
+    for (let i = 0; i < records.length; i += PACK_RECORDS) {
+      const part = records.slice(i, i + PACK_RECORDS);
+      const encoded = await Promise.all(part.map(async ([k, rec]) => `[${JSON.stringify(k)},${decoder.decode(this.encode(k, await this.withInline(rec, blobs)))}]`));
+      for (const b of encoded) {
+        // A pack stays well under what a reader accepts for one file (MAX_RECORD_BYTES).
+        if (bodies.length > 0 && (bodies.length >= PACK_RECORDS || size + b.length > PACK_MAX_BYTES)) await flush();
+        bodies.push(b);
+        size += b.length + 1;
+      }
+    }
+    if (bodies.length > 0) await flush();
+  }
+
+  /**
+   * Pack `n` of a version: its records, each checked as a record read from ac/ is (an entry that
+   * fails is reported and left out), with inlined outputs re-hashed; undefined past the last pack.
+   */
+  async getPack(name: string, id: string, n: number): Promise<Array<{ key: ActionKey; record: ActionRecord; output?: Uint8Array }> | undefined> {
+    const path = packPath(name, id, n);
+    let bytes: Uint8Array | undefined;
+    try {
+      this.counters.requests++;
+      bytes = await this.store.get(path);
+    } catch (err) {
+      if (!(err instanceof RetraceError) || err.code !== 'REMOTE_ENTRY_REFUSED') throw err;
+      this.counters.refusedEntries++;
+      this.onProblem('REMOTE_ENTRY_REFUSED', err.item ?? `${this.location}/${path}`, err.message);
+      return undefined;
+    }
+    if (!bytes) return undefined;
+    let entries: unknown;
+    try {
+      entries = JSON.parse(decoder.decode(bytes));
+    } catch {
+      entries = undefined;
+    }
+    if (!Array.isArray(entries)) {
+      this.counters.rejectedRecords++;
+      this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}`, 'remote pack ignored: not a JSON list of records');
+      return undefined;
+    }
+    const out: Array<{ key: ActionKey; record: ActionRecord; output?: Uint8Array }> = [];
+    for (const e of entries) {
+      const key = Array.isArray(e) && typeof e[0] === 'string' && /^[0-9a-f]{32}$/.test(e[0]) ? (e[0] as ActionKey) : undefined;
+      const reject = (why: string): undefined => {
+        this.counters.rejectedRecords++;
+        this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}${key ? ` (${key})` : ''}`, `remote result ignored: ${why}`);
+        return undefined;
+      };
+      if (!key) {
+        reject('a pack entry that is not [key, record]');
+        continue;
+      }
+      const got = this.checkRecord(e[1], key, reject);
+      if (got) out.push({ key, ...this.splitInline(got, `${this.location}/${path} (${key})`) });
+    }
+    return out;
+  }
+
+  /**
    * A record, with its output blob's bytes when the record carries them inline (re-hashed
    * against the record's output: a mismatch is reported like a damaged blob and ignored).
    */
   async getActionWithOutput(key: ActionKey): Promise<{ record: ActionRecord; output?: Uint8Array } | undefined> {
     const got = await this.getRecord(actionPath(key), key);
     if (!got) return undefined;
+    return this.splitInline(got, `${this.location}/${actionPath(key)}`);
+  }
+
+  /** The record without its inlined output, and those bytes if they re-hash to its output. */
+  private splitInline(got: ActionRecord & { inline?: unknown }, where: string): { record: ActionRecord; output?: Uint8Array } {
     this.counters.actionsFetched++;
     const { inline, ...record } = got;
     if (inline === undefined) return { record };
     const bytes = typeof inline === 'string' && inline.length <= ((INLINE_MAX_BYTES + 2) / 3) * 4 + 4 ? Buffer.from(inline, 'base64') : undefined;
     if (!bytes || hashBytes(bytes) !== record.output) {
       this.counters.corruptBlobs++;
-      this.onProblem('REMOTE_BLOB_CORRUPT', `${this.location}/${actionPath(key)}`, 'the output inlined in this remote record failed its hash check: ignored, the blob is fetched on its own');
+      this.onProblem('REMOTE_BLOB_CORRUPT', where, 'the output inlined in this remote record failed its hash check: ignored, the blob is fetched on its own');
       return { record };
     }
     this.present.add(record.output);
@@ -165,12 +251,16 @@ export class RemoteCache {
    * they are small; the blob itself must be on the remote already (blobs go before records).
    */
   async putAction(key: ActionKey, record: ActionRecord, blobs?: Pick<Cache, 'getBlob'>): Promise<void> {
+    const body = await this.withInline(record, blobs);
+    this.counters.requests++;
+    await this.store.put(actionPath(key), this.encode(key, body));
+    this.counters.actionsSent++;
+  }
+
+  private async withInline(record: ActionRecord, blobs?: Pick<Cache, 'getBlob'>): Promise<ActionRecord & { inline?: string }> {
     const size = record.sizes?.[record.output];
     const output = blobs && (size === undefined || size <= INLINE_MAX_BYTES) ? await blobs.getBlob(record.output) : undefined;
-    const inline = output && output.byteLength <= INLINE_MAX_BYTES ? Buffer.from(output.buffer, output.byteOffset, output.byteLength).toString('base64') : undefined;
-    this.counters.requests++;
-    await this.store.put(actionPath(key), this.encode(key, inline === undefined ? record : { ...record, inline }));
-    this.counters.actionsSent++;
+    return output && output.byteLength <= INLINE_MAX_BYTES ? { ...record, inline: Buffer.from(output.buffer, output.byteOffset, output.byteLength).toString('base64') } : record;
   }
 
   async getRoot(name: string, id: string): Promise<ActionRecord | undefined> {
@@ -217,12 +307,17 @@ export class RemoteCache {
       return undefined;
     }
     if (!bytes) return undefined;
-    let parsed: (ActionRecord & { sig?: unknown }) | undefined;
+    let parsed: unknown;
     try {
       parsed = JSON.parse(decoder.decode(bytes));
     } catch {
       return reject('not valid JSON');
     }
+    return this.checkRecord(parsed, address, reject);
+  }
+
+  /** A parsed record, checked: the format, the signature over its address, the sizes it states. */
+  private checkRecord(parsed: unknown, address: string, reject: (why: string) => undefined): (ActionRecord & { inline?: unknown }) | undefined {
     if (!isRecord(parsed)) return reject('not a result record of this format');
     const { sig, ...record } = parsed;
     if (this.trust.signingKey) {

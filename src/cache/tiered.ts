@@ -123,7 +123,8 @@ export class TieredCache implements Cache {
   prefetch(name: string): void {
     this.track(
       this.guard(async () => {
-        const keys = await this.remoteRootKeys(name);
+        const { id, keys } = await this.remoteRootKeys(name);
+        if (id) await this.fromPacks(name, id);
         let next = 0;
         const worker = async (): Promise<void> => {
           while (next < keys.length && !this.disabled) {
@@ -137,17 +138,40 @@ export class TieredCache implements Cache {
   }
 
   /** The action keys of the remote's latest version of `name` (its root's key list), or none. */
-  private async remoteRootKeys(name: string): Promise<ActionKey[]> {
+  private async remoteRootKeys(name: string): Promise<{ id?: string; keys: ActionKey[] }> {
     const id = await this.remote.latest(name);
     const root = id && (await this.remote.getRoot(name, id));
-    if (!root || !(await this.fetchBlob(root.output))) return [];
+    if (!id || !root || !(await this.fetchBlob(root.output))) return { keys: [] };
     const list = this.landing.blobs.get(root.output) ?? (await this.local.getBlob(root.output));
     try {
-      if (list) return decodeKeyList(list, `${name}/${id}`);
+      if (list) return { id, keys: decodeKeyList(list, `${name}/${id}`) };
     } catch (err) {
       this.warn('REMOTE_PREFETCH_FAILED', `${this.remote.location} ${name}/${id}`, `${(err as Error).message}; not prefetching it`);
     }
-    return [];
+    return { id, keys: [] };
+  }
+
+  /**
+   * The version's packs (remote-cache.ts), one request per thousand records, each record
+   * checked as one read from ac/; those this cache lacks become answers to the build's lookups.
+   * Keys a pack does not answer are looked up one by one afterwards (a pushed version without
+   * packs, an entry refused).
+   */
+  private async fromPacks(name: string, id: string): Promise<void> {
+    for (let n = 0; !this.disabled; n++) {
+      const pack = await this.remote.getPack(name, id, n);
+      if (!pack) return;
+      const accepted: Promise<unknown>[] = [];
+      for (const e of pack) {
+        if (this.landing.actions.has(e.key) || this.asked.actions.has(e.key) || (await this.local.getAction(e.key))) continue;
+        const p = this.guard(() => this.accept(e.key, e), undefined);
+        this.asked.actions.set(e.key, p);
+        accepted.push(p);
+        // Bounded: at most a window of records waiting on their output and existence checks.
+        if (accepted.length >= this.prefetchWindow) await Promise.all(accepted.splice(0));
+      }
+      await Promise.all(accepted);
+    }
   }
 
   async putAction(key: ActionKey, record: ActionRecord): Promise<void> {
@@ -203,32 +227,36 @@ export class TieredCache implements Cache {
     if (!p) {
       p = this.guard(async () => {
         const got = await this.remote.getActionWithOutput(key);
-        if (!got) return undefined;
-        const remote = got.record;
-        this.checked.add(key);
-        // An output inlined in its record needs no request of its own.
-        if (got.output && !this.landing.blobs.has(remote.output) && !this.asked.blobs.has(remote.output) && !(await this.local.hasBlob(remote.output))) this.keepFetched(remote.output, got.output);
-        const [output, refs] = await Promise.all([this.fetchBlob(remote.output), this.refsAvailable(remote)]);
-        if (!output || !refs) return undefined;
-        const copy: ActionRecord = { ...remote, usedAt: Date.now() };
-        const missing = new Set<ContentHash>();
-        for (const h of copy.refs) if (!this.landing.blobs.has(h) && !(await this.local.hasBlob(h))) missing.add(h);
-        if (missing.size === 0) {
-          this.land(this.landing.actions, key, copy, () => this.local.putAction(key, copy));
-        } else {
-          this.landing.actions.set(key, copy);
-          this.deferred.set(key, missing);
-          for (const h of missing) {
-            let s = this.namedBy.get(h);
-            if (!s) this.namedBy.set(h, (s = new Set()));
-            s.add(key);
-          }
-        }
-        return copy;
+        return got && this.accept(key, got);
       }, undefined);
       this.asked.actions.set(key, p);
     }
     return p;
+  }
+
+  /** A checked remote record (from ac/ or a pack) becomes a hit once its output is here and its refs on the remote. */
+  private async accept(key: ActionKey, got: { record: ActionRecord; output?: Uint8Array }): Promise<ActionRecord | undefined> {
+    const remote = got.record;
+    this.checked.add(key);
+    // An output inlined in its record needs no request of its own.
+    if (got.output && !this.landing.blobs.has(remote.output) && !this.asked.blobs.has(remote.output) && !(await this.local.hasBlob(remote.output))) this.keepFetched(remote.output, got.output);
+    const [output, refs] = await Promise.all([this.fetchBlob(remote.output), this.refsAvailable(remote)]);
+    if (!output || !refs) return undefined;
+    const copy: ActionRecord = { ...remote, usedAt: Date.now() };
+    const missing = new Set<ContentHash>();
+    for (const h of copy.refs) if (!this.landing.blobs.has(h) && !(await this.local.hasBlob(h))) missing.add(h);
+    if (missing.size === 0) {
+      this.land(this.landing.actions, key, copy, () => this.local.putAction(key, copy));
+    } else {
+      this.landing.actions.set(key, copy);
+      this.deferred.set(key, missing);
+      for (const h of missing) {
+        let s = this.namedBy.get(h);
+        if (!s) this.namedBy.set(h, (s = new Set()));
+        s.add(key);
+      }
+    }
+    return copy;
   }
 
   /**

@@ -49,6 +49,7 @@ export async function pushVersion(local: Cache, remote: RemoteCache, name: strin
   // Blobs first, records after: a reader never finds a record whose blobs are not there yet.
   const missingActions = await filterAsync(closure.keys, async (k) => !(await remote.hasAction(k)));
   await inChunks(missingActions, (k) => remote.putAction(k, closure.actions.get(k)!, local));
+  await remote.putPacks(name, version, closure.keys.map((k) => [k, closure.actions.get(k)!]), local);
   await remote.putRoot(name, version, closure.root);
   return {
     version: `${name}/${version}`,
