@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Project, computed } from './helpers/project.ts';
 import { startWebdav, type Webdav } from './helpers/webdav.ts';
@@ -54,6 +54,12 @@ function serverRecords(): Array<{ file: string; rec: any }> {
   }
   return out;
 }
+/**
+ * `cache push` also wrote the version's records in packs (signed copies, outputs inlined), which
+ * the prefetch reads first: tests that damage ac/ or cas/ remove them, so the damaged copies are
+ * what the build reads (a forged pack entry is covered in cache-remote-lazy.test.ts).
+ */
+const dropPacks = () => rmSync(join(dav.root, 'packs'), { recursive: true, force: true });
 const recordOf = (stage: string, item: string) => {
   const r = serverRecords().find((x) => x.rec.stage === stage && x.rec.item === item);
   assert.ok(r, `no ${stage} record for ${item} on the server`);
@@ -136,6 +142,7 @@ test('a corrupted remote blob is discarded and recomputed; the version is unchan
   // The record's output: a hit reads it (its refs are fetched only if a stage reads them).
   const ingest = recordOf('ingest', 'alpha:lib/util.js');
   const blob = ingest.rec.output as string;
+  dropPacks();
   const path = join(dav.root, 'cas', blob.slice(0, 2), blob);
   const bytes = readFileSync(path);
   bytes[0] ^= 0x20;
@@ -162,6 +169,7 @@ test('with signing on, unsigned, foreign-signed and altered results are ignored'
   const altered = recordOf('ingest', 'beta:src/greet.mjs');
   const other = recordOf('ingest', 'beta:src/main.mjs');
   writeFileSync(altered.file, JSON.stringify({ ...altered.rec, output: other.rec.output, refs: other.rec.refs }));
+  dropPacks();
   const before = dav.log().length;
   const f = build('ro.config.ts', 'cacheF');
   assert.is(f.json.version, version);

@@ -38,6 +38,10 @@ type Warn = (code: ErrorCode, item: string, message: string) => void;
  */
 const badRemoteBlob = (hash: ContentHash): RecordKey => `remote-bad:${hash}` as RecordKey;
 
+/** Fetched entries written to the local tier together (one LMDB transaction), at most LAND_DELAY_MS after the first. */
+const LAND_BATCH = 512;
+const LAND_DELAY_MS = 25;
+
 /** Records the prefetch fetches at once: enough to hide round trips, few enough to bound memory. */
 const PREFETCH_WINDOW = 64;
 
@@ -52,6 +56,9 @@ export class TieredCache implements Cache {
    * without its blobs (cache verify, push and gc rely on that).
    */
   private readonly landing = { actions: new Map<ActionKey, ActionRecord>(), blobs: new Map<ContentHash, Uint8Array>() };
+  /** Local writes of fetched entries, started together (see drainLandings). */
+  private readonly landQueue: Array<() => void> = [];
+  private landTimer?: NodeJS.Timeout;
   /** Remote records answered this run whose refs are not local yet: key -> refs still missing. */
   private readonly deferred = new Map<ActionKey, Set<ContentHash>>();
   /** The other way round: a ref only on the remote -> the deferred records naming it. */
@@ -206,7 +213,11 @@ export class TieredCache implements Cache {
 
   /** Wait for background work: uploads, the prefetch, and remote hits landing in the local tier. */
   async flush(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    this.drainLandings();
+    while (this.pending.size > 0) {
+      await Promise.allSettled([...this.pending]);
+      this.drainLandings();
+    }
   }
 
   async close(): Promise<void> {
@@ -349,7 +360,19 @@ export class TieredCache implements Cache {
   /** Write to the local tier in the background, serving the value from memory until it lands. */
   private land<K, V>(map: Map<K, V>, key: K, value: V, write: () => Promise<unknown>): void {
     map.set(key, value);
-    this.track(write().then(() => void map.delete(key), (err) => this.warn('CACHE_WRITE_FAILED', String(key), (err as Error).message)));
+    this.landQueue.push(() => this.track(write().then(() => void map.delete(key), (err) => this.warn('CACHE_WRITE_FAILED', String(key), (err as Error).message))));
+    if (this.landQueue.length >= LAND_BATCH) this.drainLandings();
+    else this.landTimer ??= setTimeout(() => this.drainLandings(), LAND_DELAY_MS);
+  }
+
+  /**
+   * Start the queued local writes in one go: LMDB commits the writes issued in one turn as one
+   * transaction (one fsync), where writes issued as each fetch completes would commit one by one.
+   */
+  private drainLandings(): void {
+    if (this.landTimer) clearTimeout(this.landTimer);
+    this.landTimer = undefined;
+    for (const start of this.landQueue.splice(0)) start();
   }
 
   private async upload(key: ActionKey, record: ActionRecord): Promise<void> {
