@@ -3,11 +3,14 @@
  * parquetjs-lite candidate (snappy), and Arrow IPC, on the same synthetic documents in one run.
  * Payload = UTF-8 text bytes + 4 bytes per input id + 1 byte per loss_mask entry.
  *
- *   node --import tsx bench/shard-write.ts [docs=10000]
+ * Prints wall and CPU-time throughput (the machine is shared: CPU time is the figure to compare),
+ * and each Parquet codec's CPU-time rate as a share of Arrow IPC's in the same run.
+ *
+ *   node --import tsx bench/shard-write.ts [docs=10000] [fast]   (fast: without parquetjs-lite, ~0.3 MB/s)
  */
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenizedDoc } from '../stages/shard/layout.ts';
 import { openShardWriter, type ShardWriterOptions } from '../stages/shard/writers.ts';
@@ -42,6 +45,7 @@ const payload = textBytes + 5 * ids;
 console.log(`${DOCS} docs, ${(textBytes / 1e6).toFixed(1)} MB text, ${(ids / 1e6).toFixed(2)}M ids, payload ${(payload / 1e6).toFixed(1)} MB`);
 
 const dir = mkdtempSync(join(tmpdir(), 'retrace-bench-shard-'));
+const cpuRate = new Map<string, number>();
 
 async function viaShardWriter(opts: ShardWriterOptions<'documents'>): Promise<void> {
   const writer = await openShardWriter(opts);
@@ -80,16 +84,26 @@ const cases: [string, (file: string) => Promise<void>][] = [
 
 try {
   for (const [name, run] of cases) {
+    if (process.argv[3] === 'fast' && name.startsWith('parquetjs-lite')) continue;
     const file = join(dir, `${name.replaceAll(' ', '-')}.out`);
     const start = performance.now();
+    const cpu0 = process.cpuUsage();
     await run(file);
     const s = (performance.now() - start) / 1000;
+    const c = process.cpuUsage(cpu0);
+    const cpuS = (c.user + c.system) / 1e6;
     const size = statSync(file).size;
+    cpuRate.set(name, payload / 1e6 / cpuS);
     console.log(
-      `${name.padEnd(22)} ${(payload / 1e6 / s).toFixed(1).padStart(6)} MB/s  ${Math.round(DOCS / s).toString().padStart(6)} rows/s  ` +
-        `${s.toFixed(2)} s  file ${(size / 1e6).toFixed(1)} MB`,
+      `${name.padEnd(22)} ${(payload / 1e6 / s).toFixed(1).padStart(6)} MB/s wall  ${(payload / 1e6 / cpuS).toFixed(1).padStart(6)} MB/s cpu  ` +
+        `${Math.round(DOCS / s).toString().padStart(6)} rows/s  ${s.toFixed(2)} s  file ${(size / 1e6).toFixed(1)} MB`,
     );
   }
+  const arrowRate = cpuRate.get('arrow ipc file')!;
+  for (const name of ['parquet-wasm zstd', 'parquet-wasm snappy', 'parquet-wasm none']) {
+    console.log(`${name} / arrow ipc (cpu): ${((100 * cpuRate.get(name)!) / arrowRate).toFixed(0)}%`);
+  }
+  console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -35,6 +35,29 @@ function buildResult<C extends EngineConfig>(pipeline: Pipeline<C>, summary: Bui
   };
 }
 
+/** The options of `retrace build` (cli/main.ts fills them itself for a plain `build` without yargs). */
+export type BuildArgs = Common & { workers?: number; recheck: boolean; shard?: string; strict: boolean; 'latest-partial': boolean; events: boolean; 'repair-cache': boolean };
+
+/** `retrace build`: the whole build, or one partition with --shard. */
+export async function buildCommand<C extends EngineConfig>(pipeline: Pipeline<C>, a: BuildArgs): Promise<Result> {
+  const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, repairCache: a['repair-cache'], strict: a.strict, latestPartial: a['latest-partial'], reporter: reporterFor(a.json, a.events) };
+  if (a.shard === undefined) return buildResult(pipeline, await interruptible(opts.reporter, a['cache-dir'], () => runBuild(pipeline, opts)));
+  const loaded = await loadConfig(a.config, pipeline.config);
+  const partition = resolvePartition(a.shard, process.env, loaded.config.partitions);
+  const p = await runPartition(pipeline, { ...opts, partition });
+  return {
+    value: p,
+    exitCode: p.failures.length > 0 ? 3 : 0,
+    text: [
+      `built partition ${partition.index}/${partition.count} of ${p.name}: ${p.sources} source(s), ${p.documents} document(s), ${(p.ms / 1000).toFixed(1)} s`,
+      ...stageLines(p.stages),
+      ...(pipeline.describeSummary?.({ ...p, failures: [] }) ?? []),
+      ...failureLines(p.failures),
+      `when every partition is built: retrace merge --shards ${partition.count}`,
+    ].join('\n'),
+  };
+}
+
 export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: Pipeline<C>, run: (handler: (a: any) => Promise<Result>) => (a: any) => Promise<void>): Argv<T> {
   return y
     .command(
@@ -51,24 +74,7 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
           .option('shard', { type: 'string', describe: 'scale-out worker: build only partition I of N (I/N, zero-based), or `auto` to take it from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX; then run `retrace merge`' })
           .example('$0 build --json', 'build and print the summary as JSON')
           .example('$0 build --shard 2/8', 'scale-out: build partition 2 of 8 into the (shared) cache'),
-      run(async (a: Common & { workers?: number; recheck: boolean; shard?: string; strict: boolean; 'latest-partial': boolean; events: boolean; 'repair-cache': boolean }): Promise<Result> => {
-        const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, repairCache: a['repair-cache'], strict: a.strict, latestPartial: a['latest-partial'], reporter: reporterFor(a.json, a.events) };
-        if (a.shard === undefined) return buildResult(pipeline, await interruptible(opts.reporter, a['cache-dir'], () => runBuild(pipeline, opts)));
-        const loaded = await loadConfig(a.config, pipeline.config);
-        const partition = resolvePartition(a.shard, process.env, loaded.config.partitions);
-        const p = await runPartition(pipeline, { ...opts, partition });
-        return {
-          value: p,
-          exitCode: p.failures.length > 0 ? 3 : 0,
-          text: [
-            `built partition ${partition.index}/${partition.count} of ${p.name}: ${p.sources} source(s), ${p.documents} document(s), ${(p.ms / 1000).toFixed(1)} s`,
-            ...stageLines(p.stages),
-            ...(pipeline.describeSummary?.({ ...p, failures: [] }) ?? []),
-            ...failureLines(p.failures),
-            `when every partition is built: retrace merge --shards ${partition.count}`,
-          ].join('\n'),
-        };
-      }),
+      run((a: BuildArgs) => buildCommand(pipeline, a)),
     )
     .command(
       'merge',

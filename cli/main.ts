@@ -7,16 +7,13 @@
  * (listed in the summary) or a check (verify) found problems.
  */
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { RetraceError, systemError } from '../src/errors.ts';
-import { retracePipeline } from '../stages/pipeline.ts';
-import { buildCommands } from './build.ts';
-import { cacheCommands } from './cache.ts';
+import { plainBuild } from './plain-build.ts';
 import type { Result } from './common.ts';
-import { datasetCommands } from './dataset.ts';
-import { inspectCommands } from './inspect.ts';
-import { reportCommands } from './report.ts';
+
+// Start time matters (a no-op build is mostly process start): yargs, its help rendering and the
+// command modules load only on the paths that need them. A plain `retrace build` (the options
+// plainBuild accepts) runs the build command without yargs; everything else goes through yargs.
 
 let exitCode = 0;
 
@@ -33,48 +30,64 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 /** The one printer: a handler's result as JSON (--json) or text, and its exit code. */
-function printed(handler: (a: any) => Promise<Result>) {
-  return async (a: any): Promise<void> => {
-    const r = await handler(a);
-    process.stdout.write(a.json ? JSON.stringify(r.value, null, 2) + '\n' : r.text + '\n');
-    exitCode = r.exitCode ?? 0;
-  };
+function print(json: boolean, r: Result): void {
+  process.stdout.write(json ? JSON.stringify(r.value, null, 2) + '\n' : r.text + '\n');
+  exitCode = r.exitCode ?? 0;
 }
 
-const pipeline = retracePipeline;
-let cli = yargs(hideBin(process.argv))
-  .scriptName('retrace')
-  .usage('$0 <command> [options]\n\nBuilds pretraining datasets from code repositories, caching every intermediate artifact by content.\nRun it from a folder holding pipeline.config.ts (or pass --config).');
-cli = buildCommands(cli, pipeline, printed);
-cli = inspectCommands(cli, pipeline, printed);
-cli = cacheCommands(cli, printed);
-cli = datasetCommands(cli, pipeline, printed);
-cli = reportCommands(cli, printed);
-cli = cli
-  .demandCommand(1, 'name a command; see retrace --help')
-  .strict()
-  .recommendCommands()
-  .help()
-  .alias('h', 'help')
-  // `version` is a positional of several commands, so yargs' own --version stays off; the
-  // top-level `retrace --version` is answered below, before parsing.
-  .version(false)
-  .epilogue('retrace --version prints the version.')
-  .fail((msg, err) => {
-    // A command's own error passes through; anything yargs rejects (unknown option, failed
-    // check) is a usage error.
-    const mapped = systemError(err);
-    if (mapped instanceof RetraceError) throw mapped;
-    process.stderr.write(`error USAGE: ${msg ?? err?.message}\n(retrace --help lists commands and options)\n`);
-    process.exit(2);
-  })
-  .wrap(Math.min(120, process.stdout.columns ?? 100));
+function printed(handler: (a: any) => Promise<Result>) {
+  return async (a: any): Promise<void> => print(a.json, await handler(a));
+}
+
+async function withYargs(argv: string[]): Promise<void> {
+  const [{ default: yargs }, { retracePipeline: pipeline }, { buildCommands }, { cacheCommands }, { datasetCommands }, { inspectCommands }, { reportCommands }] = await Promise.all([
+    import('yargs'),
+    import('../stages/pipeline.ts'),
+    import('./build.ts'),
+    import('./cache.ts'),
+    import('./dataset.ts'),
+    import('./inspect.ts'),
+    import('./report.ts'),
+  ]);
+  let cli = yargs(argv)
+    .scriptName('retrace')
+    .usage('$0 <command> [options]\n\nBuilds pretraining datasets from code repositories, caching every intermediate artifact by content.\nRun it from a folder holding pipeline.config.ts (or pass --config).');
+  cli = buildCommands(cli, pipeline, printed);
+  cli = inspectCommands(cli, pipeline, printed);
+  cli = cacheCommands(cli, printed);
+  cli = datasetCommands(cli, pipeline, printed);
+  cli = reportCommands(cli, printed);
+  cli = cli
+    .demandCommand(1, 'name a command; see retrace --help')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    // `version` is a positional of several commands, so yargs' own --version stays off; the
+    // top-level `retrace --version` is answered before parsing.
+    .version(false)
+    .epilogue('retrace --version prints the version.')
+    .fail((msg, err) => {
+      // A command's own error passes through; anything yargs rejects (unknown option, failed
+      // check) is a usage error.
+      const mapped = systemError(err);
+      if (mapped instanceof RetraceError) throw mapped;
+      process.stderr.write(`error USAGE: ${msg ?? err?.message}\n(retrace --help lists commands and options)\n`);
+      process.exit(2);
+    })
+    .wrap(Math.min(120, process.stdout.columns ?? 100));
+  await cli.parseAsync();
+}
 
 // The one boundary where exceptions become exit codes.
 try {
-  const argv = hideBin(process.argv);
+  const argv = process.argv.slice(2);
+  const build = plainBuild(argv);
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) process.stdout.write(retraceVersion() + '\n');
-  else await cli.parseAsync();
+  else if (build) {
+    const [{ retracePipeline }, { buildCommand }] = await Promise.all([import('../stages/pipeline.ts'), import('./build.ts')]);
+    print(build.json, await buildCommand(retracePipeline, build));
+  } else await withYargs(argv);
   process.exitCode = exitCode;
 } catch (caught) {
   const err = systemError(caught);

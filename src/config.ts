@@ -1,14 +1,15 @@
 /**
- * The config file: loading at run time (TypeScript bundled in memory by esbuild, or through tsx;
- * a plain `export default {...}` that imports nothing works too), the engine's own keys (`name`,
+ * The config file: loading at run time (TypeScript bundled in memory by esbuild, cached by the
+ * content of its files, or through tsx; a plain `export default {...}` that imports nothing works too), the engine's own keys (`name`,
  * `cache`, `workers`, `partitions`) and their validation. Everything else in the file is the
  * pipeline's section: the pipeline declares its keys and checks (`ConfigSection`), and the engine
  * runs them, so every bad value is named by its config path either way. Relative paths resolve
  * against the config file's folder.
  */
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RetraceError } from './errors.ts';
 import { checkKit, describeValue, type Check, type CheckKit } from './validate.ts';
 
@@ -93,18 +94,69 @@ export async function loadConfig<C extends EngineConfig>(file: string, section: 
 }
 
 /**
- * Load a TypeScript or JavaScript config as ESM wherever it lives. Fast path: esbuild bundles it
- * with its relative imports in memory and it is imported from a data: URL (a few ms). A config
- * that imports packages needs real module resolution from its folder: tsx's tsImport loads it
- * (~100 ms more).
+ * Load a TypeScript or JavaScript config as ESM wherever it lives. esbuild bundles it with its
+ * relative imports in memory and it is imported from a data: URL. A config that imports packages
+ * needs real module resolution from its folder: tsx's tsImport loads it (~100 ms more).
+ * Starting esbuild's service costs more than the rest of a no-op build, so the compiled config is
+ * cached (compiledConfig below): a config whose files are unchanged, byte for byte, is imported
+ * without esbuild.
  */
 async function importConfigModule(path: string): Promise<{ default?: unknown }> {
+  const bundled = readCompiled(path) ?? (await compileConfig(path));
+  if (!bundled.bare) return (await import('data:text/javascript;base64,' + Buffer.from(bundled.code).toString('base64'))) as { default?: unknown };
+  // tsImport loads the file as ESM wherever it lives (a .ts file outside any package with
+  // "type": "module" would otherwise be compiled as CommonJS).
+  const { tsImport } = await import('tsx/esm/api');
+  return (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+}
+
+interface CompiledConfig {
+  /** The bundled ESM code. */
+  code: string;
+  /** It imports packages (bare specifiers): loaded through tsx instead. */
+  bare: boolean;
+  /** Every file bundled into it (the config and its relative imports) with its SHA-256. */
+  inputs: Array<{ path: string; sha256: string }>;
+}
+
+/**
+ * Compiled configs, one file per config path (named by the path's hash) beside the CLI bundles:
+ * <project>/dist/config/. An entry is used only if every input file still has the same content.
+ */
+const COMPILED_DIR = fileURLToPath(new URL('../dist/config/', import.meta.url));
+
+const compiledPath = (path: string): string => join(COMPILED_DIR, `${createHash('sha256').update(path).digest('hex').slice(0, 32)}.json`);
+const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+function readCompiled(path: string): CompiledConfig | undefined {
+  let entry: CompiledConfig;
+  try {
+    entry = JSON.parse(readFileSync(compiledPath(path), 'utf8')) as CompiledConfig;
+  } catch {
+    return undefined; // none yet, or a partial/foreign file: compile again (and replace it)
+  }
+  if (typeof entry?.code !== 'string' || !Array.isArray(entry.inputs) || entry.inputs.length === 0) return undefined;
+  for (const input of entry.inputs) {
+    try {
+      if (sha256(input.path) !== input.sha256) return undefined;
+    } catch {
+      return undefined; // an input is gone: compiling again reports it properly
+    }
+  }
+  return entry;
+}
+
+let cacheWarned = false;
+
+async function compileConfig(path: string): Promise<CompiledConfig> {
   const { build } = await import('esbuild');
-  let bundled: { code: string; bare: boolean } | undefined;
+  let compiled: CompiledConfig;
   try {
     const r = await build({ entryPoints: [path], bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', write: false, metafile: true, logLevel: 'silent' });
-    const bare = Object.values(r.metafile!.inputs).some((i) => i.imports.some((x) => x.external && !x.path.startsWith('node:')));
-    bundled = { code: r.outputFiles![0].text, bare };
+    const inputs = Object.entries(r.metafile!.inputs);
+    const bare = inputs.some(([, i]) => i.imports.some((x) => x.external && !x.path.startsWith('node:')));
+    // metafile paths are relative to the working directory (esbuild's default absWorkingDir).
+    compiled = { code: r.outputFiles![0].text, bare, inputs: inputs.map(([p]) => ({ path: resolve(p), sha256: sha256(resolve(p)) })) };
   } catch (err) {
     const errors = (err as { errors?: Array<{ text: string; location?: { line: number; column: number } }> }).errors;
     if (errors?.length) {
@@ -116,11 +168,19 @@ async function importConfigModule(path: string): Promise<{ default?: unknown }> 
     }
     throw err;
   }
-  if (!bundled.bare) return (await import('data:text/javascript;base64,' + Buffer.from(bundled.code).toString('base64'))) as { default?: unknown };
-  // tsImport loads the file as ESM wherever it lives (a .ts file outside any package with
-  // "type": "module" would otherwise be compiled as CommonJS).
-  const { tsImport } = await import('tsx/esm/api');
-  return (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+  const file = compiledPath(path);
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    mkdirSync(COMPILED_DIR, { recursive: true });
+    writeFileSync(tmp, JSON.stringify(compiled));
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    // The config loads either way; only the next start is slower. Say so once.
+    if (!cacheWarned) process.stderr.write(`warning CONFIG_CACHE_FAILED ${file}: ${(err as Error).message}; the config is compiled on every start (slower)\n`);
+    cacheWarned = true;
+  }
+  return compiled;
 }
 
 /**

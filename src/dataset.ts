@@ -93,7 +93,16 @@ export async function writeVersion(
   datasetsDir: string,
   body: ManifestBody,
   shardBytes: (file: string) => Promise<Uint8Array>,
-  opts: { verifyExisting?: boolean; card?: (manifest: Manifest) => string; moveLatest?: boolean } = {},
+  opts: {
+    verifyExisting?: boolean;
+    card?: (manifest: Manifest) => string;
+    moveLatest?: boolean;
+    /**
+     * Puts a shard's file at `dest` (replacing it), instead of writing `shardBytes`: e.g. a hard
+     * link to a file already written once elsewhere. `verify`: check the source's SHA-256 first.
+     */
+    place?: (file: string, dest: string, verify: boolean) => Promise<void>;
+  } = {},
 ): Promise<{ manifest: Manifest; path: string; existed: boolean; repaired: string[]; latest: boolean }> {
   const { version, merkleRoot: root } = versionOf(body);
   const manifest: Manifest = { ...body, version, merkleRoot: root };
@@ -108,10 +117,11 @@ export async function writeVersion(
     const tmp = join(nameDir, `.tmp-${version}-${tempTag()}`);
     mkdirSync(tmp, { recursive: true });
     try {
-      for (const s of body.shards) {
+      await inParallel(body.shards, async (s) => {
         mkdirSync(dirname(join(tmp, s.file)), { recursive: true });
-        writeFileSync(join(tmp, s.file), await shardBytes(s.file));
-      }
+        if (opts.place) await opts.place(s.file, join(tmp, s.file), false);
+        else writeFileSync(join(tmp, s.file), await shardBytes(s.file));
+      });
       writeFileSync(join(tmp, 'manifest.json'), manifestText);
       if (card !== undefined) writeFileSync(join(tmp, 'README.md'), card);
       for (const f of readdirSync(tmp, { recursive: true, encoding: 'utf8' })) if (lstatSync(join(tmp, f)).isFile()) fsyncPath(join(tmp, f));
@@ -126,15 +136,19 @@ export async function writeVersion(
       rmSync(tmp, { recursive: true, force: true });
     }
   } else {
-    for (const s of body.shards) {
+    await inParallel(body.shards, async (s) => {
       const p = join(finalDir, s.file);
       const whole = existsSync(p) && lstatSync(p).size === s.bytes && (!opts.verifyExisting || (await sha256File(p)) === s.sha256);
       if (!whole) {
         mkdirSync(dirname(p), { recursive: true });
-        replaceFile(p, await shardBytes(s.file));
+        // A damaged file may share its inode with the source `place` would link: check it.
+        if (opts.place) await opts.place(s.file, p, true);
+        else replaceFile(p, await shardBytes(s.file));
         repaired.push(s.file);
       }
-    }
+    });
+    const order = new Map(body.shards.map((s, k) => [s.file, k]));
+    repaired.sort((a, b) => order.get(a)! - order.get(b)!);
     const mf = join(finalDir, 'manifest.json');
     if (readFileSync(mf, 'utf8') !== manifestText) {
       replaceFile(mf, manifestText);
@@ -150,6 +164,24 @@ export async function writeVersion(
   const latest = opts.moveLatest ?? !isPartial(manifest);
   if (latest) pointLatest(nameDir, version);
   return { manifest, path: finalDir, existed, repaired, latest };
+}
+
+/** Runs `work` on every item, a few at a time (shards are placed or re-made in parallel); the first failure is thrown once all have settled. */
+async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>, width = 4): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const lane = async () => {
+    while (next < items.length && !failure) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+  if (failure) throw failure.err;
 }
 
 /** Write to a temporary name beside the file, flush, then rename over it. */

@@ -9,6 +9,7 @@ import { asRetraceError, checkCode, RetraceError } from './errors.ts';
 import type { ActionKey, ContentHash } from './hash.ts';
 import { actionKey, diffKeyParts, type KeyChange, type KeyParts } from './key.ts';
 import { cacheReadContext, type ActionRecord, type Cache } from './cache/cache.ts';
+import { UsedKeys } from './cache/closure.ts';
 import type { TaskPool } from './pool.ts';
 import { jsonCodec, type StageContext, type StageDef } from './stage.ts';
 import type { Reporter } from './reporter.ts';
@@ -72,6 +73,8 @@ export interface ExecutorOptions {
    * it, the executor only reports it (CACHE_ENTRY_DROPPED) and recomputes.
    */
   dropAction?: (key: ActionKey, reason: string, known: { stage: string; item: string }) => void;
+  /** Keys per chunk of the version root (cache/closure.ts ROOT_CHUNK_KEYS); tests set it small. */
+  rootChunkKeys?: number;
 }
 
 export class Executor {
@@ -80,8 +83,11 @@ export class Executor {
   /** Errors already recorded as failures (an error passes several boundaries on its way up). */
   private readonly recorded = new WeakSet<RetraceError>();
   readonly stale: StaleItem[] = [];
-  /** Every action key this run answered or computed: the version's closure (cache/closure.ts). */
-  readonly usedKeys = new Set<ActionKey>();
+  /**
+   * Every action key this run answered or computed: the version's closure (cache/closure.ts),
+   * streamed to the cache in chunks as the build goes (none in status mode, which records no root).
+   */
+  readonly usedKeys: UsedKeys;
   private readonly inflight = new Map<ActionKey, Promise<StageResult<unknown>>>();
   /** Per stage: items computing now, and since when the stage has been busy. */
   private readonly busy = new Map<string, { running: number; since: number }>();
@@ -91,6 +97,7 @@ export class Executor {
   constructor(opts: ExecutorOptions) {
     this.opts = opts;
     this.signal = opts.signal ?? new AbortController().signal;
+    this.usedKeys = new UsedKeys(opts.mode === 'status' ? undefined : opts.cache, opts.rootChunkKeys);
   }
 
   get cache(): Cache {
@@ -216,7 +223,7 @@ export class Executor {
    * decoding as the stage's output. Anything less is a miss: the cache drops what it
    * found damaged, naming this stage and item (the read runs in `cacheReadContext`).
    */
-  private lookup<O>(stage: StageDef<unknown, O>, key: ActionKey, item: string): Promise<{ record: ActionRecord; value: O } | undefined> {
+  private lookup<O>(stage: Pick<StageDef<unknown, O>, 'name' | 'codec'>, key: ActionKey, item: string): Promise<{ record: ActionRecord; value: O } | undefined> {
     return cacheReadContext.run({ stage: stage.name, item, key }, async () => {
       const cache = this.opts.cache;
       const record = await cache.getAction(key);
@@ -248,12 +255,15 @@ export class Executor {
       this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
       return { value: hit.value, hash: hit.record.output, cached: true, key };
     };
-    const hit = await this.lookup(stage as StageDef<unknown, O>, key, item);
+    const hit = await this.lookup(stage, key, item);
     if (hit) return answer(hit);
-    const claims = stage.claim && this.opts.mode !== 'status' && !this.signal.aborted ? cache.claims : undefined;
-    if (claims && (await claims.claim(key, this.signal)) === 'waited') {
-      // Another build held the claim: its result is usually there now.
-      const after = await this.lookup(stage as StageDef<unknown, O>, key, item);
+    const claiming = typeof stage.claim === 'function' ? stage.claim(input) : stage.claim === true;
+    const claims = claiming && this.opts.mode !== 'status' && !this.signal.aborted ? cache.claims : undefined;
+    if (claims) {
+      // Look again once the claim is held: another build may have held it ('waited'), or stored
+      // its result and let go between the miss above and this claim.
+      await claims.claim(key, this.signal);
+      const after = await this.lookup(stage, key, item);
       if (after) {
         await claims.release(key);
         return answer(after);

@@ -38,13 +38,17 @@ export interface PipelineRun<C extends EngineConfig = EngineConfig> {
   estimates: Record<string, number>;
   /** Folders the build writes (cache, datasets): never read as input, even inside a source. */
   writes: string[];
+  /** The datasets folder versions are written under (`--out`). */
+  outDir: string;
+  /** `build --recheck`: trust no stat stamp (the pipeline's own memos by stamp included); re-read and re-hash every input. */
+  recheck?: boolean;
 }
 
 export interface OutputShard {
   /** File name inside the version folder. */
   file: string;
-  /** Content hash of the file's bytes in the cache. */
-  blob: ContentHash;
+  /** Content hash of the file's bytes in the cache, when the cache holds them (else `place` puts the file). */
+  blob?: ContentHash;
   sha256: string;
   bytes: number;
   rows: number;
@@ -61,6 +65,17 @@ export interface PipelineOutput {
   summary: Record<string, unknown>;
   /** Fields the pipeline adds at the end of the summary (skipped files, excluded sources...). */
   extra?: Record<string, unknown>;
+  /**
+   * Puts a shard's file at `dest` inside the version folder being written (or repaired), replacing
+   * what is there; `verify`: the source is checked by SHA-256 first. Without it, the shard's bytes
+   * are read from the cache (`blob`).
+   */
+  place?(shard: OutputShard, dest: string, verify: boolean): Promise<void>;
+  /**
+   * Called once the version is written: fields the pipeline adds after `shards` (e.g. shard files
+   * written vs re-used); the pipeline may tidy up here (e.g. files no version uses any more).
+   */
+  finish?(): Record<string, unknown>;
 }
 
 export interface PartitionRun {

@@ -1,7 +1,9 @@
 /**
  * Worker threads for CPU-heavy work (tokenization, parsing). Keys are computed on the main
  * thread; a task names a module and gets plain data (strings, typed arrays) and returns plain
- * data. Modules are TypeScript, loaded in workers through tsx's loader (see worker.mjs).
+ * data. Modules are named by their TypeScript source URL. Under the `retrace` binary each one is
+ * pre-built JavaScript (bin/retrace.js compiles the map __RETRACE_TASKS__ into the bundle) and
+ * workers import only that; running from the sources, workers load them through tsx (worker.mjs).
  *
  * Tasks declare the V8 young-generation size that suits them, and each size gets its own set of
  * threads (started on first use). Measured on 2 cores (bench/tokenize.ts, bench/parse.ts):
@@ -36,6 +38,30 @@ export function defaultThreads(): number {
 
 const WORKER = fileURLToPath(new URL('./worker.mjs', import.meta.url));
 
+/** Defined by bin/retrace.js's bundle: task module source URL -> URL of its pre-built JS. */
+declare const __RETRACE_TASKS__: Readonly<Record<string, string>> | undefined;
+const PREBUILT: Readonly<Record<string, string>> | undefined = typeof __RETRACE_TASKS__ === 'undefined' ? undefined : __RETRACE_TASKS__;
+
+/** The module a worker imports for a task: its pre-built JS under the bundle, else the source. */
+export function taskModuleUrl(moduleUrl: string): string {
+  if (!PREBUILT || !/\.[cm]?ts$/.test(moduleUrl)) return moduleUrl;
+  const built = PREBUILT[moduleUrl];
+  if (!built) {
+    throw new RetraceError('WORKER_FAILED', 'this task module was not pre-built, and workers run pre-built JavaScript only', {
+      item: moduleUrl,
+      hint: 'name task modules as new URL("./x.ts", import.meta.url) in the sources so bin/retrace.js builds them',
+    });
+  }
+  return built;
+}
+
+let threadsStarted = 0;
+
+/** Worker threads started in this process so far (all pools): a build answered from the cache starts none. */
+export function workerThreadsStarted(): number {
+  return threadsStarted;
+}
+
 export class PiscinaPool implements TaskPool {
   readonly threads: number;
   private readonly pools = new Map<number, Promise<Piscina>>();
@@ -48,15 +74,21 @@ export class PiscinaPool implements TaskPool {
   private start(youngMb: number): Promise<Piscina> {
     let pool = this.pools.get(youngMb);
     if (!pool) {
-      pool = import('piscina').then(({ Piscina }) => new Piscina({
-        filename: WORKER,
-        minThreads: 0,
-        maxThreads: this.threads,
-        idleTimeout: 60_000,
-        // STACK.md: with atomics, native addons' garbage outpaces finalizers in busy workers.
-        atomics: 'disabled',
-        ...(youngMb > 0 && { resourceLimits: { maxYoungGenerationSizeMb: youngMb } }),
-      }));
+      pool = import('piscina').then(({ Piscina }) => {
+        const p = new Piscina({
+          filename: WORKER,
+          minThreads: 0,
+          maxThreads: this.threads,
+          idleTimeout: 60_000,
+          // STACK.md: with atomics, native addons' garbage outpaces finalizers in busy workers.
+          atomics: 'disabled',
+          // Under the bundle, workers refuse TypeScript modules instead of loading tsx.
+          workerData: { prebuilt: PREBUILT !== undefined },
+          ...(youngMb > 0 && { resourceLimits: { maxYoungGenerationSizeMb: youngMb } }),
+        });
+        p.on('workerCreate', () => threadsStarted++);
+        return p;
+      });
       this.pools.set(youngMb, pool);
     }
     return pool;
@@ -64,8 +96,9 @@ export class PiscinaPool implements TaskPool {
 
   async run<T>(moduleUrl: string, payload: unknown, opts: TaskOptions = {}): Promise<T> {
     try {
+      const url = taskModuleUrl(moduleUrl);
       const pool = await this.start(opts.youngGenerationMb ?? 0);
-      return (await pool.run({ moduleUrl, payload }, { transferList: opts.transfer as never })) as T;
+      return (await pool.run({ moduleUrl: url, payload }, { transferList: opts.transfer as never })) as T;
     } catch (err) {
       if (err instanceof RetraceError) throw err;
       const e = err as Error & { code?: string; item?: string; hint?: string };

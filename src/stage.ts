@@ -47,8 +47,9 @@ export interface StageDef<I, O> {
   /**
    * Claim a miss's key in the cache before computing it (costly calls, e.g. LLM requests): a
    * concurrent build that misses the same key waits for this one's result instead of paying again.
+   * A function decides per input (e.g. only calls that cost money).
    */
-  readonly claim?: boolean;
+  readonly claim?: boolean | ((input: I) => boolean);
   /** How the output is stored; JSON by default. */
   readonly codec?: Codec<O>;
 }

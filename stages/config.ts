@@ -69,7 +69,7 @@ export interface PipelineConfig extends EngineConfig {
     seqLen?: number;
     lastPartial?: 'drop' | 'pad' | 'keep';
     padId?: number;
-    /** Target tokens per shard file. */
+    /** Target (mean) tokens per shard file of the documents layout (bounds: 1/4 to 2x; a larger document is a shard of its own); tokens per packed shard. */
     shardTokens?: number;
     rowGroupRows?: number;
   };

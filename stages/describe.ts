@@ -17,6 +17,7 @@ function llmLine(llm: LlmSummary): string {
 export function describeSummary(summary: Record<string, unknown>): string[] {
   const lines: string[] = [];
   if (summary.llm) lines.push(llmLine(summary.llm as LlmSummary));
+  if (typeof summary.shardsWritten === 'number') lines.push(`  shard files: ${summary.shardsWritten} written, ${summary.shardsReused} re-used`);
   if (summary.skipped) lines.push(`  ${summary.skipped} file(s) skipped (reasons in manifest.json)`);
   const excluded = (summary.excluded as Array<{ source: string; code: string; message: string }> | undefined) ?? [];
   const failures = (summary.failures as unknown[] | undefined) ?? [];
@@ -30,10 +31,12 @@ export function describeSummary(summary: Record<string, unknown>): string[] {
 /** A build answered from the last one sent nothing and reused every answer. */
 export function replaySummary(last: Record<string, unknown>): Record<string, unknown> {
   const llm = last.llm as (LlmSummary & { calls?: number }) | undefined;
-  if (!llm) return {};
+  // Nothing written now: every shard file is the recorded version's.
+  const shards = typeof last.shards === 'number' ? { shardsWritten: 0, shardsReused: last.shards } : {};
+  if (!llm) return shards;
   // Only the totals: per-agent breakdowns describe the earlier build's work, not this one's.
   const flat = Object.fromEntries(Object.entries(llm).filter(([, v]) => typeof v !== 'object'));
-  return { llm: { ...flat, requests: 0, cached: llm.calls ?? llm.cached + llm.requests, promptTokens: 0, completionTokens: 0 } };
+  return { ...shards, llm: { ...flat, requests: 0, cached: llm.calls ?? llm.cached + llm.requests, promptTokens: 0, completionTokens: 0 } };
 }
 
 interface ManifestSource {

@@ -31,6 +31,7 @@ declare module '../src/errors.ts' {
     LICENSE_NOT_ALLOWED: true;
     SOURCE_DUPLICATE: true;
     BENCHMARK_INVALID: true;
+    SHARD_MISMATCH: true;
   }
 }
 
@@ -39,7 +40,8 @@ type PipelineCode =
   | 'FILE_UNREADABLE' | 'FILE_INVALID_UTF8' | 'FILE_BINARY' | 'FILE_TOO_LARGE' | 'FILE_MINIFIED' | 'FILE_VENDORED'
   | 'FILE_IGNORED' | 'FILE_SYMLINK_OUTSIDE' | 'FILE_SYMLINK' | 'FILE_UNSAFE_PATH'
   | 'PARSE_FAILED' | 'LLM_BUDGET_EXHAUSTED' | 'TOKENIZER_FAILED' | 'TRAJECTORY_OVERSIZE'
-  | 'FILE_DUPLICATE' | 'FILE_CONTAMINATED' | 'FILE_SECRET' | 'LICENSE_NOT_ALLOWED' | 'SOURCE_DUPLICATE' | 'BENCHMARK_INVALID';
+  | 'FILE_DUPLICATE' | 'FILE_CONTAMINATED' | 'FILE_SECRET' | 'LICENSE_NOT_ALLOWED' | 'SOURCE_DUPLICATE' | 'BENCHMARK_INVALID'
+  | 'SHARD_MISMATCH';
 
 export const PIPELINE_CODES = registerCodes('retrace pipeline', {
   SOURCE_NOT_FOUND: { kind: 'error', meaning: 'a configured source path does not exist' },
@@ -66,6 +68,7 @@ export const PIPELINE_CODES = registerCodes('retrace pipeline', {
   LICENSE_NOT_ALLOWED: { kind: 'skip', meaning: 'a repository whose detected license is not in hygiene.licenses.allow (or unknown, with unknown skip)' },
   SOURCE_DUPLICATE: { kind: 'skip', meaning: 'a repository that is a duplicate (all files taken already) or a near-duplicate (fork) of an earlier one' },
   BENCHMARK_INVALID: { kind: 'error', meaning: 'a benchmark file of hygiene.decontaminate is missing or unreadable' },
+  SHARD_MISMATCH: { kind: 'error', meaning: 'a shard re-made from its cached documents differs from the bytes the cache recorded for it' },
   TRAJECTORY_OVERSIZE: { kind: 'warning', meaning: "a repository's trajectory exceeds trajectory.maxTokens and trajectory.oversize is 'skip': it is reported, not written" },
 } satisfies Record<PipelineCode, CodeSpec>);
 

@@ -4,8 +4,10 @@
  *   source ─▶ ingest (per file) ─▶ parse (per code file) ─▶ graph (per repository)
  *          ─▶ render (per repository: one document) ─▶ tokenize (per document) ─▶ shard (per file)
  *
- * Sources are processed a few at a time and each repository flows through its stages on its
- * own, so a build holds one repository's files at a time, never the corpus. Shards are planned
+ * Sources are admitted while the bytes of the sources in flight stay under a budget (and their
+ * count under a cap tied to the worker pool: ingest/inflight.ts), each repository flows through
+ * its stages on its own and its files are stored concurrently (bounded by bytes read and not yet
+ * stored), so a build holds a bounded slice of the corpus, never all of it. Shards are planned
  * from token counts and read their documents back from the cache one by one.
  */
 import { dirname, resolve } from 'node:path';
@@ -13,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { redactDeep, redactUrl } from '../src/redact.ts';
 import pLimit from 'p-limit';
 import { newStamp, stampPath, stampTree } from '../src/stamp.ts';
-import { stampSource } from './ingest/stamp.ts';
+import { sourceStampOf } from './ingest/stamp.ts';
 import { RetraceError } from '../src/errors.ts';
 import { hashBytes, hashText, type ContentHash } from '../src/hash.ts';
 import { canonicalJson } from '../src/key.ts';
@@ -24,6 +26,7 @@ import { PIPELINE_CODES } from './errors.ts';
 import { describeManifest, describeSummary, manifestDiff, replaySummary } from './describe.ts';
 import type { LlmSummary } from './llm/session.ts';
 import { ingestStage, type IngestedFile } from './ingest/stage.ts';
+import { inFlight, InOrder, type InFlight } from './ingest/inflight.ts';
 import { openSource, type OpenedSource, type SkippedFile, type SourceIdentity } from './ingest/sources.ts';
 import { parseStage } from './parse/stage.ts';
 import { languageFor } from './parse/languages/registry.ts';
@@ -36,7 +39,7 @@ import { orderFiles, RAW_LAYOUT, renderRawStage } from './render/raw.ts';
 import { tokenizeStage, type TokenizedRef } from './tokenize/stage.ts';
 import { llama3TokenizerId } from './tokenize/llama3.ts';
 import { datasetCard } from './shard/card.ts';
-import { planDocumentShards, planPackedShards, publishShards, shardStage } from './shard/stage.ts';
+import { shardStage, writeShards } from './shard/stage.ts';
 import { resolveSettings, type ResolvedSettings } from './settings.ts';
 import { llmSummary, renderTrajectory, trajectoryPins, trajectoryStages } from './trajectory.ts';
 import type { RenderedDoc } from './render/document.ts';
@@ -46,7 +49,7 @@ import { formatStepRecord, type StepRecord } from './search/record.ts';
 import { resolveSearchSettings } from './search/settings.ts';
 import { resolveLlmSettings } from './llm/settings.ts';
 import { filesPerAnswer } from './plan/parts.ts';
-import { applySecrets, decide, resolveHygiene, hygienePins, hygieneStages, scanSources, summarize, type SourceDecision, type SourceHygiene } from './hygiene/index.ts';
+import { applySecrets, decide, resolveHygiene, hygienePins, hygieneStages, scanSources, summarize, UNPINNED_STAGES, type SourceDecision, type SourceHygiene } from './hygiene/index.ts';
 import { loadBenchmarks } from './hygiene/decontaminate.ts';
 import { NOASSERTION } from './shard/stage.ts';
 
@@ -56,8 +59,6 @@ export const stages = [ingestStage, ...hygieneStages, parseStage, graphStage, re
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-/** Repositories processed at once; each one's files go through the worker pool concurrently. */
-const SOURCES_AT_ONCE = 4;
 
 interface SourceOutcome {
   index: number;
@@ -97,6 +98,8 @@ async function processSource(
   opened: OpenedSource,
   out: SourceOutcome,
   decision: SourceDecision | undefined,
+  flight: InFlight,
+  hold: (bytes: number) => void,
 ): Promise<void> {
   const { exec } = run;
   const repo = out.docId!;
@@ -109,7 +112,12 @@ async function processSource(
   const files: IngestedFile[] = [];
   const facts = new Map<string, Promise<FileFacts | undefined>>();
   const parseLimit = pLimit(Math.max(2, run.pool.threads * 4));
+  // Files are stored concurrently (their writes share the cache's transactions), in walk order;
+  // a file's parse starts once its bytes are stored. Settled in order below, so the first
+  // failure in path order is the one reported, as when they were stored one by one.
+  const stored = new InOrder<IngestedFile>();
   for await (const f of opened.files()) {
+    if (stored.failed) break;
     const drop = decision?.drop.get(f.path);
     if (drop) {
       dropped.push(drop);
@@ -117,13 +125,29 @@ async function processSource(
     }
     const bytes = applySecrets(f.bytes, decision?.findings.get(f.path));
     const hash = hashBytes(bytes);
-    const r = await exec.run(ingestStage, { repo, path: f.path, bytes, hash });
-    files.push(r.value);
+    const n = bytes.byteLength;
+    hold(n);
+    await flight.files.take(n);
+    const file = exec
+      .run(ingestStage, { repo, path: f.path, bytes, hash })
+      .then((r) => r.value)
+      .finally(() => flight.files.give(n));
+    stored.add(file);
+    // status looks items up one by one, stopping at the first stale one, as it always did.
+    if (run.mode === 'status') await file;
     const language = languageFor(f.path);
     if (language) {
       if (!out.languages?.includes(language)) (out.languages ??= []).push(language);
-      facts.set(f.path, parseLimit(() => exec.run(parseStage, { repo, path: f.path, hash, language }).then((p) => p.value)));
+      const parsed = file.then(() => parseLimit(() => exec.run(parseStage, { repo, path: f.path, hash, language }).then((p) => p.value)));
+      parsed.catch(() => undefined); // awaited with the others once every file is stored
+      facts.set(f.path, parsed);
     }
+  }
+  try {
+    files.push(...(await stored.values()));
+  } catch (err) {
+    await Promise.allSettled(facts.values()); // no parse of this source outlives its failure
+    throw err;
   }
   out.skipped = [...opened.skipped, ...dropped];
   out.files = files.length;
@@ -226,11 +250,18 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
   if (run.mode === 'status') countHygieneDrops(run, indices, decisions);
   run.reporter.emit({ type: 'phase', name: 'building' });
   run.reporter.emit({ type: 'plan', unit: 'repositories', total: indices.length });
-  const limit = pLimit(SOURCES_AT_ONCE);
+  const flight = inFlight(run.pool.threads);
   let stale = false;
   const outcomes = await Promise.all(
-    indices.map((index) =>
-      limit(async () => {
+    indices.map(async (index) => {
+      // Admitted in config order while the sources in flight hold less than their byte budget.
+      await flight.sources.take(0);
+      let held = 0;
+      const hold = (n: number): void => {
+        held += n;
+        flight.sources.grow(n);
+      };
+      try {
         const o: SourceOutcome = { index, spec: cfg.sources[index], skipped: [] };
         const where = describeSource(o.spec, o.index);
         // A source-level problem is named by its place in the config (`sources[2] repos/x`);
@@ -246,7 +277,7 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
             o.license = decision?.license;
             o.licenseFrom = decision?.licenseFrom;
             o.hygiene = summarize(decision);
-            await processSource(run, settings, tokenizerId, src, o, decision);
+            await processSource(run, settings, tokenizerId, src, o, decision, flight, hold);
             if (o.docs) o.search = searchRecordsOf(run, o.docId!);
           },
           { itemOf: (e) => (e.code.startsWith('SOURCE_') ? where : (e.item ?? where)) },
@@ -259,8 +290,10 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
         }
         run.reporter.emit({ type: 'progress', unit: 'repositories' });
         return o;
-      }),
-    ),
+      } finally {
+        flight.sources.give(held);
+      }
+    }),
   );
   return stale ? undefined : outcomes;
 }
@@ -314,18 +347,15 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
   const hy = resolveHygiene(cfg.hygiene, run.loaded.dir);
   const docs = outcomes.flatMap((o) => (o.docs ?? []).map((d, k) => ({ ...d, id: ids.get(o.index)![k]!, license: o.license ?? NOASSERTION })));
   const out = settings.output;
-  const plan = out.layout === 'packed' ? planPackedShards(docs, out) : planDocumentShards(docs, out);
-  run.reporter.emit({ type: 'phase', name: 'sharding', detail: `${plan.length} shard(s)` });
-  run.reporter.emit({ type: 'plan', unit: 'shard', total: plan.length });
-  const shards = [];
-  for (let k = 0; k < plan.length; k++) {
-    shards.push((await run.exec.run(shardStage, { index: k, slices: plan[k], last: k === plan.length - 1, settings: out })).value);
-  }
-  const tokens = shards.reduce((n, s) => n + s.tokens, 0);
+  // Planned by document identity, encoded in workers, each file written once (stages/shard/).
+  const written = await writeShards(run, docs, out);
+  const tokens = written.shards.reduce((n, s) => n + s.tokens, 0);
   return {
     documents: docs.length,
     tokens,
-    shards: publishShards(shards, out),
+    shards: written.shards,
+    place: written.place,
+    finish: written.finish,
     summary: { llm },
     pins: {
       format: cfg.format,
@@ -348,7 +378,7 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
         hygiene: o.hygiene,
       })),
       hygiene: hygienePins(hy, hy.decontaminate ? loadBenchmarks(hy.decontaminate.files, hy.decontaminate.ngram) : undefined, outcomes.map((o) => o.hygiene ?? summarize(undefined))),
-      stages: Object.fromEntries(stages.map((s) => [s.name, s.version])),
+      stages: Object.fromEntries(stages.filter((s) => !UNPINNED_STAGES.has(s.name)).map((s) => [s.name, s.version])),
       versions: { parser: parserVersions(outcomes), graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
       trajectory: cfg.format === 'trajectory' ? trajectoryPins(run.loaded) : undefined,
       search: searchPins(run.loaded, outcomes.flatMap((o) => o.search ?? [])),
@@ -409,7 +439,12 @@ export const retracePipeline: Pipeline<PipelineConfig> = {
   },
   inputStamp(run) {
     const h = newStamp();
-    for (const spec of run.loaded.config.sources) if (!stampSource(h, spec, run.loaded.dir, run.writes)) return undefined;
+    const sources = run.loaded.config.sources;
+    for (let i = 0; i < sources.length; i++) {
+      const stamp = sourceStampOf(run, i, sources[i]!, run.loaded.dir, run.writes);
+      if (stamp === undefined) return undefined;
+      h.update(`${stamp}\n`);
+    }
     const promptsDir = run.loaded.config.llm?.promptsDir;
     try {
       for (const f of resolveHygiene(run.loaded.config.hygiene, run.loaded.dir).decontaminate?.files ?? []) stampPath(h, f);

@@ -34,7 +34,7 @@ export function resolveSettings(cfg: PipelineConfig): ResolvedSettings {
       seqLen: o.seqLen ?? 8192,
       lastPartial: o.lastPartial ?? 'pad',
       padId: o.padId ?? LLAMA3.eos,
-      shardTokens: o.shardTokens ?? 50_000_000,
+      shardTokens: o.shardTokens ?? 2_000_000,
       rowGroupRows: o.rowGroupRows ?? 1024,
     },
   };

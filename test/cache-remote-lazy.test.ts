@@ -155,7 +155,8 @@ test('prefetch: the latest version\'s records and outputs arrive ahead of the bu
   await recordRoot(src, 'ds', 'v1', keys);
   const { rootKey } = await import('../src/cache/closure.ts');
   const root1 = (await src.getAction(rootKey('ds', 'v1')))!;
-  await writer.putBlob(root1.output, (await src.getBlob(root1.output))!);
+  // The root's head blob and its key chunks (its refs), as `cache push` sends them.
+  for (const h of [root1.output, ...root1.refs]) await writer.putBlob(h, (await src.getBlob(h))!);
   await writer.putRoot('ds', 'v1', root1);
   await src.close();
 
@@ -179,7 +180,7 @@ test('prefetch: the latest version\'s records and outputs arrive ahead of the bu
   assert.ok(most <= 8 + 1, `at most the window in flight (saw ${most})`);
   const s = cache.summary();
   assert.is(s.actionsFetched, 40);
-  assert.is(s.blobsFetched, 41, 'the 40 outputs and the key list');
+  assert.is(s.blobsFetched, 40 + 1 + root1.refs.length, 'the 40 outputs and the root\'s key list');
   assert.is(s.blobsLeft, 80, 'no ref downloaded');
   for (const [i, o] of outs.entries()) assert.ok(await local.getBlob(o), `output ${i} local`);
   // The build's own lookups are answered without asking the remote again.
@@ -206,7 +207,8 @@ test('prefetch reads a pushed version\'s packs: a few requests for all its recor
   for (const [, r] of recs) await src.putBlob(bytes(`pack output ${recs.findIndex(([, x]) => x === r)}`));
   const { rootKey } = await import('../src/cache/closure.ts');
   const root1 = (await src.getAction(rootKey('ds', 'v1')))!;
-  await writer.putBlob(root1.output, (await src.getBlob(root1.output))!);
+  // The root's head blob and its key chunks (its refs), as `cache push` sends them.
+  for (const h of [root1.output, ...root1.refs]) await writer.putBlob(h, (await src.getBlob(h))!);
   await writer.putPacks('ds', 'v1', recs, src);
   await writer.putRoot('ds', 'v1', root1);
   await src.close();
@@ -223,13 +225,13 @@ test('prefetch reads a pushed version\'s packs: a few requests for all its recor
   await cache.flush();
   assert.equal(asked.filter((p) => p.startsWith('ac/')), [actionPath(keys[3]!)], 'only the rejected entry is read from ac/');
   // The key list, and the output of the entry read from ac/ (written there without inlining).
-  assert.equal(asked.filter((p) => p.startsWith('cas/')).sort(), [blobPath(root1.output), blobPath(recs[3]![1].output)].sort(), 'the pack\'s outputs came inlined');
+  assert.equal(asked.filter((p) => p.startsWith('cas/')).sort(), [root1.output, ...root1.refs, recs[3]![1].output].map((h) => blobPath(h)).sort(), 'the pack\'s outputs came inlined');
   assert.ok(warnings.some((w) => w.startsWith('REMOTE_UNTRUSTED') && w.includes('bad signature')), warnings.join('\n'));
   const before = cache.summary().requests;
   for (const k of keys) assert.ok(await cache.getAction(k), k);
   assert.is(cache.summary().requests, before, 'the build asks nothing more');
-  // latest, root, key list, pack 0, pack 1 (absent), and the rejected entry's record and output.
-  assert.is(before, 7, `${before} requests for 30 records`);
+  // latest, root, its key list, pack 0, pack 1 (absent), and the rejected entry's record and output.
+  assert.is(before, 7 + root1.refs.length, `${before} requests for 30 records`);
   await cache.close();
 });
 

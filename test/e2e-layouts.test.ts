@@ -56,7 +56,7 @@ test('packed: every sequence has seqLen tokens and the sequences concatenate to 
       });
     }
   }
-  assert.equal(order, ['one', 'two', 'three']);
+  assert.equal(order, ['one', 'three', 'two'], 'documents in identity (id) order, not config order');
   const expected = order.flatMap((id) => docs.get(id)!.ids);
   assert.equal(stream, expected);
   assert.equal(maskStream, order.flatMap((id) => docs.get(id)!.mask));

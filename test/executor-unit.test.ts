@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Executor, StaleItem, type ExecutorOptions } from '../src/executor.ts';
 import { MemoryCache } from '../src/cache/memory.ts';
+import { recordRoot, rootKey, rootKeyChunks } from '../src/cache/closure.ts';
 import { hashText, initHash } from '../src/hash.ts';
 import { defineStage, type StageDef } from '../src/stage.ts';
 import type { TaskPool } from '../src/pool.ts';
@@ -173,7 +174,11 @@ test('dedupe: identical keys in flight share one run; later requests are cache h
   assert.is(later.cached, true);
   assert.equal(later.value, { lines: 2 });
   assert.is(runs.length, 2);
-  assert.equal(exec.usedKeys, new Set([results[0].key, (await other).key]));
+  // The used keys reach the cache in chunks (cache/closure.ts); read back through a root.
+  await recordRoot(cache, 't', 'v1', exec.usedKeys);
+  const used = new Set<string>();
+  for await (const keys of rootKeyChunks((h) => cache.getBlob(h), (await cache.getAction(rootKey('t', 'v1')))!, 't/v1')) for (const k of keys) used.add(k);
+  assert.equal(used, new Set([results[0].key, (await other).key]));
 });
 
 /** `imports`: the import lines of a JS file (sorted), keyed by the file's content. */

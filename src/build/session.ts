@@ -85,6 +85,8 @@ export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>,
     sweepStale(tmpdir(), ['retrace-shard-', 'retrace-bundle-']);
   }
   const { cache, tiered } = withRemote(local, loaded.config.cache?.remote, opts.reporter, loaded.config.name);
+  // And one on the remote: remote gc keeps what it uploads, builds elsewhere see its claims.
+  if (mode === 'build' && tiered) await tiered.startLease(local.claims?.id ?? `${process.pid}-${Date.now().toString(36)}`);
   const pool = new PiscinaPool(opts.workers ?? loaded.config.workers);
   const controller = new AbortController();
   const exec = new Executor({ cache, pool, reporter: opts.reporter, salt: loaded.config.cache?.salt, mode, signal: controller.signal, dropAction: (k, why, at) => void local.dropAction(k, why, at) });
@@ -98,6 +100,8 @@ export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>,
     abort: (reason) => controller.abort(reason),
     estimates: {},
     writes: [cacheDir, outDir],
+    outDir,
+    recheck: opts.recheck === true,
     blobs: {
       put: (b) => cache.putBlob(b),
       get: async (h) => {

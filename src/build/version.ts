@@ -27,8 +27,17 @@ export async function finishVersion<C extends EngineConfig>(s: Session<C>, pipel
   // A partial version says so in its manifest (and so has its own id); complete ones carry no mark.
   const partial: PartialMark | undefined = failures.length > 0 ? { failures: failures.length, items: failures.slice(0, 50).map((f) => `${f.stage} ${f.item}: ${f.code}`) } : undefined;
   const body = { manifestVersion: 1 as const, name: s.loaded.config.name, shards: out.shards.map(({ blob: _b, ...rest }) => rest), ...out.pins, ...(partial ? { partial } : {}) };
-  const blobOf = new Map(out.shards.map((sh) => [sh.file, sh.blob]));
-  const written = await writeVersion(s.outDir, body, (file) => s.run.blobs.get(blobOf.get(file)!), {
+  const shardOf = new Map(out.shards.map((sh) => [sh.file, sh]));
+  const bytesOf = (file: string) => {
+    const blob = shardOf.get(file)!.blob;
+    // A pipeline's bug, not a build's condition: it returns `blob` for each shard, or `place`.
+    if (!blob) throw new Error(`shard ${file} has neither cached bytes (blob) nor a place() to put its file`);
+    return s.run.blobs.get(blob);
+  };
+  // The pipeline places shard files itself (linked from its store, or re-made) when it can: no copy of the bytes through the cache.
+  const place = out.place ? (file: string, dest: string, verify: boolean) => out.place!(shardOf.get(file)!, dest, verify) : undefined;
+  const written = await writeVersion(s.outDir, body, bytesOf, {
+    place,
     verifyExisting: opts.recheck,
     card: pipeline.datasetCard ? (m) => pipeline.datasetCard!(m) : undefined,
     moveLatest: partial ? opts.latestPartial === true : true,
@@ -46,6 +55,7 @@ export async function finishVersion<C extends EngineConfig>(s: Session<C>, pipel
     documents: out.documents,
     tokens: out.tokens,
     shards: out.shards.length,
+    ...out.finish?.(),
     ...out.summary,
     ...runFields(s, pipeline, t0),
     ...out.extra,

@@ -34,6 +34,7 @@ import { BuildLease, FRESH_MS, liveBuilds, type LeaseValue } from './lease.ts';
 export const LMDB_OPEN_OPTIONS = { overlappingSync: false } as const;
 /** LMDB errors a write retries (a transaction that another process's commit invalidated). */
 const TRANSIENT = /MDB_BAD_TXN|MDB_PROBLEM|MDB_BAD_RSLOT|MDB_READERS_FULL/;
+/** Attempts of a write (and of a read) that meets a transient transaction error. */
 const WRITE_ATTEMPTS = 3;
 
 /** What to tell a user whose cache environment is damaged. */
@@ -83,10 +84,21 @@ function diskFull(err: unknown, dir: string): boolean {
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string, dir: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RetraceError('CACHE_TIMEOUT', `${what} did not commit within ${ms} ms`, {
-      item: dir,
-      hint: 'another process may hold the cache\'s write lock (`retrace cache verify` shows whether the cache is sound); RETRACE_CACHE_TIMEOUT_MS sets the limit',
-    })), ms);
+    // A busy main thread (many items in flight on a loaded machine) runs the timer in the same
+    // loop turn as the commit's completion, timers first: the completion is let through (it is
+    // delivered before setImmediate's turn), so only a commit that really did not happen times out.
+    timer = setTimeout(
+      () =>
+        setImmediate(() =>
+          reject(
+            new RetraceError('CACHE_TIMEOUT', `${what} did not commit within ${ms} ms`, {
+              item: dir,
+              hint: 'another process may hold the cache\'s write lock (`retrace cache verify` shows whether the cache is sound); RETRACE_CACHE_TIMEOUT_MS sets the limit',
+            }),
+          ),
+        ),
+      ms,
+    );
   });
   try {
     return await Promise.race([p, timeout]);
@@ -175,6 +187,16 @@ export class LmdbCache implements Cache {
     this.items = root.openDB<ItemState, string>({ name: 'items', encoding: 'msgpack' });
     this.blobAt = root.openDB<number, string>({ name: 'blobAt', encoding: 'msgpack' });
     this.leases = root.openDB<LeaseValue, string>({ name: 'leases', encoding: 'msgpack' });
+  }
+
+  /**
+   * The id of the environment's last committed write transaction (LMDB counts every commit, any
+   * process's): the difference across a run is how many commits (each one synced) it cost.
+   * Writes pending together go into one transaction (lmdb-js batches them), so callers that keep
+   * several writes in flight pay one commit per batch, not one per write.
+   */
+  lastCommit(): number {
+    return (this.root.getStats() as { lastTxnId: number }).lastTxnId;
   }
 
   /** Register this process as a running build until `close()` (lease.ts): gc keeps what it uses. */
@@ -272,19 +294,37 @@ export class LmdbCache implements Cache {
     return (store === 'actions' ? this.actions : store === 'blobs' ? this.blobs : this.items) as Database<unknown, string>;
   }
 
-  /** A read that can fail: an undecodable entry is dropped, an LMDB error marks the environment. */
+  /**
+   * A read that can fail: a transient transaction error (another process's commit, a reader slot)
+   * is retried on a fresh read transaction; an undecodable entry is dropped; any other LMDB error
+   * marks the environment.
+   */
   private read<T>(store: StoreName, key: string, get: () => T): T | undefined {
-    try {
-      return get();
-    } catch (err) {
-      if (isEnvironmentError(err)) {
-        this.markDamaged(`reading ${store} ${key}: ${messageOf(err)}`);
-        return undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return get();
+      } catch (err) {
+        if (TRANSIENT.test(messageOf(err)) && attempt < WRITE_ATTEMPTS) {
+          try {
+            this.root.resetReadTxn();
+          } catch {
+            // the next attempt reports what is still wrong
+          }
+          continue;
+        }
+        return this.readFailed(store, key, err);
       }
-      const [stage, item] = store === 'items' ? key.split('\0') : [];
-      this.dropEntry(store, key, `does not decode (${messageOf(err)})`, { stage, item });
+    }
+  }
+
+  private readFailed(store: StoreName, key: string, err: unknown): undefined {
+    if (isEnvironmentError(err)) {
+      this.markDamaged(`reading ${store} ${key}: ${messageOf(err)}`);
       return undefined;
     }
+    const [stage, item] = store === 'items' ? key.split('\0') : [];
+    this.dropEntry(store, key, `does not decode (${messageOf(err)})`, { stage, item });
+    return undefined;
   }
 
   /**

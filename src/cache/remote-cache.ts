@@ -145,7 +145,18 @@ export class RemoteCache {
    * packs are there. The records themselves must be under ac/ already (packs are a shortcut).
    */
   async putPacks(name: string, id: string, records: Array<[ActionKey, ActionRecord]>, blobs?: Pick<Cache, 'getBlob'>): Promise<void> {
-    if (records.length === 0 || (await this.store.has(packPath(name, id, 0)))) return;
+    const w = await this.packWriter(name, id, blobs);
+    await w?.add(records);
+    await w?.close();
+  }
+
+  /**
+   * A writer of a version's packs fed a chunk of records at a time (a version is streamed, never
+   * held whole), or undefined when the version's packs are there already.
+   */
+  async packWriter(name: string, id: string, blobs?: Pick<Cache, 'getBlob'>): Promise<{ add(records: Array<[ActionKey, ActionRecord]>): Promise<void>; close(): Promise<void> } | undefined> {
+    this.counters.requests++;
+    if (await this.store.has(packPath(name, id, 0))) return undefined;
     let n = 0;
     let bodies: string[] = [];
     let size = 0;
@@ -155,17 +166,23 @@ export class RemoteCache {
       bodies = [];
       size = 0;
     };
-    for (let i = 0; i < records.length; i += PACK_RECORDS) {
-      const part = records.slice(i, i + PACK_RECORDS);
-      const encoded = await Promise.all(part.map(async ([k, rec]) => `[${JSON.stringify(k)},${decoder.decode(this.encode(k, await this.withInline(rec, blobs)))}]`));
-      for (const b of encoded) {
-        // A pack stays well under what a reader accepts for one file (MAX_RECORD_BYTES).
-        if (bodies.length > 0 && (bodies.length >= PACK_RECORDS || size + b.length > PACK_MAX_BYTES)) await flush();
-        bodies.push(b);
-        size += b.length + 1;
-      }
-    }
-    if (bodies.length > 0) await flush();
+    return {
+      add: async (records) => {
+        for (let i = 0; i < records.length; i += PACK_RECORDS) {
+          const part = records.slice(i, i + PACK_RECORDS);
+          const encoded = await Promise.all(part.map(async ([k, rec]) => `[${JSON.stringify(k)},${decoder.decode(this.encode(k, await this.withInline(rec, blobs)))}]`));
+          for (const b of encoded) {
+            // A pack stays well under what a reader accepts for one file (MAX_RECORD_BYTES).
+            if (bodies.length > 0 && (bodies.length >= PACK_RECORDS || size + b.length > PACK_MAX_BYTES)) await flush();
+            bodies.push(b);
+            size += b.length + 1;
+          }
+        }
+      },
+      close: async () => {
+        if (bodies.length > 0) await flush();
+      },
+    };
   }
 
   /**

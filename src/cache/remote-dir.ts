@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
-import { mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RetraceError } from '../errors.ts';
@@ -107,6 +107,25 @@ export class DirStore implements RemoteStore {
   }
 
   async put(path: string, bytes: Uint8Array): Promise<void> {
+    await this.write(path, bytes, (tmp, final) => rename(tmp, final));
+  }
+
+  /** Write the file only if it is absent (a hard link fails on an existing name, atomically). */
+  async create(path: string, bytes: Uint8Array): Promise<boolean> {
+    let made = true;
+    await this.write(path, bytes, async (tmp, final) => {
+      try {
+        await link(tmp, final);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        made = false;
+      }
+      await rm(tmp, { force: true });
+    });
+    return made;
+  }
+
+  private async write(path: string, bytes: Uint8Array, place: (tmp: string, final: string) => Promise<void>): Promise<void> {
     const final = join(this.root, path);
     const tmp = join(dirname(final), `.${basename(final)}.${randomBytes(6).toString('hex')}.tmp`);
     try {
@@ -119,7 +138,7 @@ export class DirStore implements RemoteStore {
       } finally {
         await fh.close();
       }
-      await rename(tmp, final);
+      await place(tmp, final);
     } catch (err) {
       await rm(tmp, { force: true });
       throw this.failed('write', path, err);

@@ -4,11 +4,17 @@
  * results older than max-age, then the oldest until the blobs still referenced fit max-size,
  * then delete blobs nothing references. A remote has no "last used" time, so age is time since
  * upload. A blob is only deleted once older than a grace period, because another machine may
- * be uploading it right now, ahead of the record that will refer to it.
+ * be uploading it right now, ahead of the record that will refer to it. Builds running against
+ * the remote hold leases there (remote-lease.ts): while one is live, nothing uploaded since the
+ * oldest of them started is removed, whatever --max-age or --max-size say. Ages are measured on
+ * the server's clock.
  */
 import { RetraceError } from '../errors.ts';
+import type { ContentHash } from '../hash.ts';
 import type { ActionRecord } from './cache.ts';
-import { decodeKeyList } from './closure.ts';
+import { readRootHead, rootBlobs, rootKeyChunks } from './closure.ts';
+import { FRESH_MS } from './lease.ts';
+import { liveRemoteLeases } from './remote-lease.ts';
 import { actionPath, blobPath, rootPath, type RemoteCache } from './remote-cache.ts';
 import type { StoredFile } from './remote-store.ts';
 
@@ -21,11 +27,16 @@ export interface RemoteGcReport {
   rootsRemoved: number;
   blobsRemoved: number;
   bytesFreed: number;
+  /** Builds that held a live lease on the remote while gc ran (their recent uploads were kept). */
+  liveBuilds: number;
 }
 
 export async function gcRemote(remote: RemoteCache, opts: { maxAgeMs?: number; maxBytes?: number; localPins: string[] }): Promise<RemoteGcReport> {
-  const now = Date.now();
   const store = remote.store;
+  // One clock: the server's. Leases of running builds protect what they uploaded.
+  const leases = await liveRemoteLeases(store, FRESH_MS);
+  const now = leases.serverNow;
+  const fresh = (f: StoredFile): boolean => leases.protectFrom !== undefined && f.mtimeMs >= leases.protectFrom;
   const listing = async (prefix: string): Promise<StoredFile[]> => {
     const files = await store.list(prefix);
     if (!files) {
@@ -55,10 +66,12 @@ export async function gcRemote(remote: RemoteCache, opts: { maxAgeMs?: number; m
   for (const pin of pinned) {
     const [name, id] = pin.split('/');
     const root = await raw(rootPath(name, id));
-    const list = root && (await remote.getBlob(root.output));
-    if (!root || !list) continue;
-    keepBlobs.add(root.output);
-    for (const k of decodeKeyList(list, pin)) keep.add(k);
+    const read = (h: ContentHash): Promise<Uint8Array | undefined> => remote.getBlob(h);
+    const head = root && (await readRootHead(read, root, pin));
+    if (!root || !head) continue;
+    // The head and its key chunks (cache/closure.ts), read one chunk at a time.
+    for (const b of rootBlobs(root, head)) keepBlobs.add(b);
+    for await (const keys of rootKeyChunks(read, root, pin, { head, dedupKeys: 0 })) for (const k of keys) keep.add(k);
   }
 
   // An unreadable record (rec undefined) is evicted below.
@@ -66,7 +79,7 @@ export async function gcRemote(remote: RemoteCache, opts: { maxAgeMs?: number; m
   await Promise.all(acFiles.map(async (file) => records.set(file.path.split('/').pop()!, { file, rec: await raw(file.path) })));
   const evict = new Set<string>();
   for (const [key, { file, rec }] of records) {
-    if (keep.has(key)) continue;
+    if (keep.has(key) || fresh(file)) continue;
     if (!rec || (opts.maxAgeMs !== undefined && now - file.mtimeMs > opts.maxAgeMs)) evict.add(key);
   }
   const blobSize = new Map(casFiles.map((f) => [f.path.split('/').pop()!, f]));
@@ -78,7 +91,7 @@ export async function gcRemote(remote: RemoteCache, opts: { maxAgeMs?: number; m
   };
   const bytesOf = (s: Set<string>): number => [...s].reduce((n, b) => n + (blobSize.get(b)?.size ?? 0), 0);
   if (opts.maxBytes !== undefined) {
-    const oldest = [...records].filter(([k]) => !evict.has(k) && !keep.has(k)).sort((a, b) => a[1].file.mtimeMs - b[1].file.mtimeMs);
+    const oldest = [...records].filter(([k, { file }]) => !evict.has(k) && !keep.has(k) && !fresh(file)).sort((a, b) => a[1].file.mtimeMs - b[1].file.mtimeMs);
     const batch = Math.max(1, Math.ceil(oldest.length / 50));
     for (let i = 0; i < oldest.length && bytesOf(live()) > opts.maxBytes; i += batch) for (const [k] of oldest.slice(i, i + batch)) evict.add(k);
   }
@@ -89,16 +102,20 @@ export async function gcRemote(remote: RemoteCache, opts: { maxAgeMs?: number; m
   const liveNow = live();
   for (const f of rootsKept) {
     const root = await raw(f.path);
-    if (root) liveNow.add(root.output);
+    // A root's blobs: its head, and the key chunks its refs name.
+    if (root) for (const b of [root.output, ...root.refs]) liveNow.add(b);
   }
   const grace = Math.min(GRACE_MS, opts.maxAgeMs ?? GRACE_MS);
-  const orphans = [...blobSize.values()].filter((f) => !liveNow.has(f.path.split('/').pop()!) && now - f.mtimeMs >= grace);
+  const orphans = [...blobSize.values()].filter((f) => !liveNow.has(f.path.split('/').pop()!) && now - f.mtimeMs >= grace && !fresh(f));
   await Promise.all(orphans.map((f) => store.delete(blobPath(f.path.split('/').pop()!))));
+  // Lease and claim files of builds gone for over a day.
+  await Promise.all(leases.stale.map((f) => store.delete(f.path)));
   return {
     pinned,
     actionsRemoved: evict.size,
     rootsRemoved: rootsGone.length,
     blobsRemoved: orphans.length,
     bytesFreed: orphans.reduce((n, f) => n + f.size, 0),
+    liveBuilds: leases.live,
   };
 }

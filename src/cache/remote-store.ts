@@ -39,6 +39,11 @@ export interface RemoteStore {
   has(path: string): Promise<boolean>;
   /** Replaces the file atomically: a reader sees the old bytes or the new ones, never a mix. */
   put(path: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Writes the file only if absent, atomically (true when this call made it). Stores that cannot
+   * (plain HTTP) leave it out, and callers put then read back.
+   */
+  create?(path: string, bytes: Uint8Array): Promise<boolean>;
   delete(path: string): Promise<void>;
   /** Every file under a folder, recursively; undefined when the store does not allow listing. */
   list(prefix: string): Promise<StoredFile[] | undefined>;

@@ -14,9 +14,10 @@ import type { RemoteCacheConfig } from '../config.ts';
 import type { Reporter } from '../reporter.ts';
 import type { ActionRecord, Cache, ItemState } from './cache.ts';
 import type { LmdbCache } from './lmdb-store.ts';
-import { decodeKeyList } from './closure.ts';
+import { rootKeyChunks } from './closure.ts';
 import { getEngineRecord, putEngineRecord } from './records.ts';
 import { blobPath, openRemote, type RemoteCache, type RemoteCounters } from './remote-cache.ts';
+import { RemoteLease, TieredClaims } from './remote-lease.ts';
 
 export type RemoteMode = 'read-write' | 'read-only';
 
@@ -72,9 +73,37 @@ export class TieredCache implements Cache {
     present: new Map<ContentHash, Promise<boolean>>(),
   };
 
-  /** Claims are local: processes sharing this machine's LMDB tier wait for each other. */
-  get claims(): LmdbCache['claims'] {
-    return this.local.claims;
+  /** This build's lease on the remote (remote-lease.ts), in read-write mode. */
+  private lease?: RemoteLease;
+  private tieredClaims?: TieredClaims;
+  /** Uploads of records this build computed, by key: a remote claim is let go once its record is up. */
+  private readonly uploads = new Map<ActionKey, Promise<void>>();
+
+  /**
+   * Claims of LLM calls: processes sharing this machine's LMDB tier wait for each other, and,
+   * with a remote lease, builds on other machines sharing the remote do too.
+   */
+  get claims(): Cache['claims'] {
+    if (!this.lease || this.disabled) return this.local.claims;
+    this.tieredClaims ??= new TieredClaims(this.local.claims, this.lease, {
+      answered: (key) => this.guard(() => this.remote.hasAction(key), false),
+      uploaded: async (key) => void (await this.uploads.get(key)),
+      failed: (err) => this.fail(err),
+      off: () => this.disabled !== undefined,
+      // The remote's earlier answer for the key was a miss: after a claim, ask it again.
+      forget: (key) => void this.asked.actions.delete(key),
+    });
+    return this.tieredClaims;
+  }
+
+  /**
+   * Register this build on the remote (read-write mode): remote gc keeps what it uploads while
+   * it runs, and its claims on LLM calls are seen by builds on other machines.
+   */
+  async startLease(id: string): Promise<void> {
+    if (this.mode !== 'read-write' || this.disabled || this.lease) return;
+    const lease = new RemoteLease(this.remote.store, id);
+    if (await this.guard(async () => (await lease.start((err) => this.fail(err)), true), false)) this.lease = lease;
   }
 
   constructor(
@@ -130,32 +159,29 @@ export class TieredCache implements Cache {
   prefetch(name: string): void {
     this.track(
       this.guard(async () => {
-        const { id, keys } = await this.remoteRootKeys(name);
-        if (id) await this.fromPacks(name, id);
-        let next = 0;
-        const worker = async (): Promise<void> => {
-          while (next < keys.length && !this.disabled) {
-            const k = keys[next++]!;
-            if (!this.landing.actions.has(k) && !this.asked.actions.has(k) && !(await this.local.getAction(k))) await this.fetchAction(k);
+        const id = await this.remote.latest(name);
+        const root = id && (await this.remote.getRoot(name, id));
+        if (!id || !root || !(await this.fetchBlob(root.output))) return;
+        await this.fromPacks(name, id);
+        // The root's keys, a chunk at a time (cache/closure.ts); each chunk is fetched when reached.
+        const read = async (h: ContentHash): Promise<Uint8Array | undefined> => ((await this.fetchBlob(h)) ? this.landing.blobs.get(h) ?? (await this.local.getBlob(h)) : undefined);
+        try {
+          for await (const keys of rootKeyChunks(read, root, `${name}/${id}`)) {
+            let next = 0;
+            const worker = async (): Promise<void> => {
+              while (next < keys.length && !this.disabled) {
+                const k = keys[next++]!;
+                if (!this.landing.actions.has(k) && !this.asked.actions.has(k) && !(await this.local.getAction(k))) await this.fetchAction(k);
+              }
+            };
+            await Promise.all(Array.from({ length: Math.min(this.prefetchWindow, keys.length) }, worker));
+            if (this.disabled) break;
           }
-        };
-        await Promise.all(Array.from({ length: Math.min(this.prefetchWindow, keys.length) }, worker));
+        } catch (err) {
+          this.warn('REMOTE_PREFETCH_FAILED', `${this.remote.location} ${name}/${id}`, `${(err as Error).message}; not prefetching it`);
+        }
       }, undefined),
     );
-  }
-
-  /** The action keys of the remote's latest version of `name` (its root's key list), or none. */
-  private async remoteRootKeys(name: string): Promise<{ id?: string; keys: ActionKey[] }> {
-    const id = await this.remote.latest(name);
-    const root = id && (await this.remote.getRoot(name, id));
-    if (!id || !root || !(await this.fetchBlob(root.output))) return { keys: [] };
-    const list = this.landing.blobs.get(root.output) ?? (await this.local.getBlob(root.output));
-    try {
-      if (list) return { id, keys: decodeKeyList(list, `${name}/${id}`) };
-    } catch (err) {
-      this.warn('REMOTE_PREFETCH_FAILED', `${this.remote.location} ${name}/${id}`, `${(err as Error).message}; not prefetching it`);
-    }
-    return { id, keys: [] };
   }
 
   /**
@@ -183,7 +209,11 @@ export class TieredCache implements Cache {
 
   async putAction(key: ActionKey, record: ActionRecord): Promise<void> {
     await this.local.putAction(key, record);
-    if (this.mode === 'read-write' && !this.disabled) this.track(this.upload(key, record));
+    if (this.mode === 'read-write' && !this.disabled) {
+      const up = this.upload(key, record).finally(() => void this.uploads.delete(key));
+      this.uploads.set(key, up);
+      this.track(up);
+    }
   }
 
   /** A blob's bytes: from this tier, or fetched from the remote now (verified, then kept here). */
@@ -222,6 +252,9 @@ export class TieredCache implements Cache {
 
   async close(): Promise<void> {
     await this.flush();
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease) await this.guard(() => lease.stop(), undefined);
     await this.local.close();
   }
 

@@ -8,7 +8,7 @@
 import { RetraceError } from '../errors.ts';
 import type { ActionKey, ContentHash } from '../hash.ts';
 import type { ActionRecord, Cache } from './cache.ts';
-import { closureOf, decodeKeyList, rootKey } from './closure.ts';
+import { BoundedSeen, closureChunks, decodeRootHead, openRoot, READ_DEDUP_KEYS, rootBlobs, rootKey, rootKeyChunks } from './closure.ts';
 import { filterAsync, type RemoteCache } from './remote-cache.ts';
 
 export interface TransferReport {
@@ -24,38 +24,64 @@ export interface TransferReport {
   ms: number;
 }
 
+/**
+ * Both directions walk the root a chunk of keys at a time (cache/closure.ts), so memory stays
+ * bounded by the chunk size whatever the version's size. Blobs shared by records of different
+ * chunks are checked once (up to READ_DEDUP_KEYS of them; past that, a repeat is checked again).
+ */
 export async function pushVersion(local: Cache, remote: RemoteCache, name: string, version: string): Promise<TransferReport> {
   const t0 = performance.now();
-  const closure = await closureOf(local, name, version);
-  if (!closure) {
+  const v = await openRoot(local, name, version);
+  if (!v) {
     throw new RetraceError('DATASET_NOT_FOUND', `this cache has no record of what built ${name}/${version}`, {
       item: `${name}/${version}`,
       hint: 'build that version with this cache (`retrace build`), then push',
     });
   }
-  if (closure.missing.length > 0) {
-    throw new RetraceError('CACHE_CLOSURE_INCOMPLETE', `${closure.missing.length} result(s) of ${name}/${version} are no longer in this cache (garbage-collected?)`, {
+  const incomplete = (n: number): RetraceError =>
+    new RetraceError('CACHE_CLOSURE_INCOMPLETE', `${n} result(s) of ${name}/${version} are no longer in this cache (garbage-collected?)`, {
       item: `${name}/${version}`,
       hint: 'build the version again (only those are recomputed), then push; `retrace dataset pin` keeps a version through gc',
     });
-  }
+  // A first pass (records read, not kept) refuses an incomplete closure before anything is sent.
+  let missing = 0;
+  for await (const chunk of closureChunks(local, v, { withRecords: false })) missing += chunk.missing.length;
+  if (missing > 0) throw incomplete(missing);
   const before = { ...remote.counters };
-  const missingBlobs = await remote.missingBlobs(closure.blobs);
-  await inChunks(missingBlobs, async (h) => {
-    const bytes = await local.getBlob(h);
-    if (!bytes) throw new RetraceError('CACHE_BLOB_MISSING', `blob ${h} of ${name}/${version} is missing or damaged in this cache`, { item: h, hint: 'run `retrace cache verify --repair`, build again, then push' });
-    await remote.putBlob(h, bytes);
-  });
-  // Blobs first, records after: a reader never finds a record whose blobs are not there yet.
-  const missingActions = await filterAsync(closure.keys, async (k) => !(await remote.hasAction(k)));
-  await inChunks(missingActions, (k) => remote.putAction(k, closure.actions.get(k)!, local));
-  await remote.putPacks(name, version, closure.keys.map((k) => [k, closure.actions.get(k)!]), local);
-  await remote.putRoot(name, version, closure.root);
+  const seen = new BoundedSeen<ContentHash>(READ_DEDUP_KEYS);
+  let blobs = 0;
+  const sendBlobs = async (hashes: Iterable<ContentHash>): Promise<void> => {
+    const fresh = [...hashes].filter((h) => seen.fresh(h));
+    blobs += fresh.length;
+    await inChunks(await remote.missingBlobs(fresh), async (h) => {
+      const bytes = await local.getBlob(h);
+      if (!bytes) throw new RetraceError('CACHE_BLOB_MISSING', `blob ${h} of ${name}/${version} is missing or damaged in this cache`, { item: h, hint: 'run `retrace cache verify --repair`, build again, then push' });
+      await remote.putBlob(h, bytes);
+    });
+  };
+  let actions = 0;
+  let actionsMoved = 0;
+  // The version's records in packs too (remote-cache.ts): a reader's prefetch gets them in a few requests.
+  const packs = await remote.packWriter(name, version, local);
+  for await (const chunk of closureChunks(local, v)) {
+    if (chunk.missing.length > 0) throw incomplete(chunk.missing.length);
+    // Blobs first, records after: a reader never finds a record whose blobs are not there yet.
+    await sendBlobs(chunk.blobs);
+    const missingActions = await filterAsync(chunk.keys, async (k) => !(await remote.hasAction(k)));
+    await inChunks(missingActions, (k) => remote.putAction(k, chunk.actions.get(k)!, local));
+    await packs?.add(chunk.keys.map((k) => [k, chunk.actions.get(k)!]));
+    actions += chunk.keys.length;
+    actionsMoved += missingActions.length;
+  }
+  await packs?.close();
+  // The root's head and key chunks, then the root itself, last.
+  await sendBlobs(rootBlobs(v.root, v.head));
+  await remote.putRoot(name, version, v.root);
   return {
     version: `${name}/${version}`,
-    actions: closure.keys.length,
-    actionsMoved: missingActions.length,
-    blobs: closure.blobs.size,
+    actions,
+    actionsMoved,
+    blobs,
     blobsMoved: remote.counters.blobsSent - before.blobsSent,
     bytesMoved: remote.counters.bytesSent - before.bytesSent,
     unavailable: 0,
@@ -84,36 +110,52 @@ export async function pullVersion(remote: RemoteCache, local: Cache, name: strin
     bytesMoved += bytes.byteLength;
     return true;
   };
-  if (!(await fetchBlob(root.output))) {
+  const headBytes = (await fetchBlob(root.output)) ? await local.getBlob(root.output) : undefined;
+  if (!headBytes) {
     throw new RetraceError('CACHE_ROOT_INVALID', `the key list of ${name}/${id} is missing or damaged on the remote`, { item: remote.location, hint: 'push the version again' });
   }
-  const keys = decodeKeyList((await local.getBlob(root.output))!, `${name}/${id}`);
-  const wanted = await filterAsync(keys, async (k) => (await local.getAction(k)) === undefined);
-  const records = new Map<ActionKey, ActionRecord>();
-  await inChunks(wanted, async (k) => {
-    const rec = await remote.getAction(k);
-    if (rec) records.set(k, rec);
-  });
-  const blobs = new Set<ContentHash>();
-  for (const rec of records.values()) for (const h of [rec.output, ...rec.refs]) blobs.add(h);
-  const have = new Set<ContentHash>();
-  await inChunks([...blobs], async (h) => {
-    if (await fetchBlob(h)) have.add(h);
-  });
-  const now = Date.now();
-  const complete = [...records].filter(([, rec]) => [rec.output, ...rec.refs].every((h) => have.has(h)));
-  // Written together: the local store commits concurrent writes in one transaction.
-  await Promise.all(complete.map(([k, rec]) => local.putAction(k, { ...rec, usedAt: now })));
-  const stored = complete.length;
-  await local.putAction(rootKey(name, id), { ...root, usedAt: now });
+  const head = decodeRootHead(headBytes, `${name}/${id}`);
+  const seen = new BoundedSeen<ContentHash>(READ_DEDUP_KEYS);
+  let blobs = 1;
+  let actions = 0;
+  let wantedCount = 0;
+  let stored = 0;
+  // A chunk of keys is fetched (re-hashed) into this cache when the walk reaches it.
+  const readChunk = async (h: ContentHash): Promise<Uint8Array | undefined> => {
+    blobs++;
+    return (await fetchBlob(h)) ? local.getBlob(h) : undefined;
+  };
+  for await (const keys of rootKeyChunks(readChunk, root, `${remote.location} ${name}/${id}`, { head })) {
+    actions += keys.length;
+    const wanted = await filterAsync(keys, async (k) => (await local.getAction(k)) === undefined);
+    wantedCount += wanted.length;
+    const records = new Map<ActionKey, ActionRecord>();
+    await inChunks(wanted, async (k) => {
+      const rec = await remote.getAction(k);
+      if (rec) records.set(k, rec);
+    });
+    const need = new Set<ContentHash>();
+    for (const rec of records.values()) for (const h of [rec.output, ...rec.refs]) need.add(h);
+    const have = new Set<ContentHash>();
+    await inChunks([...need], async (h) => {
+      if (seen.fresh(h)) blobs++;
+      if (await fetchBlob(h)) have.add(h);
+    });
+    const now = Date.now();
+    const complete = [...records].filter(([, rec]) => [rec.output, ...rec.refs].every((h) => have.has(h)));
+    // Written together: the local store commits concurrent writes in one transaction.
+    await Promise.all(complete.map(([k, rec]) => local.putAction(k, { ...rec, usedAt: now })));
+    stored += complete.length;
+  }
+  await local.putAction(rootKey(name, id), { ...root, usedAt: Date.now() });
   return {
     version: `${name}/${id}`,
-    actions: keys.length,
+    actions,
     actionsMoved: stored,
-    blobs: blobs.size + 1,
+    blobs,
     blobsMoved: remote.counters.blobsFetched - before.blobsFetched,
     bytesMoved,
-    unavailable: wanted.length - stored,
+    unavailable: wantedCount - stored,
     ms: Math.round(performance.now() - t0),
   };
 }

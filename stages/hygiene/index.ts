@@ -15,19 +15,22 @@
  * each one sees the same decisions as a single machine and `merge` assembles the same version.
  */
 import pLimit from 'p-limit';
+import { resolve, sep } from 'node:path';
 import { hashBytes, type ContentHash } from '../../src/hash.ts';
 import type { PipelineRun, SourceConfig } from '../config.ts';
 import type { StageDef } from '../../src/stage.ts';
 import type { ErrorCode } from '../../src/errors.ts';
-import { openSource, type FileLimits } from '../ingest/sources.ts';
+import { openSource, type FileLimits, type OpenedSource } from '../ingest/sources.ts';
+import { sourceStampOf } from '../ingest/stamp.ts';
+import { allInOrder, Budget, FILE_BYTES_IN_FLIGHT, FILES_IN_FLIGHT, InOrder, sourcesAtOnce } from '../ingest/inflight.ts';
 import { resolveHygiene, type HygieneSettings } from './config.ts';
 import { loadBenchmarks, type BenchmarkIndex } from './decontaminate.ts';
-import { isLicenseInput, licenseAllowed, type LicenseResult } from './license.ts';
-import { jaccard, LshIndex, MIN_SHINGLES, THRESHOLD, unionSig, SHINGLE, PERMUTATIONS, BANDS, ROWS } from './minhash.ts';
-import { countByKind, redact, type SecretFinding } from './secrets.ts';
-import { decontaminateStage, licenseStage, minhashStage, secretsStage, type HygieneFileInput } from './stage.ts';
+import { isLicenseInput, licenseAllowed, LICENSE_DETECTOR_VERSION, type LicenseResult } from './license.ts';
+import { jaccard, LshIndex, MIN_SHINGLES, THRESHOLD, unionSig, SHINGLE, PERMUTATIONS, BANDS, ROWS, MINHASH_VERSION } from './minhash.ts';
+import { countByKind, redact, SECRET_RULES_VERSION, type SecretFinding } from './secrets.ts';
+import { decontaminateStage, licenseStage, minhashStage, scanMemoStage, secretsStage, type HygieneFileInput } from './stage.ts';
 
-export { hygieneStages } from './stage.ts';
+export { hygieneStages, UNPINNED_STAGES } from './stage.ts';
 export { readHygieneConfig, resolveHygiene, type HygieneConfig, type HygieneSettings } from './config.ts';
 
 export interface ScannedFile {
@@ -112,48 +115,90 @@ async function item<I, O>(run: PipelineRun, stage: StageDef<I, O>, input: I): Pr
 
 const dec = new TextDecoder();
 
-/** The signature pass over every configured source. */
+/**
+ * The signature pass over every configured source. A source whose stat stamp is unchanged since
+ * a build scanned it is answered by its memo (hygiene-scan) without reading a file; the others
+ * are read with their files' items in flight together (bounded by bytes, ingest/inflight.ts).
+ */
 export async function scanSources(run: PipelineRun, limits: FileLimits): Promise<{ scans: SourceScan[]; settings: HygieneSettings; bench?: BenchmarkIndex }> {
   const settings = hygieneOf(run);
   const bench = settings.decontaminate ? loadBenchmarks(settings.decontaminate.files, settings.decontaminate.ngram) : undefined;
   const sources = run.loaded.config.sources;
-  const limit = pLimit(4);
-  const scans = await Promise.all(sources.map((spec, index) => limit(() => scanSource(run, spec, index, limits, settings, bench))));
+  const limit = pLimit(sourcesAtOnce(run.pool.threads));
+  const budget = new Budget(FILE_BYTES_IN_FLIGHT, FILES_IN_FLIGHT);
+  const scans = await allInOrder(sources.map((spec, index) => limit(() => memoScan(run, spec, index, limits, settings, budget, bench))));
   return { scans, settings, bench };
 }
 
-async function scanSource(run: PipelineRun, spec: SourceConfig, index: number, limits: FileLimits, s: HygieneSettings, bench?: BenchmarkIndex): Promise<SourceScan> {
-  let opened;
+/** What a source's scan depends on besides its files' bytes: part of its memo's key. */
+function scanSettings(run: PipelineRun, spec: SourceConfig, limits: FileLimits, s: HygieneSettings, bench?: BenchmarkIndex): Record<string, unknown> {
+  // Where the source is; for a dir, the build's own folders inside it (the reader leaves them out).
+  const location = resolve(run.loaded.dir, 'dir' in spec ? spec.dir : 'git' in spec ? spec.git : spec.tarball);
+  const inside = 'dir' in spec ? run.writes.filter((w) => w === location || w.startsWith(location + sep)) : [];
+  return {
+    source: spec,
+    location,
+    exclude: inside,
+    limits,
+    secrets: s.secrets !== 'off' ? { rules: SECRET_RULES_VERSION, stage: secretsStage.version } : false,
+    decontaminate: bench ? { benchmark: bench.hash, ngram: bench.ngram, stage: decontaminateStage.version } : false,
+    near: s.dedup === 'near' ? { algorithm: MINHASH_VERSION, stage: minhashStage.version } : false,
+    license: { detector: LICENSE_DETECTOR_VERSION, stage: licenseStage.version },
+  };
+}
+
+type Scanned = Omit<SourceScan, 'index' | 'failed'>;
+
+async function memoScan(run: PipelineRun, spec: SourceConfig, index: number, limits: FileLimits, s: HygieneSettings, budget: Budget, bench?: BenchmarkIndex): Promise<SourceScan> {
+  const stamp = run.mode !== 'status' && !run.recheck ? sourceStampOf(run, index, spec, run.loaded.dir, run.writes) : undefined;
+  let opened: OpenedSource;
   try {
     opened = await openSource(spec, run.loaded.dir, limits, run.writes);
   } catch {
     return { index, name: `sources[${index}]`, license: {}, files: [], failed: true };
   }
   const repo = opened.identity.name;
-  const files: ScannedFile[] = [];
+  if (stamp === undefined) return { index, ...(await scanSource(run, opened, s, budget, bench)) };
+  const r = await run.exec.run(scanMemoStage, { repo, stamp, settings: scanSettings(run, spec, limits, s, bench), scan: () => scanSource(run, opened, s, budget, bench) });
+  return { index, ...(r.value as Scanned) };
+}
+
+async function scanSource(run: PipelineRun, opened: OpenedSource, s: HygieneSettings, budget: Budget, bench?: BenchmarkIndex): Promise<Scanned> {
+  const repo = opened.identity.name;
+  const pending = new InOrder<ScannedFile>();
   const licenseFiles: Array<{ path: string; hash: ContentHash; text: string }> = [];
   for await (const f of opened.files()) {
-    const hash = hashBytes(f.bytes);
-    const input: HygieneFileInput = { repo, path: f.path, hash, bytes: f.bytes };
-    const sf: ScannedFile = { path: f.path, hash, size: f.bytes.length };
-    if (s.secrets !== 'off') {
-      const r = await item(run, secretsStage, input);
-      if (r.findings.length > 0) sf.findings = r.findings;
-    }
-    if (bench) {
-      const r = await item(run, decontaminateStage, { ...input, bench });
-      if (r.item !== undefined) sf.contaminated = r.item;
-    }
-    if (s.dedup === 'near') {
-      const r = await item(run, minhashStage, input);
-      sf.sig = r.sig;
-      sf.shingles = r.shingles;
-    }
-    if (isLicenseInput(f.path)) licenseFiles.push({ path: f.path, hash, text: dec.decode(f.bytes) });
-    files.push(sf);
+    if (pending.failed) break;
+    const n = f.bytes.byteLength;
+    await budget.take(n);
+    pending.add(scanFile(run, repo, f.path, f.bytes, s, bench).finally(() => budget.give(n)));
+    if (isLicenseInput(f.path)) licenseFiles.push({ path: f.path, hash: hashBytes(f.bytes), text: dec.decode(f.bytes) });
   }
+  // Settled in path order: the first failure in that order is the one reported.
+  const files = await pending.values();
   const license = await item(run, licenseStage, { repo, files: licenseFiles });
-  return { index, name: repo, license, files };
+  return { name: repo, license, files };
+}
+
+/** One file's signatures: its content hash and its hygiene items (cached per file by content). */
+async function scanFile(run: PipelineRun, repo: string, path: string, bytes: Uint8Array, s: HygieneSettings, bench?: BenchmarkIndex): Promise<ScannedFile> {
+  const hash = hashBytes(bytes);
+  const input: HygieneFileInput = { repo, path, hash, bytes };
+  const sf: ScannedFile = { path, hash, size: bytes.length };
+  if (s.secrets !== 'off') {
+    const r = await item(run, secretsStage, input);
+    if (r.findings.length > 0) sf.findings = r.findings;
+  }
+  if (bench) {
+    const r = await item(run, decontaminateStage, { ...input, bench });
+    if (r.item !== undefined) sf.contaminated = r.item;
+  }
+  if (s.dedup === 'near') {
+    const r = await item(run, minhashStage, input);
+    sf.sig = r.sig;
+    sf.shingles = r.shingles;
+  }
+  return sf;
 }
 
 /**

@@ -13,8 +13,7 @@
  * a typed placeholder (`<SECRET:aws-access-key>`, `<EMAIL>`), so every later Read and Write of
  * the file (all slices of the redacted bytes) shows the same placeholder.
  */
-import { lintSource } from '@secretlint/core';
-import { creator as recommended } from '@secretlint/secretlint-rule-preset-recommend';
+import type { lintSource as LintSource } from '@secretlint/core';
 
 /** Bump when a rule changes what is found: it is part of the secrets stage's key. */
 export const SECRET_RULES_VERSION = 'secretlint-recommend-11.7.1+retrace-1';
@@ -48,19 +47,28 @@ function kindOf(ruleId: string, messageId: string | undefined): string {
   return byRule[rule] ?? rule;
 }
 
-const SECRETLINT_CONFIG = {
-  rules: [
-    {
-      id: '@secretlint/secretlint-rule-preset-recommend',
-      rule: recommended,
-      // The access key id alone is a credential half: scan for it too.
-      rules: [{ id: '@secretlint/secretlint-rule-aws', options: { enableIDScanRule: true } }],
+// secretlint loads on first use (~20 modules): a build answered from the cache never needs it.
+let secretlint: Promise<{ lintSource: typeof LintSource; config: object }> | undefined;
+function loadSecretlint(): Promise<{ lintSource: typeof LintSource; config: object }> {
+  secretlint ??= Promise.all([import('@secretlint/core'), import('@secretlint/secretlint-rule-preset-recommend')]).then(([core, preset]) => ({
+    lintSource: core.lintSource,
+    config: {
+      rules: [
+        {
+          id: '@secretlint/secretlint-rule-preset-recommend',
+          rule: preset.creator,
+          // The access key id alone is a credential half: scan for it too.
+          rules: [{ id: '@secretlint/secretlint-rule-aws', options: { enableIDScanRule: true } }],
+        },
+      ],
     },
-  ],
-};
+  }));
+  return secretlint;
+}
 
 async function secretlintFindings(text: string, path: string): Promise<SecretFinding[]> {
   const ext = path.includes('.') ? path.slice(path.lastIndexOf('.')) : '';
+  const { lintSource, config: SECRETLINT_CONFIG } = await loadSecretlint();
   const r = await lintSource({
     // secretlint's profiler names performance marks after the path and parses them back with a
     // regular expression that stops at a line break: a file name holding one made it throw an

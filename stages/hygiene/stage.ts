@@ -79,4 +79,38 @@ export const licenseStage = defineStage<LicenseInput, LicenseResult>({
   },
 });
 
-export const hygieneStages = [secretsStage, decontaminateStage, minhashStage, licenseStage] as const;
+
+/**
+ * The signature pass's result for one source, memoised by the source's stat stamp (the same
+ * stamp the up-to-date shortcut trusts: every entry's path, size, mtime, ctime, inode, mode; a
+ * git source's commit; a tarball's stat), so a build re-reads and re-hashes only the sources that
+ * changed (issue 17). The value is exactly what the per-file items give (they run inside it when
+ * it misses), so decisions are identical either way. `--recheck`, `status` and sources without
+ * a stamp (remote git) skip it and scan file by file. Not pinned in the manifest: it changes
+ * how fast a scan is found, never what it says.
+ */
+export interface ScanMemoInput<T> {
+  repo: string;
+  /** stampSource's digest of this source. */
+  stamp: string;
+  /** Everything besides the files a scan depends on (settings, limits, versions, location). */
+  settings: Record<string, unknown>;
+  scan: () => Promise<T>;
+}
+
+export const scanMemoStage = defineStage<ScanMemoInput<unknown>, unknown>({
+  name: 'hygiene-scan',
+  version: '1',
+  deps: ['hygiene-secrets', 'hygiene-decontaminate', 'hygiene-minhash', 'hygiene-license'],
+  description: "one source's hygiene signatures (per-file findings, MinHash, license), reused while the source's stat stamp is unchanged",
+  item: (i) => i.repo,
+  key: (i) => ({ inputs: { stamp: i.stamp }, settings: i.settings }),
+  async run(i) {
+    return i.scan();
+  },
+});
+
+/** Stages whose versions are not pinned in the manifest (they memoise, they do not compute output). */
+export const UNPINNED_STAGES: ReadonlySet<string> = new Set([scanMemoStage.name]);
+
+export const hygieneStages = [secretsStage, decontaminateStage, minhashStage, licenseStage, scanMemoStage] as const;

@@ -5,8 +5,9 @@
  * URL has no stamp: the revision may move on the server.
  */
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
-import type { Hash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createHash, type Hash } from 'node:crypto';
 import { stampPath, stampTree } from '../../src/stamp.ts';
 import { VENDORED_DIRS } from './filter.ts';
 import { isRemoteGit } from './git.ts';
@@ -15,7 +16,11 @@ import type { SourceSpec } from './types.ts';
 export function stampSource(h: Hash, spec: SourceSpec, baseDir: string, exclude: readonly string[] = []): boolean {
   try {
     if ('dir' in spec) {
-      stampTree(h, resolve(baseDir, spec.dir), (name, abs) => VENDORED_DIRS.has(name) || exclude.includes(abs));
+      const root = resolve(baseDir, spec.dir);
+      stampTree(h, root, (name, abs) => VENDORED_DIRS.has(name) || exclude.includes(abs));
+      // The reader honours .git/info/exclude too, which the tree's walk (skipping .git) never sees.
+      const gitExclude = join(root, '.git', 'info', 'exclude');
+      if (existsSync(gitExclude)) stampPath(h, gitExclude, '.git/info/exclude');
     } else if ('git' in spec) {
       if (isRemoteGit(spec.git)) return false;
       const commit = execFileSync('git', ['rev-parse', '--verify', '--end-of-options', `${spec.rev ?? 'HEAD'}^{commit}`], {
@@ -31,4 +36,22 @@ export function stampSource(h: Hash, spec: SourceSpec, baseDir: string, exclude:
   } catch {
     return false; // missing or unreadable: the build itself reports it
   }
+}
+
+/** Per-build memo of each source's stamp digest (the up-to-date check and the hygiene memo share one stat walk). */
+const taken = new WeakMap<object, Map<number, string | undefined>>();
+
+/**
+ * The stamp digest of `sources[index]`, taken once per `owner` (a build's run): undefined where
+ * stampSource has none. Taken at the build's start, before any file is read, so a file changed
+ * meanwhile is read as changed and stamped as changed by the next build.
+ */
+export function sourceStampOf(owner: object, index: number, spec: SourceSpec, baseDir: string, exclude: readonly string[] = []): string | undefined {
+  let byIndex = taken.get(owner);
+  if (!byIndex) taken.set(owner, (byIndex = new Map()));
+  if (!byIndex.has(index)) {
+    const h = createHash('sha256');
+    byIndex.set(index, stampSource(h, spec, baseDir, exclude) ? h.digest('hex') : undefined);
+  }
+  return byIndex.get(index);
 }

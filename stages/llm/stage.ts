@@ -30,8 +30,9 @@ export const llmStage = defineStage<LlmCallInput, LlmAnswer>({
   version: '1',
   deps: ['graph'],
   description: 'one cached LLM call per agent step, keyed by the fully rendered request',
-  // Concurrent builds and partitions sharing a cache send each call once (issue 19).
-  claim: true,
+  // Concurrent builds and partitions sharing a cache send each call once (issue 19). The offline
+  // provider costs nothing and answers at once: claiming would only add round trips to a remote.
+  claim: (i) => i.request.provider !== 'offline',
   item: (i) => (i.request.sample > 0 ? `${i.item}#${i.request.sample}` : i.item),
   key: ({ request: r, context }) => ({
     inputs: {

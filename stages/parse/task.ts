@@ -11,7 +11,7 @@ import type { FileFacts } from './facts.ts';
 import { isDeclarationFile, languageSpecFor } from './languages/registry.ts';
 
 export { languageFor } from './languages/registry.ts';
-export { PARSER_VERSION, PARSER_VERSIONS, parserVersionFor } from './version.ts';
+export { parserVersion, PARSER_VERSIONS, parserVersionFor } from './version.ts';
 export type { FileFacts } from './facts.ts';
 
 /**

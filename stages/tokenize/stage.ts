@@ -1,12 +1,15 @@
 /**
  * tokenize: one item per document. Keyed by the text's content hash, the masked spans, the
  * tokenizer's identity (vocabulary, split pattern, implementation) and the pinned BOS/EOS ids.
- * The ids and the mask are stored as blobs (little-endian int32 / uint8).
+ * The ids and the mask are stored as blobs (little-endian int32 / uint8). A document over
+ * PIECE_BYTES is tokenized as pieces in parallel, cut where the ids stay those of the whole
+ * (pieces.ts): same ids, same blobs, same key.
  */
 import { defineStage } from '../../src/stage.ts';
 import { hashText, type ContentHash } from '../../src/hash.ts';
 import type { RenderedDoc } from '../render/document.ts';
 import type { TokenizeResult } from './task.ts';
+import { tokenizePiecewise } from './pieces.ts';
 
 const TASK = new URL('./task.ts', import.meta.url).href;
 /** Tokenization allocates fast: a large young generation halves scavenges (src/pool.ts). */
@@ -42,12 +45,12 @@ export const tokenizeStage = defineStage<TokenizeInput, TokenizedRef>({
   }),
   async run(i, ctx) {
     const text = await ctx.getBlob(i.doc.text);
-    // The text is a fresh copy from the cache: move it to the worker rather than clone it.
-    const r = await ctx.pool.run<TokenizeResult>(TASK, { text, masked: i.doc.masked, bos: i.bos, eos: i.eos }, {
+    // The text is a fresh copy from the cache (and pieces are copies): move them to the workers.
+    const r = await tokenizePiecewise(text, i.doc.masked, i.bos, i.eos, (task) => ctx.pool.run<TokenizeResult>(TASK, task, {
       item: i.doc.id,
-      transfer: [text.buffer],
+      transfer: [task.text.buffer],
       youngGenerationMb: TOKENIZE_YOUNG_GENERATION_MB,
-    });
+    }));
     const ids = await ctx.putBlob(new Uint8Array(r.ids.buffer, r.ids.byteOffset, r.ids.byteLength));
     const mask = await ctx.putBlob(r.mask);
     let trained = 0;

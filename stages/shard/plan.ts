@@ -1,0 +1,121 @@
+/**
+ * Which documents go into which shard, planned from token counts and document ids alone.
+ *
+ * Documents layout (the incremental one): documents are ordered by identity (`docOrder`: the
+ * document id, parts `#k` in numeric order), never by position in the config, and a shard ends
+ * after a document chosen by its id, so the assignment of a document to a shard depends on its
+ * id and on its neighbours only:
+ * - natural boundary after document d when the shard holds at least `min` (target / 4) tokens
+ *   and u(d.id) < d.tokens / (target - min), with u a uniform hash of the id in [0, 1):
+ *   token-weighted, so the mean shard holds about `target` tokens whatever the document sizes,
+ *   and a document of 3/4 of the target or more always ends its shard;
+ * - forced boundary before a document that would take the shard over `max` (2 x target) tokens (a single
+ *   document larger than `max` is a shard of its own).
+ * A one-line edit changes one document's tokens by a few: the same boundaries (the chance that
+ * the edited document's own boundary flips is |Δtokens| / (target - min)), so only the shard holding it
+ * is re-written. A repository that grows, shrinks, appears or goes away moves at most the
+ * boundaries near it: the plan re-synchronises at the next natural boundary.
+ *
+ * Packed layout: shard k holds sequences [k*S, (k+1)*S) of the concatenated token stream of the
+ * documents in the same identity order. Sequences are cut by position, so a document whose token
+ * count changes re-writes its shard and every later one (only shards before it are reused).
+ */
+import type { TokenizedRef } from '../tokenize/stage.ts';
+
+/** A slice [start, end) of one document's tokens. */
+export interface DocSlice {
+  /** With the repository's license (the shard's `license` column), set when the build assembles. */
+  doc: TokenizedRef & { license?: string };
+  start: number;
+  end: number;
+}
+
+export interface PlanSettings {
+  shardTokens: number;
+  seqLen: number;
+}
+
+/** Shard bounds of the documents layout around the target `shardTokens`. */
+export function shardBounds(target: number): { min: number; max: number } {
+  return { min: Math.floor(target / 4), max: target * 2 };
+}
+
+const PART = /^(.*)#(\d+)$/;
+
+/** Identity order of documents: by id, a repository's parts `<id>#k` by k (so #2 before #10). */
+export function docOrder(a: { id: string }, b: { id: string }): number {
+  const pa = PART.exec(a.id);
+  const pb = PART.exec(b.id);
+  const ba = pa ? pa[1]! : a.id;
+  const bb = pb ? pb[1]! : b.id;
+  if (ba !== bb) return ba < bb ? -1 : 1;
+  const ka = pa ? Number(pa[2]) : 0;
+  const kb = pb ? Number(pb[2]) : 0;
+  if (ka !== kb) return ka - kb;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** FNV-1a over the id's UTF-16 units, then a murmur3 finalizer: a uniform 32-bit value. */
+function idBits(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** u(id) in [0, 1). */
+export function idUnit(id: string): number {
+  return idBits(id) / 2 ** 32;
+}
+
+/** Documents layout: whole documents in identity order, content-defined boundaries (see above). */
+export function planDocumentShards<D extends TokenizedRef>(docs: readonly D[], s: PlanSettings): DocSlice[][] {
+  const { min, max } = shardBounds(s.shardTokens);
+  const shards: DocSlice[][] = [];
+  let cur: DocSlice[] = [];
+  let acc = 0;
+  for (const doc of [...docs].sort(docOrder)) {
+    if (cur.length > 0 && acc + doc.tokens > max) {
+      shards.push(cur);
+      cur = [];
+      acc = 0;
+    }
+    cur.push({ doc, start: 0, end: doc.tokens });
+    acc += doc.tokens;
+    if (acc >= min && idUnit(doc.id) * (s.shardTokens - min) < doc.tokens) {
+      shards.push(cur);
+      cur = [];
+      acc = 0;
+    }
+  }
+  if (cur.length > 0) shards.push(cur);
+  return shards;
+}
+
+/** Packed layout: shard k holds sequences [k*S, (k+1)*S) of the concatenated token stream. */
+export function planPackedShards<D extends TokenizedRef>(docs: readonly D[], s: PlanSettings): DocSlice[][] {
+  const perShard = Math.max(1, Math.floor(s.shardTokens / s.seqLen)) * s.seqLen;
+  const shards: DocSlice[][] = [];
+  let cur: DocSlice[] = [];
+  let room = perShard;
+  for (const doc of [...docs].sort(docOrder)) {
+    let start = 0;
+    while (start < doc.tokens) {
+      const take = Math.min(room, doc.tokens - start);
+      cur.push({ doc, start, end: start + take });
+      start += take;
+      room -= take;
+      if (room === 0) {
+        shards.push(cur);
+        cur = [];
+        room = perShard;
+      }
+    }
+  }
+  if (cur.length > 0) shards.push(cur);
+  return shards;
+}

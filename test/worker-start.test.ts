@@ -1,0 +1,225 @@
+/**
+ * Workers that start in milliseconds, and a CLI that starts fast (issue 17):
+ * - pools start only when a stage has work: a build answered from the cache starts no thread;
+ * - under the bundle, workers refuse TypeScript (no tsx) and error codes still cross the boundary;
+ * - the Llama-3 vocabulary's binary form equals tokenizer.json's, is keyed by its content and a
+ *   damaged file is rebuilt;
+ * - the compiled config is cached by the content of its files (no esbuild on an unchanged config);
+ * - a plain `retrace build` is read without yargs, exactly as yargs would read it.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runBuild } from '../src/build/index.ts';
+import { loadConfig, ENGINE_ONLY, type EngineConfig } from '../src/config.ts';
+import { registerCodes, RetraceError } from '../src/errors.ts';
+import type { Pipeline, PipelineRun } from '../src/pipeline.ts';
+import { PiscinaPool, workerThreadsStarted } from '../src/pool.ts';
+import { NullReporter } from '../src/reporter.ts';
+import { defineStage } from '../src/stage.ts';
+import { hashBytes, initHash } from '../src/hash.ts';
+import { decodeVocab, encodeVocab, loadLlama3Vocab, parseTokenizerJson, TOKENIZER_JSON, vocabBinaryPath } from '../stages/tokenize/vocab.ts';
+import { plainBuild } from '../cli/plain-build.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'retrace-worker-start-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+// A task module in plain JS (what the bundle's workers import) that counts lines or fails with a code.
+const TASK = join(tmp, 'count-task.mjs');
+writeFileSync(
+  TASK,
+  `export default function count({ text }) {
+  if (text.includes('FAIL')) throw Object.assign(new Error('a planted failure'), { code: 'WS_PLANTED', item: 'planted.txt', hint: 'remove FAIL' });
+  return text.split('\\n').length;
+}\n`,
+);
+const TASK_URL = pathToFileURL(TASK).href;
+
+declare module '../src/errors.ts' {
+  interface ErrorCodes {
+    WS_PLANTED: true;
+  }
+}
+const CODES = registerCodes('worker-start test', { WS_PLANTED: { kind: 'error', meaning: 'a failure planted by the worker-start test' } });
+
+interface CountConfig extends EngineConfig {
+  dir: string;
+}
+
+const countStage = defineStage<{ path: string; text: string }, number>({
+  name: 'count',
+  version: '1',
+  deps: [],
+  description: 'count the lines of one file in a worker',
+  item: (i) => i.path,
+  key: (i) => ({ inputs: { text: i.text }, settings: {} }),
+  run: (i, ctx) => ctx.pool.run<number>(TASK_URL, { text: i.text }, { item: i.path }),
+});
+
+function files(dir: string): string[] {
+  return readdirSync(dir).filter((n) => n.endsWith('.txt')).sort();
+}
+
+const countPipeline: Pipeline<CountConfig> = {
+  name: 'worker-count',
+  stages: [countStage],
+  config: { keys: ({ str }) => ({ dir: str }), required: ['dir'] },
+  errors: CODES,
+  codeDirs: [],
+  // Stat stamp of the inputs: lets the engine's up-to-date fast path answer a no-op build.
+  inputStamp(run: PipelineRun<CountConfig>) {
+    const dir = join(run.loaded.dir, run.loaded.config.dir);
+    return files(dir).map((n) => `${n}:${statSync(join(dir, n)).mtimeMs}:${statSync(join(dir, n)).size}`).join('\n');
+  },
+  async run(run: PipelineRun<CountConfig>) {
+    const dir = join(run.loaded.dir, run.loaded.config.dir);
+    let lines = 0;
+    let n = 0;
+    for (const name of files(dir)) {
+      const r = await run.exec.run(countStage, { path: name, text: readFileSync(join(dir, name), 'utf8') });
+      lines += r.value;
+      n++;
+    }
+    const bytes = new TextEncoder().encode(JSON.stringify({ lines }));
+    const blob = await run.blobs.put(bytes);
+    return { documents: n, tokens: lines, shards: [{ file: 'lines.json', blob, sha256: 'x'.repeat(64), bytes: bytes.length, rows: n, tokens: lines }], pins: {}, summary: {} };
+  },
+};
+
+test('pools start only when a stage has work: a cached or up-to-date build starts no worker thread', async () => {
+  const dir = join(tmp, 'count');
+  mkdirSync(join(dir, 'txt'), { recursive: true });
+  writeFileSync(join(dir, 'txt', 'a.txt'), 'one\ntwo\nthree');
+  writeFileSync(join(dir, 'txt', 'b.txt'), 'x');
+  writeFileSync(join(dir, 'count.config.mjs'), "export default { name: 'counts', dir: 'txt', workers: 2 };");
+  const opts = { config: join(dir, 'count.config.mjs'), reporter: new NullReporter() };
+
+  let before = workerThreadsStarted();
+  const cold = await runBuild(countPipeline, opts);
+  assert.is(cold.tokens, 4);
+  assert.is(cold.stages.count.computed, 2);
+  assert.ok(workerThreadsStarted() > before, 'the cold build ran its tasks in worker threads');
+
+  before = workerThreadsStarted();
+  const cached = await runBuild(countPipeline, { ...opts, recheck: true });
+  assert.is(cached.stages.count.cached, 2);
+  assert.is(cached.version, cold.version);
+  assert.is(workerThreadsStarted(), before, 'a fully cached build (content-addressed path) started a worker');
+
+  const noop = await runBuild(countPipeline, opts);
+  assert.is(noop.upToDate, true);
+  assert.is(workerThreadsStarted(), before, 'an up-to-date build started a worker');
+
+  writeFileSync(join(dir, 'txt', 'b.txt'), 'x\ny');
+  const edited = await runBuild(countPipeline, opts);
+  assert.is(edited.stages.count.computed, 1);
+  assert.ok(workerThreadsStarted() > before, 'an edit computes in a worker again');
+});
+
+test('error codes cross the thread boundary; under the bundle a worker refuses TypeScript modules', async () => {
+  const pool = new PiscinaPool(1);
+  try {
+    const err = await pool.run(TASK_URL, { text: 'FAIL' }).then(() => undefined, (e: unknown) => e);
+    assert.instance(err, RetraceError);
+    assert.is((err as RetraceError).code, 'WS_PLANTED');
+    assert.is((err as RetraceError).item, 'planted.txt');
+    assert.is((err as RetraceError).hint, 'remove FAIL');
+    assert.is(await pool.run<number>(TASK_URL, { text: 'a\nb' }), 2);
+  } finally {
+    await pool.close();
+  }
+  // What the pool sets under bin/retrace.js's bundle: workers import pre-built JS only.
+  const worker = fileURLToPath(new URL('../src/worker.mjs', import.meta.url));
+  const ts = join(tmp, 'task.ts');
+  writeFileSync(ts, 'export default (x: number): number => x + 1;\n');
+  const strict = new Piscina({ filename: worker, maxThreads: 1, workerData: { prebuilt: true } });
+  try {
+    const refused = await strict.run({ moduleUrl: pathToFileURL(ts).href, payload: 1 }).then(() => undefined, (e: Error & { code?: string }) => e);
+    assert.ok(refused, 'a TypeScript task module ran in a pre-built-only worker');
+    assert.is(refused!.code, 'WORKER_FAILED');
+    assert.match(refused!.message, /pre-built JavaScript only/);
+    assert.is(await strict.run({ moduleUrl: TASK_URL, payload: { text: '1\n2\n3' } }), 3, 'plain JS still runs');
+  } finally {
+    await strict.close();
+  }
+  // From the sources (tests), the same module loads through tsx.
+  const dev = new Piscina({ filename: worker, maxThreads: 1, workerData: { prebuilt: false } });
+  try {
+    assert.is(await dev.run({ moduleUrl: pathToFileURL(ts).href, payload: 1 }), 2);
+  } finally {
+    await dev.close();
+  }
+});
+
+test('the binary vocabulary equals tokenizer.json, is named by its content hash, and a damaged one is rebuilt', async () => {
+  await initHash();
+  const source = readFileSync(TOKENIZER_JSON);
+  const hash = hashBytes(source);
+  const parsed = parseTokenizerJson(source);
+  const bin = encodeVocab(parsed, hash);
+  const decoded = decodeVocab(bin, hash)!;
+  assert.ok(decoded, 'the encoded vocabulary decodes');
+  assert.is(decoded.tokenBytes.length, 128256);
+  assert.ok(decoded.tokenBytes.every((b, id) => b === parsed.tokenBytes[id]), 'id -> bytes differ');
+  assert.equal([...decoded.ranks], [...parsed.ranks], 'ranks (and their order) differ');
+  // Keyed by content: another hash, a truncated file or a flipped length are not accepted.
+  assert.is(decodeVocab(bin, '0'.repeat(32)), undefined);
+  assert.is(decodeVocab(bin.subarray(0, bin.length - 1), hash), undefined);
+  const bad = Buffer.from(bin);
+  bad.writeUInt32LE(5, 8);
+  assert.is(decodeVocab(bad, hash), undefined);
+  // A vocabulary whose rank keys are not its id bytes round-trips too (explicit keys).
+  const odd = { ranks: new Map([['ab', 1], ['zz', 0]]), tokenBytes: ['a', 'b', '<|x|>'] };
+  const back = decodeVocab(encodeVocab(odd, hash), hash)!;
+  assert.equal([...back.ranks], [...odd.ranks]);
+  assert.equal(back.tokenBytes, odd.tokenBytes);
+
+  // The loader writes the file at first use and rebuilds a damaged one.
+  const file = vocabBinaryPath(hash);
+  writeFileSync(file, 'damaged');
+  const loaded = await loadLlama3Vocab();
+  assert.is(loaded.sourceHash, hash);
+  assert.is(loaded.ranks.size, parsed.ranks.size);
+  assert.ok(readFileSync(file).equals(bin), 'the damaged file was not replaced by the binary vocabulary');
+});
+
+test('the compiled config is cached by the content of its files', async () => {
+  const dir = join(tmp, 'config');
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'pipeline.config.ts');
+  writeFileSync(join(dir, 'name.ts'), "export const NAME: string = 'first';\n");
+  writeFileSync(config, "import { NAME } from './name.ts';\nexport default { name: NAME, workers: 1 as number };\n");
+  assert.is((await loadConfig(config, ENGINE_ONLY)).config.name, 'first');
+  // The cache entry is what a second load uses (esbuild is not run): plant a different name in it.
+  const entries = join(fileURLToPath(new URL('../dist/config/', import.meta.url)));
+  const entry = readdirSync(entries).map((f) => join(entries, f)).find((f) => f.endsWith('.json') && readFileSync(f, 'utf8').includes(JSON.stringify(config)));
+  assert.ok(entry, 'no cache entry names the config');
+  const cached = JSON.parse(readFileSync(entry!, 'utf8'));
+  assert.equal(cached.inputs.map((i: { path: string }) => i.path).sort(), [config, join(dir, 'name.ts')].sort());
+  writeFileSync(entry!, JSON.stringify({ ...cached, code: cached.code.replace('"first"', '"planted"') }));
+  assert.is((await loadConfig(config, ENGINE_ONLY)).config.name, 'planted', 'the cached compiled config was not used');
+  // Editing an imported file (not the config itself) invalidates the entry.
+  writeFileSync(join(dir, 'name.ts'), "export const NAME: string = 'second';\n");
+  assert.is((await loadConfig(config, ENGINE_ONLY)).config.name, 'second');
+  // A syntax error is still reported with its position.
+  writeFileSync(config, 'export default {\n');
+  const err = await loadConfig(config, ENGINE_ONLY).catch((e: RetraceError) => e);
+  assert.is((err as RetraceError).code, 'CONFIG_LOAD_FAILED');
+  assert.match((err as RetraceError).message, /line \d+/);
+});
+
+test('a plain `retrace build` is read without yargs; anything else goes to yargs', () => {
+  const base = { config: 'pipeline.config.ts', json: false, recheck: false, strict: false, 'latest-partial': false, events: false, 'repair-cache': false };
+  assert.equal(plainBuild(['build']), base);
+  assert.equal(plainBuild(['build', '--json', '-c', 'x.ts', '--cache-dir=/c', '--out', 'o']), { ...base, json: true, config: 'x.ts', 'cache-dir': '/c', out: 'o' });
+  assert.equal(plainBuild(['build', '--config=a b.ts']), { ...base, config: 'a b.ts' });
+  for (const argv of [['status'], ['build', '--help'], ['build', '--recheck'], ['build', '--workers', '2'], ['build', '--json', '--json'], ['build', '--out'], ['build', '--out', '--json'], ['build', '--jsno'], ['build', 'extra'], ['build', '--config', '']]) {
+    assert.is(plainBuild(argv), undefined, argv.join(' '));
+  }
+});
+
+test.run();
