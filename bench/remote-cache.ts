@@ -1,19 +1,33 @@
 /**
- * Acceptance figures of the shared-cache issue, against a real nginx WebDAV server on loopback
- * (scripts/nginx-webdav.sh):
- *   1. the default config (embedded corpus): cold build vs a build on a fresh cache that answers
- *      everything from the remote, as a ratio (target <= 10%); full `retrace build` runs,
- *      process start included; then `cache push` and `cache pull` of that version;
+ * Acceptance figures of the shared-cache issues (19, 17), with full `retrace build` runs (process
+ * start included) against a shared directory (`file://`) and a real nginx WebDAV server on
+ * loopback (scripts/nginx-webdav.sh):
+ *   1. warm from the remote / cold: a cold build (remote off) is pushed (`cache push`), then a
+ *      build on a fresh local cache answers everything from the remote (target <= 10%). Wall and
+ *      CPU time (the child's user + system), the remote's counters (results, blobs, bytes,
+ *      requests), and the load average, since wall figures on a loaded machine are inflated;
+ *      then `cache pull` of that version, a local no-op (up-to-date shortcut) and a local
+ *      `--recheck` build (the pipeline walked with every result in the local cache: the floor
+ *      of any warm build that walks it, which a build with a remote does);
  *   2. push and pull throughput with many small blobs (synthetic version, in process, through
  *      the same pushVersion/pullVersion code), in MB/s and blobs/s, over HTTP and a directory.
  *
- *   node --import tsx bench/remote-cache.ts [--runs 2] [--blobs 20000]
+ *   node --import tsx bench/remote-cache.ts [--runs 2] [--blobs 20000] [--remotes file,http]
+ *     [--corpus embedded|packages] [--packages 200] [--packages-dir DIR] [--format raw|trajectory]
+ *     [--root CHECKOUT]
+ *
+ * --corpus embedded: the default config (pipeline.config.ts). --corpus packages: the first
+ * --packages package folders under --packages-dir's node_modules (nested ones included), raw
+ * format unless --format says otherwise. --root runs another checkout's `bin/retrace.js` (e.g.
+ * /work/main for the figures before a change); the configs and this script stay the same.
+ * --blobs 0 skips part 2.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { initHash, type ActionKey } from '../src/hash.ts';
 import { LmdbCache } from '../src/cache/lmdb-store.ts';
 import { recordRoot } from '../src/cache/closure.ts';
@@ -21,61 +35,132 @@ import { RemoteCache } from '../src/cache/remote-cache.ts';
 import { DirStore } from '../src/cache/remote-dir.ts';
 import { HttpStore } from '../src/cache/remote-http.ts';
 import { pullVersion, pushVersion, type TransferReport } from '../src/cache/transfer.ts';
-import { startWebdav } from '../test/helpers/webdav.ts';
+import { startWebdav, type Webdav } from '../test/helpers/webdav.ts';
 import defaults from '../pipeline.config.ts';
 
-const root = resolve(import.meta.dirname, '..');
-const arg = (name: string, d: number) => Number(process.argv[process.argv.indexOf(name) + 1]) || d;
-const runs = arg('--runs', 2);
-const smallBlobs = arg('--blobs', 20000);
+const here = resolve(import.meta.dirname, '..');
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const num = (name: string, d: number): number => (opt(name) === undefined ? d : Number(opt(name)));
+const runs = num('--runs', 2);
+const smallBlobs = num('--blobs', 20000);
+const remotes = (opt('--remotes') ?? 'file,http').split(',') as Array<'file' | 'http'>;
+const corpus = opt('--corpus') ?? 'embedded';
+const packages = num('--packages', 200);
+const packagesDir = resolve(opt('--packages-dir') ?? here);
+const checkout = resolve(opt('--root') ?? here);
 await initHash();
 
-function cli(args: string[], cwd: string): { ms: number; json: any } {
+/** Clock ticks of CPU used by this process's waited-for children (utime + stime), /proc/self/stat. */
+function childTicks(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 16 and 17 (cutime, cstime), counted from 1 with pid and comm first.
+  return Number(f[13]) + Number(f[14]);
+}
+const TICK_MS = 10;
+
+interface Run {
+  ms: number;
+  cpuMs: number;
+  json: any;
+}
+
+function cli(args: string[], cwd: string): Run {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(root, 'bin/retrace.js'), ...args, '--json'], { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const c0 = childTicks();
+  const r = spawnSync(process.execPath, [join(checkout, 'bin/retrace.js'), ...args, '--json'], { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
   const ms = performance.now() - t0;
+  const cpuMs = (childTicks() - c0) * TICK_MS;
   if (r.status !== 0) throw new Error(`retrace ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return { ms, json: JSON.parse(r.stdout) };
+  return { ms, cpuMs, json: JSON.parse(r.stdout) };
 }
 
 const rate = (r: TransferReport): string => {
   const s = r.ms / 1000;
   return `${r.blobsMoved} blobs, ${(r.bytesMoved / 1e6).toFixed(1)} MB in ${s.toFixed(2)} s = ${(r.bytesMoved / 1e6 / s).toFixed(1)} MB/s, ${Math.round(r.blobsMoved / s)} blobs/s`;
 };
+const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(1)}%`;
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
-/** The default config with absolute source paths and a remote, as a plain-object config. */
-function writeConfig(dir: string, url: string, mode: string): string {
-  const sources = defaults.sources.map((s) => ('dir' in s && !isAbsolute(s.dir) ? { dir: join(root, s.dir) } : s));
-  const file = join(dir, `${mode}.config.ts`);
-  writeFileSync(file, `export default ${JSON.stringify({ ...defaults, sources, cache: { remote: { url, mode } } }, null, 2)};\n`);
+/** Package folders under `dir`/node_modules (scoped and nested ones too), in a stable order. */
+function packageFolders(dir: string, limit: number): string[] {
+  const out: string[] = [];
+  const walk = (nm: string): void => {
+    if (!existsSync(nm)) return;
+    for (const name of readdirSync(nm).sort()) {
+      if (name.startsWith('.')) continue;
+      const p = join(nm, name);
+      if (name.startsWith('@')) {
+        walk(p);
+        continue;
+      }
+      if (!statSync(p).isDirectory() || !existsSync(join(p, 'package.json'))) continue;
+      out.push(p);
+      walk(join(p, 'node_modules'));
+    }
+  };
+  walk(join(dir, 'node_modules'));
+  return out.slice(0, limit);
+}
+
+function baseConfig(): Record<string, unknown> {
+  if (corpus === 'packages') {
+    const dirs = packageFolders(packagesDir, packages);
+    return { name: 'bench-packages', format: opt('--format') ?? 'raw', sources: dirs.map((dir) => ({ dir })), tokenizer: defaults.tokenizer, output: defaults.output };
+  }
+  const sources = defaults.sources.map((s) => ('dir' in s && !isAbsolute(s.dir) ? { dir: join(here, s.dir) } : s));
+  return { ...defaults, ...(opt('--format') ? { format: opt('--format') } : {}), sources };
+}
+
+function writeConfig(dir: string, name: string, base: Record<string, unknown>, url: string, mode: string): string {
+  const file = join(dir, `${name}.config.ts`);
+  writeFileSync(file, `export default ${JSON.stringify({ ...base, cache: { remote: { url, mode } } }, null, 2)};\n`);
   return file;
 }
 
 async function corpusRun(i: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'retrace-bench-remote-'));
-  const dav = await startWebdav();
+  let dav: Webdav | undefined;
   try {
-    const off = writeConfig(dir, dav.url, 'off');
-    const ro = writeConfig(dir, dav.url, 'read-only');
-    const cold = cli(['build', '--config', off, '--cache-dir', join(dir, 'a'), '--out', join(dir, 'outA')], dir);
-    const push = cli(['cache', 'push', '--config', off, '--cache-dir', join(dir, 'a'), '--out', join(dir, 'outA')], dir);
-    const warm = cli(['build', '--config', ro, '--cache-dir', join(dir, 'b'), '--out', join(dir, 'outB')], dir);
-    const computed = Object.values(warm.json.stages as Record<string, { computed: number }>).reduce((n, s) => n + s.computed, 0);
-    if (warm.json.version !== cold.json.version || computed !== 0) throw new Error(`warm build differs: version ${warm.json.version}, computed ${computed}`);
-    const pull = cli(['cache', 'pull', '--config', off, '--cache-dir', join(dir, 'c')], dir);
-    // For scale: a no-op rebuild on the local cache (the floor: process start, reading sources).
-    const noop = cli(['build', '--config', off, '--cache-dir', join(dir, 'a'), '--out', join(dir, 'outA')], dir);
-    const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    const base = baseConfig();
+    const urls: Record<string, string> = {};
+    for (const r of remotes) urls[r] = r === 'http' ? (dav = await startWebdav()).url : pathToFileURL(join(dir, 'shared')).href;
+    const off = (r: string) => writeConfig(dir, `off-${r}`, base, urls[r], 'off');
+    const loadBefore = load();
+    const cold = cli(['build', '--config', off(remotes[0]), '--cache-dir', join(dir, 'a'), '--out', join(dir, 'outA')], dir);
+    const noop = cli(['build', '--config', off(remotes[0]), '--cache-dir', join(dir, 'a'), '--out', join(dir, 'outA')], dir);
+    // The floor of a warm build that walks the pipeline: every result found in the local cache
+    // (--recheck skips the up-to-date shortcut, which builds with a remote never take).
+    const walk = cli(['build', '--recheck', '--config', off(remotes[0]), '--cache-dir', join(dir, 'a'), '--out', join(dir, 'outA')], dir);
     console.log(
-      `corpus run ${i}: cold ${sec(cold.ms)} (${cold.json.documents} docs, ${cold.json.tokens} tokens), ` +
-        `warm from remote on a fresh cache ${sec(warm.ms)} (computed 0, ${warm.json.remote.actionsFetched} results fetched, ${(warm.json.remote.bytesFetched / 1e6).toFixed(1)} MB): ` +
-        `ratio ${((warm.ms / cold.ms) * 100).toFixed(1)}%; inside the build (no process start) ${sec(warm.json.ms)} / ${sec(cold.json.ms)} = ${((warm.json.ms / cold.json.ms) * 100).toFixed(1)}%; ` +
-        `local no-op ${sec(noop.ms)} = ${((noop.ms / cold.ms) * 100).toFixed(1)}%`,
+      `corpus run ${i} (${corpus}, ${(base.sources as unknown[]).length} sources, ${base.format}; ${checkout}): cold ${sec(cold.ms)} wall, ${sec(cold.cpuMs)} CPU ` +
+        `(${cold.json.documents} docs, ${cold.json.tokens} tokens); local no-op ${sec(noop.ms)} = ${pct(noop.ms, cold.ms)}; ` +
+        `local walk (--recheck, all hits local) ${sec(walk.ms)} wall = ${pct(walk.ms, cold.ms)}, ${sec(walk.cpuMs)} CPU = ${pct(walk.cpuMs, cold.cpuMs)}; load average before ${loadBefore}`,
     );
-    console.log(`  push ${push.json.actions} results: ${rate(push.json)}`);
-    console.log(`  pull ${pull.json.actions} results: ${rate(pull.json)}`);
+    for (const r of remotes) {
+      const push = cli(['cache', 'push', '--config', off(r), '--cache-dir', join(dir, 'a'), '--out', join(dir, 'outA')], dir);
+      const ro = writeConfig(dir, `ro-${r}`, base, urls[r], 'read-only');
+      const la = load();
+      const warm = cli(['build', '--config', ro, '--cache-dir', join(dir, `b-${r}`), '--out', join(dir, `outB-${r}`)], dir);
+      const computed = Object.values(warm.json.stages as Record<string, { computed: number }>).reduce((n, s) => n + s.computed, 0);
+      if (warm.json.version !== cold.json.version || computed !== 0) throw new Error(`warm build differs: version ${warm.json.version}, computed ${computed}`);
+      const rm = warm.json.remote;
+      const requests = rm.requests === undefined ? '' : `, ${rm.requests} requests`;
+      console.log(
+        `  ${r.padEnd(4)} warm from remote on a fresh cache ${sec(warm.ms)} wall = ${pct(warm.ms, cold.ms)} of cold, ${sec(warm.cpuMs)} CPU = ${pct(warm.cpuMs, cold.cpuMs)}; ` +
+          `inside the build ${sec(warm.json.ms)} / ${sec(cold.json.ms)} = ${pct(warm.json.ms, cold.json.ms)}; ` +
+          `${rm.actionsFetched} results, ${rm.blobsFetched} blobs, ${(rm.bytesFetched / 1e6).toFixed(1)} MB fetched${requests}; load average ${la}`,
+      );
+      console.log(`       push ${push.json.actions} results: ${rate(push.json)}`);
+      if (i === 1) {
+        const pull = cli(['cache', 'pull', '--config', off(r), '--cache-dir', join(dir, `c-${r}`)], dir);
+        console.log(`       pull ${pull.json.actions} results: ${rate(pull.json)}`);
+      }
+    }
   } finally {
-    await dav.stop();
+    await dav?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -116,4 +201,4 @@ async function smallBlobRun(i: number): Promise<void> {
 }
 
 for (let i = 1; i <= runs; i++) await corpusRun(i);
-for (let i = 1; i <= runs; i++) await smallBlobRun(i);
+if (smallBlobs > 0) for (let i = 1; i <= runs; i++) await smallBlobRun(i);

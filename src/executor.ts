@@ -218,8 +218,9 @@ export class Executor {
   }
 
   /**
-   * A hit needs the record, every blob it refers to read back whole (re-hashed by the cache) and
-   * its output decoding as the stage's output. Anything less is a miss: the cache drops what it
+   * A hit needs the record, every blob it refers to read back whole (re-hashed by the cache), or
+   * known available where the cache fetches on read (Cache.refsAvailable), and its output
+   * decoding as the stage's output. Anything less is a miss: the cache drops what it
    * found damaged, naming this stage and item (the read runs in `cacheReadContext`).
    */
   private lookup<O>(stage: Pick<StageDef<unknown, O>, 'name' | 'codec'>, key: ActionKey, item: string): Promise<{ record: ActionRecord; value: O } | undefined> {
@@ -227,7 +228,9 @@ export class Executor {
       const cache = this.opts.cache;
       const record = await cache.getAction(key);
       if (!record) return undefined;
-      for (const ref of record.refs) if (!(await cache.getBlob(ref))) return undefined;
+      if (cache.refsAvailable) {
+        if (!(await cache.refsAvailable(record))) return undefined;
+      } else for (const ref of record.refs) if (!(await cache.getBlob(ref))) return undefined;
       const bytes = await cache.getBlob(record.output);
       if (!bytes) return undefined;
       try {

@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Project, computed } from './helpers/project.ts';
 import { startWebdav, type Webdav } from './helpers/webdav.ts';
@@ -54,6 +54,12 @@ function serverRecords(): Array<{ file: string; rec: any }> {
   }
   return out;
 }
+/**
+ * `cache push` also wrote the version's records in packs (signed copies, outputs inlined), which
+ * the prefetch reads first: tests that damage ac/ or cas/ remove them, so the damaged copies are
+ * what the build reads (a forged pack entry is covered in cache-remote-lazy.test.ts).
+ */
+const dropPacks = () => rmSync(join(dav.root, 'packs'), { recursive: true, force: true });
 const recordOf = (stage: string, item: string) => {
   const r = serverRecords().find((x) => x.rec.stage === stage && x.rec.item === item);
   assert.ok(r, `no ${stage} record for ${item} on the server`);
@@ -133,8 +139,15 @@ test('a wrong token: one clear REMOTE_AUTH warning, and the build goes on locall
 });
 
 test('a corrupted remote blob is discarded and recomputed; the version is unchanged and the remote repaired', () => {
+  // The record's output: a hit reads it (its refs are fetched only if a stage reads them). The
+  // record is rewritten as a Retrace without inlined outputs wrote it (re-signed), so the
+  // output comes from cas/.
   const ingest = recordOf('ingest', 'alpha:lib/util.js');
-  const blob = ingest.rec.refs[0] as string;
+  const blob = ingest.rec.output as string;
+  assert.type(ingest.rec.inline, 'string', 'pushed records carry small outputs inline');
+  const { sig: _sig, inline: _inline, ...body } = ingest.rec;
+  writeFileSync(ingest.file, JSON.stringify({ ...body, sig: signRecord(env.RT_SIGN, ingest.file.split('/').pop()!, body) }));
+  dropPacks();
   const path = join(dav.root, 'cas', blob.slice(0, 2), blob);
   const bytes = readFileSync(path);
   bytes[0] ^= 0x20;
@@ -161,6 +174,7 @@ test('with signing on, unsigned, foreign-signed and altered results are ignored'
   const altered = recordOf('ingest', 'beta:src/greet.mjs');
   const other = recordOf('ingest', 'beta:src/main.mjs');
   writeFileSync(altered.file, JSON.stringify({ ...altered.rec, output: other.rec.output, refs: other.rec.refs }));
+  dropPacks();
   const before = dav.log().length;
   const f = build('ro.config.ts', 'cacheF');
   assert.is(f.json.version, version);

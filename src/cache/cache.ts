@@ -72,6 +72,12 @@ export interface Cache {
   /** Verified read: the bytes are re-hashed; a mismatching blob is dropped and reported missing. */
   getBlob(hash: ContentHash): Promise<Uint8Array | undefined>;
   hasBlob(hash: ContentHash): Promise<boolean>;
+  /**
+   * Whether every ref of a hit's record can be read when a stage asks for it. Without this, a
+   * hit reads every ref back (re-hashed); a tier that fetches blobs on read (tiered.ts) answers
+   * it without the bytes, so a hit downloads only the blobs a stage goes on to read.
+   */
+  refsAvailable?(record: ActionRecord): Promise<boolean>;
   putBlob(bytes: Uint8Array): Promise<ContentHash>;
   getItem(stage: string, item: string): Promise<ItemState | undefined>;
   recordItem(state: Omit<ItemState, 'previous'>): Promise<void>;

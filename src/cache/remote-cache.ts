@@ -1,17 +1,19 @@
 /**
  * The cache's view of a remote store: where things live, and what is trusted.
  *   cas/<hh>/<hash>         content blobs, re-hashed on every fetch (a bad one is never used)
- *   ac/<hh>/<key>           action records as JSON, optionally signed (`sig`)
+ *   ac/<hh>/<key>           action records as JSON, optionally signed (`sig`); a small output
+ *                           blob is also inlined (`inline`, base64): one request answers a hit
  *   roots/<name>/<id>       version roots (a record whose output lists the version's action keys)
  *   roots/<name>/latest     the id last pushed for <name>
  *   pins/<name>/<id>        versions remote garbage collection keeps
+ *   packs/<name>/<id>/<n>   a pushed version's records, many a file (the same signed bodies)
  */
 import { RetraceError } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
 import { hashBytes, isContentHash, type ActionKey, type ContentHash } from '../hash.ts';
-import type { ActionRecord } from './cache.ts';
+import type { ActionRecord, Cache } from './cache.ts';
 import type { RemoteCacheConfig } from '../config.ts';
-import { MAX_UNSIZED_BLOB_BYTES, openRemoteStore, type RemoteStore } from './remote-store.ts';
+import { MAX_RECORD_BYTES, MAX_UNSIZED_BLOB_BYTES, openRemoteStore, type RemoteStore } from './remote-store.ts';
 import { checkSignature, signRecord } from './sign.ts';
 
 export interface Trust {
@@ -29,14 +31,24 @@ export interface RemoteCounters {
   bytesFetched: number;
   bytesSent: number;
   corruptBlobs: number;
+  /** Output blobs that came inside their record (no request of their own). */
+  blobsInlined: number;
   rejectedRecords: number;
   /** Entries refused by the read bounds: not a regular file, over the size its record states, too slow. */
   refusedEntries: number;
+  /** Requests made to the store (reads, existence checks, writes). */
+  requests: number;
 }
 
 export type ProblemHandler = (code: 'REMOTE_BLOB_CORRUPT' | 'REMOTE_UNTRUSTED' | 'REMOTE_ENTRY_REFUSED', item: string, message: string) => void;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/**
+ * Output blobs up to this size travel inside their record as well as under cas/: a build
+ * looking results up one after another pays one request per hit instead of two. Most outputs
+ * (file entries, parse facts, graphs, document references) are a few hundred bytes.
+ */
+export const INLINE_MAX_BYTES = 4096;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -44,6 +56,10 @@ export const blobPath = (h: string): string => `cas/${h.slice(0, 2)}/${h}`;
 export const actionPath = (k: string): string => `ac/${k.slice(0, 2)}/${k}`;
 export const rootPath = (name: string, id: string): string => `roots/${checkName(name)}/${checkName(id)}`;
 export const pinPath = (name: string, id: string): string => `pins/${checkName(name)}/${checkName(id)}`;
+export const packPath = (name: string, id: string, n: number): string => `packs/${checkName(name)}/${checkName(id)}/${n}`;
+/** Records per pack file: with outputs inlined (<= 4 KiB each), well under MAX_RECORD_BYTES. */
+export const PACK_RECORDS = 1000;
+const PACK_MAX_BYTES = MAX_RECORD_BYTES / 2;
 
 function checkName(s: string): string {
   if (!NAME.test(s)) throw new RetraceError('USAGE', `"${s}" is not a dataset name or version id`, { item: s, hint: 'use name/version as `retrace dataset list` prints it' });
@@ -51,7 +67,7 @@ function checkName(s: string): string {
 }
 
 export class RemoteCache {
-  readonly counters: RemoteCounters = { actionsFetched: 0, actionsSent: 0, blobsFetched: 0, blobsSent: 0, bytesFetched: 0, bytesSent: 0, corruptBlobs: 0, rejectedRecords: 0, refusedEntries: 0 };
+  readonly counters: RemoteCounters = { actionsFetched: 0, actionsSent: 0, blobsFetched: 0, blobsSent: 0, bytesFetched: 0, bytesSent: 0, corruptBlobs: 0, blobsInlined: 0, rejectedRecords: 0, refusedEntries: 0, requests: 0 };
   /** Blobs known to be on the remote (fetched, checked or sent): never asked about again. */
   private readonly present = new Set<string>();
   /** Blobs found damaged on the remote: the next upload replaces them even though they exist. */
@@ -70,6 +86,7 @@ export class RemoteCache {
   async getBlob(hash: ContentHash): Promise<Uint8Array | undefined> {
     let bytes: Uint8Array | undefined;
     try {
+      this.counters.requests++;
       bytes = await this.store.get(blobPath(hash), { maxBytes: this.sizeOf.get(hash) ?? MAX_UNSIZED_BLOB_BYTES });
     } catch (err) {
       if (!(err instanceof RetraceError) || err.code !== 'REMOTE_ENTRY_REFUSED') throw err;
@@ -97,12 +114,14 @@ export class RemoteCache {
   async hasBlob(hash: ContentHash): Promise<boolean> {
     if (this.present.has(hash)) return true;
     if (this.corrupt.has(hash)) return false;
+    this.counters.requests++;
     const ok = await this.store.has(blobPath(hash));
     if (ok) this.present.add(hash);
     return ok;
   }
 
   async putBlob(hash: ContentHash, bytes: Uint8Array): Promise<void> {
+    this.counters.requests++;
     await this.store.put(blobPath(hash), bytes);
     this.present.add(hash);
     this.corrupt.delete(hash);
@@ -116,22 +135,156 @@ export class RemoteCache {
   }
 
   async getAction(key: ActionKey): Promise<ActionRecord | undefined> {
-    const rec = await this.getRecord(actionPath(key), key);
-    if (rec) this.counters.actionsFetched++;
-    return rec;
+    return (await this.getActionWithOutput(key))?.record;
+  }
+
+  /**
+   * Write a version's records in packs (`packs/<name>/<id>/<n>`, PACK_RECORDS a file, each
+   * record exactly as under ac/: signed for its key, small outputs inlined), so a reader gets a
+   * version's results in a few requests instead of one per result. Skipped when the version's
+   * packs are there. The records themselves must be under ac/ already (packs are a shortcut).
+   */
+  async putPacks(name: string, id: string, records: Array<[ActionKey, ActionRecord]>, blobs?: Pick<Cache, 'getBlob'>): Promise<void> {
+    const w = await this.packWriter(name, id, blobs);
+    await w?.add(records);
+    await w?.close();
+  }
+
+  /**
+   * A writer of a version's packs fed a chunk of records at a time (a version is streamed, never
+   * held whole), or undefined when the version's packs are there already.
+   */
+  async packWriter(name: string, id: string, blobs?: Pick<Cache, 'getBlob'>): Promise<{ add(records: Array<[ActionKey, ActionRecord]>): Promise<void>; close(): Promise<void> } | undefined> {
+    this.counters.requests++;
+    if (await this.store.has(packPath(name, id, 0))) return undefined;
+    let n = 0;
+    let bodies: string[] = [];
+    let size = 0;
+    const flush = async (): Promise<void> => {
+      this.counters.requests++;
+      await this.store.put(packPath(name, id, n++), encoder.encode(`[${bodies.join(',')}]`));
+      bodies = [];
+      size = 0;
+    };
+    return {
+      add: async (records) => {
+        for (let i = 0; i < records.length; i += PACK_RECORDS) {
+          const part = records.slice(i, i + PACK_RECORDS);
+          const encoded = await Promise.all(part.map(async ([k, rec]) => `[${JSON.stringify(k)},${decoder.decode(this.encode(k, await this.withInline(rec, blobs)))}]`));
+          for (const b of encoded) {
+            // A pack stays well under what a reader accepts for one file (MAX_RECORD_BYTES).
+            if (bodies.length > 0 && (bodies.length >= PACK_RECORDS || size + b.length > PACK_MAX_BYTES)) await flush();
+            bodies.push(b);
+            size += b.length + 1;
+          }
+        }
+      },
+      close: async () => {
+        if (bodies.length > 0) await flush();
+      },
+    };
+  }
+
+  /**
+   * Pack `n` of a version: its records, each checked as a record read from ac/ is (an entry that
+   * fails is reported and left out), with inlined outputs re-hashed; undefined past the last pack.
+   */
+  async getPack(name: string, id: string, n: number): Promise<Array<{ key: ActionKey; record: ActionRecord; output?: Uint8Array }> | undefined> {
+    const path = packPath(name, id, n);
+    let bytes: Uint8Array | undefined;
+    try {
+      this.counters.requests++;
+      bytes = await this.store.get(path);
+    } catch (err) {
+      if (!(err instanceof RetraceError) || err.code !== 'REMOTE_ENTRY_REFUSED') throw err;
+      this.counters.refusedEntries++;
+      this.onProblem('REMOTE_ENTRY_REFUSED', err.item ?? `${this.location}/${path}`, err.message);
+      return undefined;
+    }
+    if (!bytes) return undefined;
+    let entries: unknown;
+    try {
+      entries = JSON.parse(decoder.decode(bytes));
+    } catch {
+      entries = undefined;
+    }
+    if (!Array.isArray(entries)) {
+      this.counters.rejectedRecords++;
+      this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}`, 'remote pack ignored: not a JSON list of records');
+      return undefined;
+    }
+    const out: Array<{ key: ActionKey; record: ActionRecord; output?: Uint8Array }> = [];
+    for (const e of entries) {
+      const key = Array.isArray(e) && typeof e[0] === 'string' && /^[0-9a-f]{32}$/.test(e[0]) ? (e[0] as ActionKey) : undefined;
+      const reject = (why: string): undefined => {
+        this.counters.rejectedRecords++;
+        this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}${key ? ` (${key})` : ''}`, `remote result ignored: ${why}`);
+        return undefined;
+      };
+      if (!key) {
+        reject('a pack entry that is not [key, record]');
+        continue;
+      }
+      const got = this.checkRecord(e[1], key, reject);
+      if (got) out.push({ key, ...this.splitInline(got, `${this.location}/${path} (${key})`) });
+    }
+    return out;
+  }
+
+  /**
+   * A record, with its output blob's bytes when the record carries them inline (re-hashed
+   * against the record's output: a mismatch is reported like a damaged blob and ignored).
+   */
+  async getActionWithOutput(key: ActionKey): Promise<{ record: ActionRecord; output?: Uint8Array } | undefined> {
+    const got = await this.getRecord(actionPath(key), key);
+    if (!got) return undefined;
+    return this.splitInline(got, `${this.location}/${actionPath(key)}`);
+  }
+
+  /** The record without its inlined output, and those bytes if they re-hash to its output. */
+  private splitInline(got: ActionRecord & { inline?: unknown }, where: string): { record: ActionRecord; output?: Uint8Array } {
+    this.counters.actionsFetched++;
+    const { inline, ...record } = got;
+    if (inline === undefined) return { record };
+    const bytes = typeof inline === 'string' && inline.length <= ((INLINE_MAX_BYTES + 2) / 3) * 4 + 4 ? Buffer.from(inline, 'base64') : undefined;
+    if (!bytes || hashBytes(bytes) !== record.output) {
+      this.counters.corruptBlobs++;
+      this.onProblem('REMOTE_BLOB_CORRUPT', where, 'the output inlined in this remote record failed its hash check: ignored, the blob is fetched on its own');
+      return { record };
+    }
+    this.present.add(record.output);
+    this.counters.blobsInlined++;
+    this.counters.bytesFetched += bytes.byteLength;
+    return { record, output: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
   }
 
   async hasAction(key: ActionKey): Promise<boolean> {
+    this.counters.requests++;
     return this.store.has(actionPath(key));
   }
 
-  async putAction(key: ActionKey, record: ActionRecord): Promise<void> {
-    await this.store.put(actionPath(key), this.encode(key, record));
+  /**
+   * Store a record. `blobs` (the writer's cache) supplies its output's bytes to inline when
+   * they are small; the blob itself must be on the remote already (blobs go before records).
+   */
+  async putAction(key: ActionKey, record: ActionRecord, blobs?: Pick<Cache, 'getBlob'>): Promise<void> {
+    const body = await this.withInline(record, blobs);
+    this.counters.requests++;
+    await this.store.put(actionPath(key), this.encode(key, body));
     this.counters.actionsSent++;
   }
 
+  private async withInline(record: ActionRecord, blobs?: Pick<Cache, 'getBlob'>): Promise<ActionRecord & { inline?: string }> {
+    const size = record.sizes?.[record.output];
+    const output = blobs && (size === undefined || size <= INLINE_MAX_BYTES) ? await blobs.getBlob(record.output) : undefined;
+    return output && output.byteLength <= INLINE_MAX_BYTES ? { ...record, inline: Buffer.from(output.buffer, output.byteOffset, output.byteLength).toString('base64') } : record;
+  }
+
   async getRoot(name: string, id: string): Promise<ActionRecord | undefined> {
-    return this.getRecord(rootPath(name, id), rootAddress(name, id));
+    const got = await this.getRecord(rootPath(name, id), rootAddress(name, id));
+    if (!got) return undefined;
+    const { inline: _, ...record } = got;
+    return record;
   }
 
   async putRoot(name: string, id: string, record: ActionRecord): Promise<void> {
@@ -141,18 +294,20 @@ export class RemoteCache {
 
   /** The id last pushed for a dataset name, if any. */
   async latest(name: string): Promise<string | undefined> {
+    this.counters.requests++;
     const bytes = await this.store.get(`roots/${checkName(name)}/latest`);
     const id = bytes && decoder.decode(bytes).trim();
     return id && NAME.test(id) ? id : undefined;
   }
 
-  private encode(address: string, record: ActionRecord): Uint8Array {
+  /** A record as stored: signed over everything it carries (an inlined output included). */
+  private encode(address: string, record: ActionRecord & { inline?: string }): Uint8Array {
     const body = this.trust.signingKey ? { ...record, sig: signRecord(this.trust.signingKey, address, record) } : record;
     return encoder.encode(JSON.stringify(body));
   }
 
   /** Parse and check a record; anything malformed or untrusted is reported and ignored. */
-  private async getRecord(path: string, address: string): Promise<ActionRecord | undefined> {
+  private async getRecord(path: string, address: string): Promise<(ActionRecord & { inline?: unknown }) | undefined> {
     const reject = (why: string): undefined => {
       this.counters.rejectedRecords++;
       this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}`, `remote result ignored: ${why}`);
@@ -160,6 +315,7 @@ export class RemoteCache {
     };
     let bytes: Uint8Array | undefined;
     try {
+      this.counters.requests++;
       bytes = await this.store.get(path);
     } catch (err) {
       if (!(err instanceof RetraceError) || err.code !== 'REMOTE_ENTRY_REFUSED') throw err;
@@ -168,12 +324,17 @@ export class RemoteCache {
       return undefined;
     }
     if (!bytes) return undefined;
-    let parsed: (ActionRecord & { sig?: unknown }) | undefined;
+    let parsed: unknown;
     try {
       parsed = JSON.parse(decoder.decode(bytes));
     } catch {
       return reject('not valid JSON');
     }
+    return this.checkRecord(parsed, address, reject);
+  }
+
+  /** A parsed record, checked: the format, the signature over its address, the sizes it states. */
+  private checkRecord(parsed: unknown, address: string, reject: (why: string) => undefined): (ActionRecord & { inline?: unknown }) | undefined {
     if (!isRecord(parsed)) return reject('not a result record of this format');
     const { sig, ...record } = parsed;
     if (this.trust.signingKey) {

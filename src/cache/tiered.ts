@@ -9,13 +9,14 @@
  */
 import { asRetraceError, type ErrorCode, type RetraceError } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
-import type { ActionKey, ContentHash } from '../hash.ts';
+import type { ActionKey, ContentHash, RecordKey } from '../hash.ts';
 import type { RemoteCacheConfig } from '../config.ts';
 import type { Reporter } from '../reporter.ts';
 import type { ActionRecord, Cache, ItemState } from './cache.ts';
 import type { LmdbCache } from './lmdb-store.ts';
 import { rootKeyChunks } from './closure.ts';
-import { openRemote, type RemoteCache, type RemoteCounters } from './remote-cache.ts';
+import { getEngineRecord, putEngineRecord } from './records.ts';
+import { blobPath, openRemote, type RemoteCache, type RemoteCounters } from './remote-cache.ts';
 import { RemoteLease, TieredClaims } from './remote-lease.ts';
 
 export type RemoteMode = 'read-write' | 'read-only';
@@ -23,11 +24,27 @@ export type RemoteMode = 'read-write' | 'read-only';
 export interface RemoteSummary extends RemoteCounters {
   url: string;
   mode: RemoteMode;
+  /** Blobs of remote hits this build never read, so never fetched (they stay on the remote). */
+  blobsLeft: number;
   /** Why the remote was turned off during the run (an error code), if it was. */
   disabled?: string;
 }
 
 type Warn = (code: ErrorCode, item: string, message: string) => void;
+
+/**
+ * A local note that a remote blob was found damaged or refused when a stage read it: the next
+ * builds on this machine treat it as absent (and recompute the results needing it) instead of
+ * trusting the remote's existence check again. Evicted by local gc like any record.
+ */
+const badRemoteBlob = (hash: ContentHash): RecordKey => `remote-bad:${hash}` as RecordKey;
+
+/** Fetched entries written to the local tier together (one LMDB transaction), at most LAND_DELAY_MS after the first. */
+const LAND_BATCH = 512;
+const LAND_DELAY_MS = 25;
+
+/** Records the prefetch fetches at once: enough to hide round trips, few enough to bound memory. */
+const PREFETCH_WINDOW = 64;
 
 export class TieredCache implements Cache {
   private disabled?: RetraceError;
@@ -35,13 +52,26 @@ export class TieredCache implements Cache {
   /**
    * Remote hits on their way into the local tier. A local write resolves only when its
    * transaction commits (milliseconds, with an fsync); a hit must not wait for that, so it is
-   * answered from here until the write lands.
+   * answered from here until the write lands. A record whose refs are still only on the remote
+   * stays here (this run's memory) until they are fetched: the local tier never holds a record
+   * without its blobs (cache verify, push and gc rely on that).
    */
   private readonly landing = { actions: new Map<ActionKey, ActionRecord>(), blobs: new Map<ContentHash, Uint8Array>() };
-  /** One remote lookup per key and per blob, shared by the build and the prefetch, answer kept. */
+  /** Local writes of fetched entries, started together (see drainLandings). */
+  private readonly landQueue: Array<() => void> = [];
+  private landTimer?: NodeJS.Timeout;
+  /** Remote records answered this run whose refs are not local yet: key -> refs still missing. */
+  private readonly deferred = new Map<ActionKey, Set<ContentHash>>();
+  /** The other way round: a ref only on the remote -> the deferred records naming it. */
+  private readonly namedBy = new Map<ContentHash, Set<ActionKey>>();
   /** Local hits whose presence on the remote was checked (or uploaded) this run. */
   private readonly checked = new Set<ActionKey>();
-  private readonly asked = { actions: new Map<ActionKey, Promise<ActionRecord | undefined>>(), blobs: new Map<ContentHash, Promise<boolean>>() };
+  /** One remote lookup per key, per blob fetch and per existence check, shared by the build and the prefetch, answer kept. */
+  private readonly asked = {
+    actions: new Map<ActionKey, Promise<ActionRecord | undefined>>(),
+    blobs: new Map<ContentHash, Promise<boolean>>(),
+    present: new Map<ContentHash, Promise<boolean>>(),
+  };
 
   /** This build's lease on the remote (remote-lease.ts), in read-write mode. */
   private lease?: RemoteLease;
@@ -81,6 +111,8 @@ export class TieredCache implements Cache {
     readonly remote: RemoteCache,
     readonly mode: RemoteMode,
     private readonly warn: Warn,
+    /** Records fetched ahead of the build at once by the prefetch (bounds its memory and sockets). */
+    private readonly prefetchWindow = PREFETCH_WINDOW,
   ) {
     remote.onProblem = warn;
   }
@@ -101,24 +133,48 @@ export class TieredCache implements Cache {
   }
 
   /**
+   * A hit's refs are there to read: in this tier (read back and re-hashed, as the executor does
+   * without a remote), or on the remote, where an existence check stands for the bytes. They are
+   * fetched only if a stage reads them (getBlob): a build that finds the downstream records never
+   * downloads the file contents, document texts and token arrays behind them.
+   */
+  async refsAvailable(record: ActionRecord): Promise<boolean> {
+    const ok = await Promise.all(
+      record.refs.map(async (h) => {
+        if (this.landing.blobs.has(h)) return true;
+        if (await this.local.hasBlob(h)) return (await this.local.getBlob(h)) !== undefined || this.onRemote(h);
+        return this.onRemote(h);
+      }),
+    );
+    return ok.every(Boolean);
+  }
+
+  /**
    * Start fetching, in the background, what the remote's latest pushed version of `name`
    * needs and this cache lacks. A build asks for results one after another along each
-   * repository's chain of stages, one round trip each; fetched in bulk ahead of it, they are
-   * mostly here by the time it asks (it waits on the same request when one is in flight).
+   * repository's chain of stages, one round trip each; fetched ahead of it (records and their
+   * output blobs, a bounded window at a time), they are mostly here by the time it asks (it
+   * waits on the same request when one is in flight). Refs are not fetched: see refsAvailable.
    */
   prefetch(name: string): void {
     this.track(
       this.guard(async () => {
         const id = await this.remote.latest(name);
         const root = id && (await this.remote.getRoot(name, id));
-        if (!root || !(await this.fetchBlob(root.output))) return;
+        if (!id || !root || !(await this.fetchBlob(root.output))) return;
+        await this.fromPacks(name, id);
         // The root's keys, a chunk at a time (cache/closure.ts); each chunk is fetched when reached.
         const read = async (h: ContentHash): Promise<Uint8Array | undefined> => ((await this.fetchBlob(h)) ? this.landing.blobs.get(h) ?? (await this.local.getBlob(h)) : undefined);
         try {
           for await (const keys of rootKeyChunks(read, root, `${name}/${id}`)) {
-            for (let i = 0; i < keys.length && !this.disabled; i += 4096) {
-              await Promise.all(keys.slice(i, i + 4096).map(async (k) => this.landing.actions.has(k) || (await this.local.getAction(k)) || this.fetchAction(k)));
-            }
+            let next = 0;
+            const worker = async (): Promise<void> => {
+              while (next < keys.length && !this.disabled) {
+                const k = keys[next++]!;
+                if (!this.landing.actions.has(k) && !this.asked.actions.has(k) && !(await this.local.getAction(k))) await this.fetchAction(k);
+              }
+            };
+            await Promise.all(Array.from({ length: Math.min(this.prefetchWindow, keys.length) }, worker));
             if (this.disabled) break;
           }
         } catch (err) {
@@ -126,6 +182,29 @@ export class TieredCache implements Cache {
         }
       }, undefined),
     );
+  }
+
+  /**
+   * The version's packs (remote-cache.ts), one request per thousand records, each record
+   * checked as one read from ac/; those this cache lacks become answers to the build's lookups.
+   * Keys a pack does not answer are looked up one by one afterwards (a pushed version without
+   * packs, an entry refused).
+   */
+  private async fromPacks(name: string, id: string): Promise<void> {
+    for (let n = 0; !this.disabled; n++) {
+      const pack = await this.remote.getPack(name, id, n);
+      if (!pack) return;
+      const accepted: Promise<unknown>[] = [];
+      for (const e of pack) {
+        if (this.landing.actions.has(e.key) || this.asked.actions.has(e.key) || (await this.local.getAction(e.key))) continue;
+        const p = this.guard(() => this.accept(e.key, e), undefined);
+        this.asked.actions.set(e.key, p);
+        accepted.push(p);
+        // Bounded: at most a window of records waiting on their output and existence checks.
+        if (accepted.length >= this.prefetchWindow) await Promise.all(accepted.splice(0));
+      }
+      await Promise.all(accepted);
+    }
   }
 
   async putAction(key: ActionKey, record: ActionRecord): Promise<void> {
@@ -137,6 +216,7 @@ export class TieredCache implements Cache {
     }
   }
 
+  /** A blob's bytes: from this tier, or fetched from the remote now (verified, then kept here). */
   async getBlob(hash: ContentHash): Promise<Uint8Array | undefined> {
     const bytes = this.landing.blobs.get(hash) ?? (await this.local.getBlob(hash));
     if (bytes || this.disabled) return bytes;
@@ -163,7 +243,11 @@ export class TieredCache implements Cache {
 
   /** Wait for background work: uploads, the prefetch, and remote hits landing in the local tier. */
   async flush(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    this.drainLandings();
+    while (this.pending.size > 0) {
+      await Promise.allSettled([...this.pending]);
+      this.drainLandings();
+    }
   }
 
   async close(): Promise<void> {
@@ -175,26 +259,67 @@ export class TieredCache implements Cache {
   }
 
   summary(): RemoteSummary {
-    return { url: this.remote.location, mode: this.mode, ...this.remote.counters, disabled: this.disabled?.code };
+    return { url: this.remote.location, mode: this.mode, ...this.remote.counters, blobsLeft: this.namedBy.size, disabled: this.disabled?.code };
   }
 
-  /** A remote record, kept locally with all its blobs (each re-hashed), or undefined. */
+  /**
+   * A remote record whose output blob is fetched (re-hashed) and whose refs are on the remote,
+   * or undefined. It is kept locally once its refs are local too (deferred until then).
+   */
   private fetchAction(key: ActionKey): Promise<ActionRecord | undefined> {
     let p = this.asked.actions.get(key);
     if (!p) {
       p = this.guard(async () => {
-        const remote = await this.remote.getAction(key);
-        if (!remote) return undefined;
-        this.checked.add(key);
-        const fetched = await Promise.all([remote.output, ...remote.refs].map((h) => this.fetchBlob(h)));
-        if (!fetched.every(Boolean)) return undefined;
-        const copy: ActionRecord = { ...remote, usedAt: Date.now() };
-        this.land(this.landing.actions, key, copy, () => this.local.putAction(key, copy));
-        return copy;
+        const got = await this.remote.getActionWithOutput(key);
+        return got && this.accept(key, got);
       }, undefined);
       this.asked.actions.set(key, p);
     }
     return p;
+  }
+
+  /** A checked remote record (from ac/ or a pack) becomes a hit once its output is here and its refs on the remote. */
+  private async accept(key: ActionKey, got: { record: ActionRecord; output?: Uint8Array }): Promise<ActionRecord | undefined> {
+    const remote = got.record;
+    this.checked.add(key);
+    // An output inlined in its record needs no request of its own.
+    if (got.output && !this.landing.blobs.has(remote.output) && !this.asked.blobs.has(remote.output) && !(await this.local.hasBlob(remote.output))) this.keepFetched(remote.output, got.output);
+    const [output, refs] = await Promise.all([this.fetchBlob(remote.output), this.refsAvailable(remote)]);
+    if (!output || !refs) return undefined;
+    const copy: ActionRecord = { ...remote, usedAt: Date.now() };
+    const missing = new Set<ContentHash>();
+    for (const h of copy.refs) if (!this.landing.blobs.has(h) && !(await this.local.hasBlob(h))) missing.add(h);
+    if (missing.size === 0) {
+      this.land(this.landing.actions, key, copy, () => this.local.putAction(key, copy));
+    } else {
+      this.landing.actions.set(key, copy);
+      this.deferred.set(key, missing);
+      for (const h of missing) {
+        let s = this.namedBy.get(h);
+        if (!s) this.namedBy.set(h, (s = new Set()));
+        s.add(key);
+      }
+    }
+    return copy;
+  }
+
+  /**
+   * Whether the remote holds a usable blob (one existence check per blob per run, in flight
+   * shared), unless this machine found it bad before.
+   */
+  private onRemote(hash: ContentHash): Promise<boolean> {
+    if (this.disabled) return Promise.resolve(false);
+    let p = this.asked.present.get(hash);
+    if (!p) {
+      p = this.guard(async () => !(await this.foundBad(hash)) && this.remote.hasBlob(hash), false);
+      this.asked.present.set(hash, p);
+    }
+    return p;
+  }
+
+  /** This machine found the remote's copy of a blob bad in an earlier build (see lost). */
+  private async foundBad(hash: ContentHash): Promise<boolean> {
+    return (await getEngineRecord(this.local, badRemoteBlob(hash))) !== undefined;
   }
 
   private fetchBlob(hash: ContentHash): Promise<boolean> {
@@ -203,8 +328,12 @@ export class TieredCache implements Cache {
       p = (async () => {
         if (this.landing.blobs.has(hash) || (await this.local.hasBlob(hash))) return true;
         const bytes = await this.remote.getBlob(hash);
-        if (!bytes) return false;
+        if (!bytes) {
+          this.lost(hash);
+          return false;
+        }
         this.land(this.landing.blobs, hash, bytes, () => this.local.putBlob(bytes));
+        this.arrived(hash);
         return true;
       })();
       this.asked.blobs.set(hash, p);
@@ -212,24 +341,86 @@ export class TieredCache implements Cache {
     return p;
   }
 
+  /** A blob that arrived verified without a fetch of its own (inlined in its record). */
+  private keepFetched(hash: ContentHash, bytes: Uint8Array): void {
+    this.asked.blobs.set(hash, Promise.resolve(true));
+    this.land(this.landing.blobs, hash, bytes, () => this.local.putBlob(bytes));
+    this.arrived(hash);
+  }
+
+  /** A ref of deferred records is here: those whose refs are now all local are kept locally. */
+  private arrived(hash: ContentHash): void {
+    const keys = this.namedBy.get(hash);
+    if (!keys) return;
+    this.namedBy.delete(hash);
+    for (const key of keys) {
+      const missing = this.deferred.get(key);
+      if (!missing) continue;
+      missing.delete(hash);
+      if (missing.size > 0) continue;
+      this.deferred.delete(key);
+      const rec = this.landing.actions.get(key)!;
+      this.land(this.landing.actions, key, rec, () => this.local.putAction(key, rec));
+    }
+  }
+
+  /**
+   * A ref that a remote hit promised turned out unusable when read (damaged, refused, gone):
+   * the records naming it are forgotten for the rest of the run, never kept locally, and the
+   * stage reading it fails with CACHE_BLOB_MISSING naming the blob. The remote reported the
+   * blob (REMOTE_BLOB_CORRUPT / REMOTE_ENTRY_REFUSED); a note in the local tier makes the next
+   * builds here treat it as absent, so they recompute the results needing it (and a
+   * read-write client's upload of them replaces the bad blob).
+   */
+  private lost(hash: ContentHash): void {
+    this.asked.present.set(hash, Promise.resolve(false));
+    const keys = this.namedBy.get(hash);
+    if (!keys) return;
+    this.namedBy.delete(hash);
+    const where = `${this.remote.location}/${blobPath(hash)}`;
+    this.track(
+      putEngineRecord(this.local, badRemoteBlob(hash), { kind: 'remote-bad', item: where, parts: { stage: 'remote-bad', version: '1', inputs: { blob: hash }, settings: {} }, value: { at: Date.now() } }).catch((err) =>
+        this.warn('CACHE_WRITE_FAILED', where, (err as Error).message),
+      ),
+    );
+    for (const key of keys) {
+      this.deferred.delete(key);
+      this.landing.actions.delete(key);
+      this.asked.actions.set(key, Promise.resolve(undefined));
+    }
+  }
+
   /** Write to the local tier in the background, serving the value from memory until it lands. */
   private land<K, V>(map: Map<K, V>, key: K, value: V, write: () => Promise<unknown>): void {
     map.set(key, value);
-    this.track(write().then(() => void map.delete(key), (err) => this.warn('CACHE_WRITE_FAILED', String(key), (err as Error).message)));
+    this.landQueue.push(() => this.track(write().then(() => void map.delete(key), (err) => this.warn('CACHE_WRITE_FAILED', String(key), (err as Error).message))));
+    if (this.landQueue.length >= LAND_BATCH) this.drainLandings();
+    else this.landTimer ??= setTimeout(() => this.drainLandings(), LAND_DELAY_MS);
+  }
+
+  /**
+   * Start the queued local writes in one go: LMDB commits the writes issued in one turn as one
+   * transaction (one fsync), where writes issued as each fetch completes would commit one by one.
+   */
+  private drainLandings(): void {
+    if (this.landTimer) clearTimeout(this.landTimer);
+    this.landTimer = undefined;
+    for (const start of this.landQueue.splice(0)) start();
   }
 
   private async upload(key: ActionKey, record: ActionRecord): Promise<void> {
     await this.guard(async () => {
       const sent = await Promise.all(
         [record.output, ...record.refs].map(async (h) => {
-          if (!this.remote.corrupt.has(h) && (await this.remote.hasBlob(h))) return true;
+          // A blob found bad on the remote (this run, or noted in an earlier one) is sent again.
+          if (!this.remote.corrupt.has(h) && !(await this.foundBad(h)) && (await this.remote.hasBlob(h))) return true;
           const bytes = await this.local.getBlob(h);
           if (bytes) await this.remote.putBlob(h, bytes);
           return bytes !== undefined;
         }),
       );
       // Never publish a record whose blobs did not all make it.
-      if (sent.every(Boolean)) await this.remote.putAction(key, record);
+      if (sent.every(Boolean)) await this.remote.putAction(key, record, this.local);
     }, undefined);
   }
 

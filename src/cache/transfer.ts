@@ -61,15 +61,19 @@ export async function pushVersion(local: Cache, remote: RemoteCache, name: strin
   };
   let actions = 0;
   let actionsMoved = 0;
+  // The version's records in packs too (remote-cache.ts): a reader's prefetch gets them in a few requests.
+  const packs = await remote.packWriter(name, version, local);
   for await (const chunk of closureChunks(local, v)) {
     if (chunk.missing.length > 0) throw incomplete(chunk.missing.length);
     // Blobs first, records after: a reader never finds a record whose blobs are not there yet.
     await sendBlobs(chunk.blobs);
     const missingActions = await filterAsync(chunk.keys, async (k) => !(await remote.hasAction(k)));
-    await inChunks(missingActions, (k) => remote.putAction(k, chunk.actions.get(k)!));
+    await inChunks(missingActions, (k) => remote.putAction(k, chunk.actions.get(k)!, local));
+    await packs?.add(chunk.keys.map((k) => [k, chunk.actions.get(k)!]));
     actions += chunk.keys.length;
     actionsMoved += missingActions.length;
   }
+  await packs?.close();
   // The root's head and key chunks, then the root itself, last.
   await sendBlobs(rootBlobs(v.root, v.head));
   await remote.putRoot(name, version, v.root);
