@@ -82,6 +82,8 @@ test('remote gc keeps what a live build uploaded, and removes it once the build 
   await remote.putBlob(h, bytes);
   const k = key('record-1');
   await remote.putAction(k, { format: 1, stage: 's', item: 'i', output: h, refs: [], parts: { stage: 's', version: '1', inputs: {}, settings: {} } as never, ms: 1, createdAt: Date.now(), usedAt: Date.now() });
+  // A pack (push's many-records file) of a version whose root is gone.
+  await remote.store.put('packs/gone/v1/0', new TextEncoder().encode('[]'));
   const lease = new RemoteLease(remote.store, 'build-1');
   await lease.start(() => undefined);
   try {
@@ -93,6 +95,7 @@ test('remote gc keeps what a live build uploaded, and removes it once the build 
     assert.is(kept.actionsRemoved, 0, 'a live build protects its records from --max-age 0 and --max-size 0');
     assert.is(kept.blobsRemoved, 0);
     assert.ok(await remote.store.has(`cas/${h.slice(0, 2)}/${h}`));
+    assert.is(kept.packsRemoved, 0);
   } finally {
     await lease.stop();
   }
@@ -102,6 +105,8 @@ test('remote gc keeps what a live build uploaded, and removes it once the build 
   assert.is(gone.actionsRemoved, 1);
   assert.is(gone.blobsRemoved, 1);
   assert.not.ok(await remote.store.has(`cas/${h.slice(0, 2)}/${h}`));
+  assert.is(gone.packsRemoved, 1, 'the pack of a version without a root goes');
+  assert.not.ok(await remote.store.has('packs/gone/v1/0'));
 });
 
 test('two concurrent trajectory builds on separate machines sharing a file:// remote send each LLM call once', async () => {

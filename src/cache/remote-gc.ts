@@ -25,6 +25,8 @@ export interface RemoteGcReport {
   pinned: string[];
   actionsRemoved: number;
   rootsRemoved: number;
+  /** Record packs of versions whose root went. */
+  packsRemoved: number;
   blobsRemoved: number;
   bytesFreed: number;
   /** Builds that held a live lease on the remote while gc ran (their recent uploads were kept). */
@@ -108,12 +110,18 @@ export async function gcRemote(remote: RemoteCache, opts: { maxAgeMs?: number; m
   const grace = Math.min(GRACE_MS, opts.maxAgeMs ?? GRACE_MS);
   const orphans = [...blobSize.values()].filter((f) => !liveNow.has(f.path.split('/').pop()!) && now - f.mtimeMs >= grace && !fresh(f));
   await Promise.all(orphans.map((f) => store.delete(blobPath(f.path.split('/').pop()!))));
+  // Packs (many records a file, written by push) of versions whose root is gone: a pack only
+  // speeds up the prefetch of its version, and every entry in it is checked when read.
+  const keptVersions = new Set(rootsKept.map((f) => f.path.split('/').slice(1).join('/')));
+  const packsGone = ((await store.list('packs')) ?? []).filter((f) => !keptVersions.has(f.path.split('/').slice(1, 3).join('/')) && !fresh(f));
+  await Promise.all(packsGone.map((f) => store.delete(f.path)));
   // Lease and claim files of builds gone for over a day.
   await Promise.all(leases.stale.map((f) => store.delete(f.path)));
   return {
     pinned,
     actionsRemoved: evict.size,
     rootsRemoved: rootsGone.length,
+    packsRemoved: packsGone.length,
     blobsRemoved: orphans.length,
     bytesFreed: orphans.reduce((n, f) => n + f.size, 0),
     liveBuilds: leases.live,
