@@ -23,12 +23,12 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * as light (1 s).
  */
 const WEIGHT = {
-  'trajectory': 42, 'e2e-build': 38, 'trajectory-parts': 30, 'e2e-robust': 28, 'cache-heal': 28,
+  'trajectory': 42, 'trajectory-parts': 38, 'e2e-build': 35, 'e2e-robust': 30, 'cache-heal': 28,
   'cache-concurrency': 26, 'scale-out': 26, 'search-network': 24, 'cache-remote-http': 22, 'slurm': 21,
   'report-browser': 21, 'cache-share': 13, 'partial-strict': 12, 'status': 10, 'hygiene-build': 10,
   'bad-input': 8, 'cache-concurrency-hostile': 7, 'e2e-layouts': 6, 'trajectory-corpus': 6,
   'search-corpus': 6, 'trajectory-reconstruct': 5, 'cache-concurrency-misc': 5, 'file-limits': 5,
-  'languages-build': 5, 'ingest-git-subdir': 4, 'progress-pty': 4,
+  'languages-build': 5, 'ingest-git-subdir': 4, 'progress-pty': 4, 'tokenizer': 6,
 };
 /** Files lighter than this share a uvu process, up to BATCH seconds of them. */
 const LIGHT = 3;
@@ -106,18 +106,20 @@ function runJob(job, i) {
     child.on('close', (code, signal) => {
       const wall = (Date.now() - t0) / 1000;
       let cpu;
+      let cpuSelf;
       try {
         const { ticks } = JSON.parse(readFileSync(cpuFile, 'utf8'));
         cpu = ticks.reduce((a, b) => a + b, 0) / tck;
+        cpuSelf = (ticks[0] + ticks[1]) / tck;
       } catch {
         cpu = undefined;
       }
       const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const ok = code === 0 && (job.typecheck || total === passed);
-      const r = { name: job.name, ok, code: code ?? signal, cpu, wall, total, passed };
+      const r = { name: job.name, ok, code: code ?? signal, cpu, cpuSelf, wall, total, passed };
       results.push(r);
-      process.stdout.write(`\n━━ ${job.name}\n${out.trimEnd()}\n━━ ${job.name}: ${ok ? 'ok' : `FAILED (exit ${r.code})`}, cpu ${cpu?.toFixed(1) ?? '?'} s, wall ${wall.toFixed(1)} s, load ${loadavg()[0].toFixed(2)}\n`);
+      process.stdout.write(`\n━━ ${job.name}\n${out.trimEnd()}\n━━ ${job.name}: ${ok ? 'ok' : `FAILED (exit ${r.code})`}, cpu ${cpu?.toFixed(1) ?? '?'} s (${cpuSelf?.toFixed(1) ?? '?'} in the test process), wall ${wall.toFixed(1)} s, load ${loadavg()[0].toFixed(2)}\n`);
       resolve();
     });
   });
@@ -142,9 +144,9 @@ rmSync(tmp, { recursive: true, force: true });
 
 const failed = results.filter((r) => !r.ok);
 const cpuSum = results.reduce((n, r) => n + (r.cpu ?? 0), 0);
-console.log('\n  cpu s   wall s  tests  job');
+console.log('\n  cpu s  (test process)  wall s  tests  job');
 for (const r of [...results].sort((a, b) => (b.cpu ?? 0) - (a.cpu ?? 0))) {
-  console.log(`${(r.cpu?.toFixed(1) ?? '?').padStart(7)} ${r.wall.toFixed(1).padStart(8)} ${String(r.passed).padStart(3)}/${String(r.total).padEnd(3)} ${r.name}${r.ok ? '' : '  FAILED'}`);
+  console.log(`${(r.cpu?.toFixed(1) ?? '?').padStart(7)}  ${(r.cpuSelf?.toFixed(1) ?? '?').padStart(13)}  ${r.wall.toFixed(1).padStart(8)} ${String(r.passed).padStart(3)}/${String(r.total).padEnd(3)} ${r.name}${r.ok ? '' : '  FAILED'}`);
 }
 console.log(`\n${results.length} jobs, ${results.reduce((n, r) => n + r.passed, 0)} tests passed; cpu ${cpuSum.toFixed(1)} s, wall ${((Date.now() - started) / 1000).toFixed(1)} s with ${jobs} at a time, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 if (failed.length) {
