@@ -35,7 +35,9 @@ const server = await startLlmServer({ answer: jsonAnswer });
 const endpoint = (baseURL: string, extra: Record<string, unknown> = {}) => ({
   provider: 'openai',
   contextTokens: CONTEXT,
-  endpoint: { baseURL, model: 'test-model', timeoutMs: 1000, maxRetries: 8, maxConcurrency: 4, ...extra },
+  // 5 s per request, as in the other files: the call counts below fail if a loaded machine makes
+  // an answered request time out and be sent again (1 s did at load 40).
+  endpoint: { baseURL, model: 'test-model', timeoutMs: 5000, maxRetries: 8, maxConcurrency: 4, ...extra },
 });
 let baseVersion = '';
 
@@ -139,7 +141,8 @@ test('a prompt edit re-sends only the calls whose rendered request changed', asy
 
 test('with 20% of requests failing: same version, no successful call sent twice', async () => {
   assert.ok(baseVersion, 'needs the first test');
-  const p = project({ sources: SOURCES, llm: endpoint(server.url) });
+  // A shorter deadline here: each 'timeout' fault costs the client one.
+  const p = project({ sources: SOURCES, llm: endpoint(server.url, { timeoutMs: 2000 }) });
   server.setFaults({ rate: 0.2, kinds: ['429', '500', 'timeout', 'malformed', 'truncated'], seed: 11 });
   const from = server.log.length;
   let s;
