@@ -111,11 +111,20 @@ export class RemoteCache {
     return bytes;
   }
 
-  async hasBlob(hash: ContentHash): Promise<boolean> {
+  async hasBlob(hash: ContentHash, size?: number): Promise<boolean> {
     if (this.present.has(hash)) return true;
     if (this.corrupt.has(hash)) return false;
     this.counters.requests++;
-    const ok = await this.store.has(blobPath(hash));
+    let ok: boolean;
+    try {
+      ok = await this.store.has(blobPath(hash), size);
+    } catch (err) {
+      if (!(err instanceof RetraceError) || err.code !== 'REMOTE_ENTRY_REFUSED') throw err;
+      this.corrupt.add(hash);
+      this.counters.refusedEntries++;
+      this.onProblem('REMOTE_ENTRY_REFUSED', err.item ?? `${this.location}/${blobPath(hash)}`, `${err.message}; the results needing it are recomputed`);
+      return false;
+    }
     if (ok) this.present.add(hash);
     return ok;
   }

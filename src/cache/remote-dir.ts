@@ -5,8 +5,8 @@
  * file or none. Hidden names (leading dot) are never listed.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, existsSync } from 'node:fs';
-import { link, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RetraceError } from '../errors.ts';
@@ -102,8 +102,25 @@ export class DirStore implements RemoteStore {
     return p;
   }
 
-  async has(path: string): Promise<boolean> {
-    return existsSync(join(this.root, path));
+  /**
+   * Whether `get` would return the file: a regular file (never a link, FIFO or device) in a
+   * folder inside the store, of `size` bytes when the caller knows it; anything else there is
+   * refused (REMOTE_ENTRY_REFUSED) as `get` would. A result whose blobs are only checked here
+   * (fetched when read, tiered.ts) must not be accepted on a file `get` refuses.
+   */
+  async has(path: string, size?: number): Promise<boolean> {
+    const full = join(this.root, path);
+    try {
+      if (!(await this.inside(dirname(full)))) return false;
+    } catch {
+      return false; // a folder leading out of the store: `get` refuses it and reports it
+    }
+    const st = await lstat(full).catch(() => undefined);
+    if (!st) return false;
+    if (st.isSymbolicLink()) throw refused(this.location, path, 'a symbolic link (the store holds regular files only)');
+    if (!st.isFile()) throw refused(this.location, path, `not a regular file (${kind(st)})`);
+    if (size !== undefined && st.size !== size) throw refused(this.location, path, `${st.size} bytes, not the ${size} bytes its record states`);
+    return true;
   }
 
   async put(path: string, bytes: Uint8Array): Promise<void> {

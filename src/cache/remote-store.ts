@@ -36,7 +36,11 @@ export interface RemoteStore {
   readonly location: string;
   /** The file's bytes, undefined when absent; throws REMOTE_ENTRY_REFUSED past the limits. */
   get(path: string, limits?: ReadLimits): Promise<Uint8Array | undefined>;
-  has(path: string): Promise<boolean>;
+  /**
+   * Whether the file is there (for a shared directory: a regular file inside the store, of `size`
+   * bytes when given; HTTP answers from HEAD's status only).
+   */
+  has(path: string, size?: number): Promise<boolean>;
   /** Replaces the file atomically: a reader sees the old bytes or the new ones, never a mix. */
   put(path: string, bytes: Uint8Array): Promise<void>;
   /**

@@ -142,8 +142,8 @@ export class TieredCache implements Cache {
     const ok = await Promise.all(
       record.refs.map(async (h) => {
         if (this.landing.blobs.has(h)) return true;
-        if (await this.local.hasBlob(h)) return (await this.local.getBlob(h)) !== undefined || this.onRemote(h);
-        return this.onRemote(h);
+        if (await this.local.hasBlob(h)) return (await this.local.getBlob(h)) !== undefined || this.onRemote(h, record.sizes?.[h]);
+        return this.onRemote(h, record.sizes?.[h]);
       }),
     );
     return ok.every(Boolean);
@@ -307,11 +307,11 @@ export class TieredCache implements Cache {
    * Whether the remote holds a usable blob (one existence check per blob per run, in flight
    * shared), unless this machine found it bad before.
    */
-  private onRemote(hash: ContentHash): Promise<boolean> {
+  private onRemote(hash: ContentHash, size?: number): Promise<boolean> {
     if (this.disabled) return Promise.resolve(false);
     let p = this.asked.present.get(hash);
     if (!p) {
-      p = this.guard(async () => !(await this.foundBad(hash)) && this.remote.hasBlob(hash), false);
+      p = this.guard(async () => !(await this.foundBad(hash)) && this.remote.hasBlob(hash, size), false);
       this.asked.present.set(hash, p);
     }
     return p;
