@@ -62,7 +62,19 @@ function few(items: string[], max: number): string {
   return items.length > max ? `${items.slice(0, max).join(', ')} and ${items.length - max} more` : list(items);
 }
 
-const bare = bareSignature;
+/**
+ * A definition as an offline thought names it: its signature, parameters cut to "(…)" when they
+ * run past four words. A long TypeScript signature is a line of the file, and a thought that
+ * repeats COPY_WORDS (12) words of the file is rejected as a copy (implement/loop.ts).
+ */
+export function thoughtName(sig: string): string {
+  const s = bareSignature(sig);
+  const open = s.indexOf('(');
+  if (open < 0) return s.split(/\s+/).length > 4 ? s.split(/\s+/).slice(0, 4).join(' ') : s;
+  return s.slice(open).split(/\s+/).length > 4 ? `${s.slice(0, open)}(…)` : s;
+}
+
+const bare = thoughtName;
 
 /** "exports a, b" in JavaScript/TypeScript; Python's public names are the ones `__all__` lists. */
 function exportClause(b: FileBrief): string {
