@@ -200,16 +200,7 @@ export class RemoteCache {
    */
   async getPack(name: string, id: string, n: number): Promise<Array<{ key: ActionKey; record: ActionRecord; output?: Uint8Array }> | undefined> {
     const path = packPath(name, id, n);
-    let bytes: Uint8Array | undefined;
-    try {
-      this.counters.requests++;
-      bytes = await this.store.get(path);
-    } catch (err) {
-      if (!(err instanceof RetraceError) || err.code !== 'REMOTE_ENTRY_REFUSED') throw err;
-      this.counters.refusedEntries++;
-      this.onProblem('REMOTE_ENTRY_REFUSED', err.item ?? `${this.location}/${path}`, err.message);
-      return undefined;
-    }
+    const bytes = await this.readEntry(path);
     if (!bytes) return undefined;
     let entries: unknown;
     try {
@@ -315,6 +306,19 @@ export class RemoteCache {
     return encoder.encode(JSON.stringify(body));
   }
 
+  /** A record-sized read; an entry the store refuses is counted, reported and read as absent. */
+  private async readEntry(path: string): Promise<Uint8Array | undefined> {
+    try {
+      this.counters.requests++;
+      return await this.store.get(path);
+    } catch (err) {
+      if (!(err instanceof RetraceError) || err.code !== 'REMOTE_ENTRY_REFUSED') throw err;
+      this.counters.refusedEntries++;
+      this.onProblem('REMOTE_ENTRY_REFUSED', err.item ?? `${this.location}/${path}`, err.message);
+      return undefined;
+    }
+  }
+
   /** Parse and check a record; anything malformed or untrusted is reported and ignored. */
   private async getRecord(path: string, address: string): Promise<(ActionRecord & { inline?: unknown }) | undefined> {
     const reject = (why: string): undefined => {
@@ -322,16 +326,7 @@ export class RemoteCache {
       this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}`, `remote result ignored: ${why}`);
       return undefined;
     };
-    let bytes: Uint8Array | undefined;
-    try {
-      this.counters.requests++;
-      bytes = await this.store.get(path);
-    } catch (err) {
-      if (!(err instanceof RetraceError) || err.code !== 'REMOTE_ENTRY_REFUSED') throw err;
-      this.counters.refusedEntries++;
-      this.onProblem('REMOTE_ENTRY_REFUSED', err.item ?? `${this.location}/${path}`, err.message);
-      return undefined;
-    }
+    const bytes = await this.readEntry(path);
     if (!bytes) return undefined;
     let parsed: unknown;
     try {

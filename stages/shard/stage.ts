@@ -16,21 +16,13 @@ import { hashText } from '../../src/hash.ts';
 import { canonicalJson } from '../../src/key.ts';
 import type { OutputShard, PipelineRun } from '../../src/pipeline.ts';
 import type { TokenizedRef } from '../tokenize/stage.ts';
-import type { ParquetCompression } from './writers.ts';
-import { ShardStore, linkInto, shardMismatch, type ShardFile } from './files.ts';
+import { ShardStore, linkInto, shardMismatch, type ShardFile, type ShardFileSettings } from './files.ts';
 import { planDocumentShards, planPackedShards, type DocSlice } from './plan.ts';
 
 export { planDocumentShards, planPackedShards, docOrder, shardBounds, type DocSlice } from './plan.ts';
 
-export interface ShardSettings {
-  layout: 'documents' | 'packed';
-  format: 'parquet' | 'arrow';
-  compression: ParquetCompression;
-  seqLen: number;
-  lastPartial: 'drop' | 'pad' | 'keep';
-  padId: number;
+export interface ShardSettings extends ShardFileSettings {
   shardTokens: number;
-  rowGroupRows: number;
 }
 
 /** The license column's value when no license was found (SPDX's term). */
