@@ -123,6 +123,25 @@ test('HTTP: 503 is retried, 401 is not, and the token is sent as a bearer header
   }
 });
 
+test('HTTP: HEAD of a blob over the record-size read limit is no refusal; a size other than the record states is', async () => {
+  const big = 40 * 1024 * 1024; // a large document's token array: over MAX_RECORD_BYTES (16 MiB)
+  const s = await server((req, res) => {
+    if (req.method !== 'HEAD') return res.writeHead(405).end();
+    res.writeHead(200, { 'content-length': big }).end();
+  });
+  try {
+    const store = new HttpStore(s.url, { maxRetries: 0 });
+    assert.is(await store.has('cas/ab/big'), true);
+    assert.is(await store.has('cas/ab/big', big), true);
+    const err = await store.has('cas/ab/big', 5).catch((e) => e);
+    assert.instance(err, RetraceError);
+    assert.is(err.code, 'REMOTE_ENTRY_REFUSED');
+    assert.match(err.message, /41943040 bytes, not the 5 bytes its record states/);
+  } finally {
+    await s.close();
+  }
+});
+
 test('HTTP: a silent server times out into REMOTE_FAILED; concurrency stays bounded', async () => {
   let inflight = 0;
   let peak = 0;

@@ -23,6 +23,8 @@ interface Answer {
   status: number;
   type: string;
   body: Buffer;
+  /** Content-Length as the server declared it (for HEAD: the file's size). */
+  length?: number;
 }
 
 export class HttpStore implements RemoteStore {
@@ -51,8 +53,12 @@ export class HttpStore implements RemoteStore {
     return res.status === 404 ? undefined : new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength);
   }
 
-  async has(path: string): Promise<boolean> {
-    return (await this.request('HEAD', path)).status !== 404;
+  /** Whether the file is there; with `size`, a file the server says is another size is refused. */
+  async has(path: string, size?: number): Promise<boolean> {
+    const res = await this.request('HEAD', path);
+    if (res.status === 404) return false;
+    if (size !== undefined && res.length !== undefined && res.length !== size) throw refused(this.location, path, `${res.length} bytes, not the ${size} bytes its record states`);
+    return true;
   }
 
   async put(path: string, bytes: Uint8Array): Promise<void> {
@@ -141,7 +147,8 @@ export class HttpStore implements RemoteStore {
           req.destroy();
         };
         const declared = Number(res.headers['content-length']);
-        if (Number.isFinite(declared) && declared > maxBytes) return tooBig(declared);
+        // A HEAD answer has no body: its Content-Length is the file's size, not something to read.
+        if (method !== 'HEAD' && Number.isFinite(declared) && declared > maxBytes) return tooBig(declared);
         res.on('data', (c: Buffer) => {
           received += c.byteLength;
           if (received > maxBytes) return tooBig(received);
@@ -149,7 +156,7 @@ export class HttpStore implements RemoteStore {
         });
         res.on('end', () => {
           clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) });
+          resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks), ...(Number.isFinite(declared) && { length: declared }) });
         });
         res.on('error', fail);
       });

@@ -38,7 +38,7 @@ export interface RemoteStore {
   get(path: string, limits?: ReadLimits): Promise<Uint8Array | undefined>;
   /**
    * Whether the file is there (for a shared directory: a regular file inside the store, of `size`
-   * bytes when given; HTTP answers from HEAD's status only).
+   * bytes when given; over HTTP, of the Content-Length HEAD declares).
    */
   has(path: string, size?: number): Promise<boolean>;
   /** Replaces the file atomically: a reader sees the old bytes or the new ones, never a mix. */
