@@ -50,6 +50,11 @@ export interface StageDef<I, O> {
    * A function decides per input (e.g. only calls that cost money).
    */
   readonly claim?: boolean | ((input: I) => boolean);
+  /**
+   * A memo: it saves recomputing what other stages (or a worker task) give, and changes no
+   * output. A pipeline leaves memos out of what pins a version (their versions are not part of it).
+   */
+  readonly memo?: boolean;
   /** How the output is stored; JSON by default. */
   readonly codec?: Codec<O>;
 }

@@ -49,7 +49,7 @@ import { formatStepRecord, type StepRecord } from './search/record.ts';
 import { resolveSearchSettings } from './search/settings.ts';
 import { resolveLlmSettings } from './llm/settings.ts';
 import { filesPerAnswer } from './plan/parts.ts';
-import { applySecrets, decide, resolveHygiene, hygienePins, hygieneStages, scanSources, summarize, UNPINNED_STAGES, type SourceDecision, type SourceHygiene } from './hygiene/index.ts';
+import { applySecrets, decide, resolveHygiene, hygienePins, hygieneStages, scanSources, summarize, type SourceDecision, type SourceHygiene } from './hygiene/index.ts';
 import { loadBenchmarks } from './hygiene/decontaminate.ts';
 import { NOASSERTION } from './shard/stage.ts';
 
@@ -378,7 +378,7 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
         hygiene: o.hygiene,
       })),
       hygiene: hygienePins(hy, hy.decontaminate ? loadBenchmarks(hy.decontaminate.files, hy.decontaminate.ngram) : undefined, outcomes.map((o) => o.hygiene ?? summarize(undefined))),
-      stages: Object.fromEntries(stages.filter((s) => !UNPINNED_STAGES.has(s.name)).map((s) => [s.name, s.version])),
+      stages: Object.fromEntries(stages.filter((s) => !(s as { memo?: boolean }).memo).map((s) => [s.name, s.version])),
       versions: { parser: parserVersions(outcomes), graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
       trajectory: cfg.format === 'trajectory' ? trajectoryPins(run.loaded) : undefined,
       search: searchPins(run.loaded, outcomes.flatMap((o) => o.search ?? [])),

@@ -29,6 +29,7 @@ import { planStage } from './plan/stage.ts';
 import { fileLoop } from './implement/loop.ts';
 import { limit } from './implement/limit.ts';
 import { implementStage } from './implement/stage.ts';
+import { priceStage } from './render/price.ts';
 import { fileSection, partHeader, renderTrajectoryStage, stepPieces, TRAJECTORY_LAYOUT, type FileRef, type FileStep, type NumberedStep, type RenderedPart, type TrajectoryPartInput } from './render/trajectory.ts';
 import { OBSERVATION_BUDGET_BYTES, usedRanges } from './render/observe.ts';
 import { cutParts } from './render/parts.ts';
@@ -89,7 +90,6 @@ const MAX_EARLIER_CHARS = 3_000;
 /** Slack per section for BPE merges across section edges, and BOS + EOS. */
 const EDGE_SLACK = 1;
 const BOS_EOS = 2;
-const COUNT_TASK = new URL('./render/count-task.ts', import.meta.url).href;
 
 export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): Promise<TrajectoryResult> {
   const session = sessionFor(run);
@@ -216,7 +216,7 @@ async function renderParts(
     ),
     ...items.map((it) => (it.kind === 'step' ? `${it.step.n}. ${it.step.path}: ${it.step.purpose}\n` : '')),
   ];
-  const counts = await run.pool.run<number[]>(COUNT_TASK, { texts }, { item: repo.docId });
+  const counts = (await run.exec.run(priceStage, { docId: repo.docId, texts })).value;
   const n = items.length;
   const priced = items.map((it, k) => ({ path: pathOf(it), tokens: EDGE_SLACK + counts[2 + k]! }));
   const planLine = items.map((it, k) => (it.kind === 'step' ? counts[2 + n + k]! + EDGE_SLACK : 0));
@@ -275,7 +275,7 @@ function earlierAccount(paths: string[], briefs: Map<string, FileBrief>): string
 
 /** For the pipeline's `stages` list, in dependency order. */
 export function trajectoryStages(): StageDef<any, any>[] {
-  return [llmStage, planStage, implementStage, renderTrajectoryStage];
+  return [llmStage, planStage, implementStage, priceStage, renderTrajectoryStage];
 }
 
 /** The run's LLM summary (requests sent, answers reused, tokens; per agent under plan/implement). */
@@ -298,6 +298,6 @@ export function trajectoryPins(loaded: LoadedConfig): Record<string, unknown> {
     prompts: promptHashes(loadPrompts(s.promptsDir)),
     layout: TRAJECTORY_LAYOUT,
     documents: { ...resolveTrajectorySettings(loaded), observationBytes: OBSERVATION_BUDGET_BYTES },
-    stages: Object.fromEntries(trajectoryStages().map((st) => [st.name, st.version])),
+    stages: Object.fromEntries(trajectoryStages().filter((st) => !st.memo).map((st) => [st.name, st.version])),
   };
 }

@@ -30,7 +30,7 @@ import { jaccard, LshIndex, MIN_SHINGLES, THRESHOLD, unionSig, SHINGLE, PERMUTAT
 import { countByKind, redact, SECRET_RULES_VERSION, type SecretFinding } from './secrets.ts';
 import { decontaminateStage, licenseStage, minhashStage, scanMemoStage, secretsStage, type HygieneFileInput } from './stage.ts';
 
-export { hygieneStages, UNPINNED_STAGES } from './stage.ts';
+export { hygieneStages } from './stage.ts';
 export { readHygieneConfig, resolveHygiene, type HygieneConfig, type HygieneSettings } from './config.ts';
 
 export interface ScannedFile {

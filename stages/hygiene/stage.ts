@@ -103,14 +103,12 @@ export const scanMemoStage = defineStage<ScanMemoInput<unknown>, unknown>({
   version: '1',
   deps: ['hygiene-secrets', 'hygiene-decontaminate', 'hygiene-minhash', 'hygiene-license'],
   description: "one source's hygiene signatures (per-file findings, MinHash, license), reused while the source's stat stamp is unchanged",
+  memo: true,
   item: (i) => i.repo,
   key: (i) => ({ inputs: { stamp: i.stamp }, settings: i.settings }),
   async run(i) {
     return i.scan();
   },
 });
-
-/** Stages whose versions are not pinned in the manifest (they memoise, they do not compute output). */
-export const UNPINNED_STAGES: ReadonlySet<string> = new Set([scanMemoStage.name]);
 
 export const hygieneStages = [secretsStage, decontaminateStage, minhashStage, licenseStage, scanMemoStage] as const;
