@@ -378,7 +378,7 @@ async function assemble(run: PipelineRun, outcomes: SourceOutcome[], llm: LlmSum
         hygiene: o.hygiene,
       })),
       hygiene: hygienePins(hy, hy.decontaminate ? loadBenchmarks(hy.decontaminate.files, hy.decontaminate.ngram) : undefined, outcomes.map((o) => o.hygiene ?? summarize(undefined))),
-      stages: Object.fromEntries(stages.filter((s) => !(s as { memo?: boolean }).memo).map((s) => [s.name, s.version])),
+      stages: Object.fromEntries(stages.filter((s) => !s.memo).map((s) => [s.name, s.version])),
       versions: { parser: parserVersions(outcomes), graph: GRAPH_VERSION, rawLayout: RAW_LAYOUT },
       trajectory: cfg.format === 'trajectory' ? trajectoryPins(run.loaded) : undefined,
       search: searchPins(run.loaded, outcomes.flatMap((o) => o.search ?? [])),

@@ -18,7 +18,7 @@ import { hashBytes, initHash, type ContentHash } from '../src/hash.ts';
 import type { StageContext } from '../src/stage.ts';
 import { loadReferenceTokenizer } from './helpers/reference-tokenizer.ts';
 import { corpusFiles } from './fixtures/tokenizer/corpus.ts';
-import { adversarialTexts, minified } from './fixtures/tokenizer/adversarial.ts';
+import { adversarialTexts, minified, rng } from './fixtures/tokenizer/adversarial.ts';
 
 const BOS = 128000;
 const EOS = 128001;
@@ -27,15 +27,6 @@ const reference = await loadReferenceTokenizer();
 test.after(() => reference.free());
 await initHash();
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** @types/node's declaration files (a devDependency): real TypeScript. */
 function dtsText(limit: number): string {

@@ -16,6 +16,7 @@
  * machine, so this is ~60 lines of our own.
  */
 import { codeTokens, ngramOf, tokenHashes } from './tokens.ts';
+import { fmix32 } from '../hash32.ts';
 
 export const SHINGLE = 5;
 export const PERMUTATIONS = 128;
@@ -38,14 +39,7 @@ const SEEDS = (() => {
   return out;
 })();
 
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+const mix = fmix32;
 
 export interface MinHashSig {
   /** PERMUTATIONS minima. */

@@ -29,6 +29,7 @@ import type { ChatMessage } from '../../src/llm/types.ts';
 import { boundedJoin, cleanText, renderBrief, type FileBrief } from '../plan/brief.ts';
 import type { Plan } from '../plan/stage.ts';
 import { normalizePath } from '../plan/stage.ts';
+import { fnv1a } from '../hash32.ts';
 
 /** Expected answer sizes (max_tokens, within llm.maxTokens): the first turn has the overview too. */
 export const FIRST_TURN_TOKENS = 600;
@@ -109,11 +110,7 @@ function wantedLines(facts: FileFacts | undefined, names?: string[]): number[] {
 }
 
 /** FNV-1a of a string: windows are kept as numbers, so a 1 MiB file's index stays small. */
-function fnv(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
+const fnv = fnv1a;
 
 const windows = (text: string): string[] => {
   const words = text.split(/\s+/).filter(Boolean);

@@ -21,6 +21,7 @@
  * count changes re-writes its shard and every later one (only shards before it are reused).
  */
 import type { TokenizedRef } from '../tokenize/stage.ts';
+import { fmix32, fnv1a } from '../hash32.ts';
 
 /** A slice [start, end) of one document's tokens. */
 export interface DocSlice {
@@ -56,16 +57,7 @@ export function docOrder(a: { id: string }, b: { id: string }): number {
 }
 
 /** FNV-1a over the id's UTF-16 units, then a murmur3 finalizer: a uniform 32-bit value. */
-function idBits(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+const idBits = (id: string): number => fmix32(fnv1a(id));
 
 /** u(id) in [0, 1). */
 export function idUnit(id: string): number {
