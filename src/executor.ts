@@ -5,6 +5,7 @@
  * its dependents' keys do not change and they stay cached (early cutoff). Concurrent requests
  * for the same key share one computation. A failure is never cached.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { asRetraceError, checkCode, RetraceError } from './errors.ts';
 import type { ActionKey, ContentHash } from './hash.ts';
 import { actionKey, diffKeyParts, type KeyChange, type KeyParts } from './key.ts';
@@ -59,6 +60,34 @@ export class StaleItem extends Error {
 /** The outcome of a chain of work (`attempt`): a value, not an exception. */
 export type Outcome<T> = { ok: true; value: T; stale?: undefined; error?: undefined } | { ok: false; stale: true; error?: undefined } | { ok: false; error: RetraceError; stale?: undefined };
 
+/**
+ * What a chain of work did (Executor.memo): the action keys it answered or computed, its items
+ * per stage, failures recorded in it, and counters the pipeline keeps for it (`tally`).
+ */
+interface Trace {
+  keys: Set<ActionKey>;
+  items: Record<string, number>;
+  tallies: Record<string, number>;
+  failed: number;
+  parent?: Trace;
+}
+
+/** A memo's stored output: the chain's value and what replays it. */
+interface MemoEntry<O> {
+  format: 1;
+  value: O;
+  keys: ActionKey[];
+  items: Record<string, number>;
+  tallies: Record<string, number>;
+}
+
+export interface MemoResult<O> {
+  value: O;
+  cached: boolean;
+  /** The chain's tallies (`tally`) as its run counted them: a hit's caller replays them. */
+  tallies: Record<string, number>;
+}
+
 export interface ExecutorOptions {
   cache: Cache;
   pool: TaskPool;
@@ -77,6 +106,9 @@ export interface ExecutorOptions {
   rootChunkKeys?: number;
 }
 
+/** A memo hit older than this (by its record's last use) reads its chain's records, which refreshes theirs too (gc by age). */
+const USE_REFRESH_MS = 10 * 60 * 1000;
+
 export class Executor {
   readonly stats = new Map<string, StageStats>();
   readonly failures: Failure[] = [];
@@ -93,6 +125,8 @@ export class Executor {
   private readonly busy = new Map<string, { running: number; since: number }>();
   private readonly opts: ExecutorOptions;
   private readonly signal: AbortSignal;
+  /** The memo chains the current async context runs in (innermost first, linked by parent). */
+  private readonly traces = new AsyncLocalStorage<Trace>();
 
   constructor(opts: ExecutorOptions) {
     this.opts = opts;
@@ -149,6 +183,7 @@ export class Executor {
         throw this.fail(stage.name, item, new RetraceError(e.code, e.message, { item, hint: e.hint, cause: e }));
       }
       stats.cached++;
+      this.use(stage.name, key, true);
       const record = await this.opts.cache.getAction(key);
       await this.opts.cache.recordItem({ stage: stage.name, item, key, parts, output: shared.hash, builtAt: record?.createdAt ?? Date.now() });
       this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
@@ -171,6 +206,7 @@ export class Executor {
     checkCode(error.code);
     if (this.recorded.has(error)) return error;
     this.recorded.add(error);
+    for (let t = this.traces.getStore(); t; t = t.parent) t.failed++;
     this.statsFor(stage).failed++;
     this.failures.push({ stage, item: error.item ?? item, code: error.code, message: error.message, hint: error.hint });
     this.opts.reporter.emit({ type: 'item-failed', stage, item: error.item ?? item, error: error.describe() });
@@ -195,6 +231,117 @@ export class Executor {
     }
   }
 
+  /** A key the build answered or computed: part of the version's closure, and of every memo chain running it. */
+  private use(stage: string, key: ActionKey, counted: boolean): void {
+    this.usedKeys.add(key);
+    for (let t = this.traces.getStore(); t; t = t.parent) {
+      t.keys.add(key);
+      if (counted) t.items[stage] = (t.items[stage] ?? 0) + 1;
+    }
+  }
+
+  /**
+   * Count `n` of something the pipeline keeps per build (e.g. LLM calls by agent) for every memo
+   * chain running now, so a memo hit can give the counts back to replay (`MemoResult.tallies`).
+   */
+  tally(name: string, n = 1): void {
+    for (let t = this.traces.getStore(); t; t = t.parent) t.tallies[name] = (t.tallies[name] ?? 0) + n;
+  }
+
+  /**
+   * A memo over a chain of work: `stage.run` runs the chain (stage items through this
+   * executor), keyed by what decides every key in it (for Retrace: a repository's stat stamp,
+   * the code, the settings). A hit answers the chain's value without running any of it: its
+   * action keys must all still be present (else it is a miss), they join the version's closure
+   * as if answered one by one, its items count as cached in their stages' stats, and its
+   * tallies come back for the caller to replay. A miss runs the chain under a trace and stores
+   * the value with the trace, unless an item of the chain failed (a failure is never cached)
+   * or this is `status`, which stores nothing. Refs are the blobs the value names beyond the
+   * chain's records.
+   */
+  async memo<I, O>(stage: StageDef<I, O>, input: I): Promise<MemoResult<O>> {
+    const parts = this.keyParts(stage, input);
+    const key = actionKey(parts);
+    const item = stage.item(input);
+    const stats = this.statsFor(stage.name);
+    stats.items++;
+    const cache = this.opts.cache;
+    const hit = await cacheReadContext.run({ stage: stage.name, item, key }, async (): Promise<MemoEntry<O> | undefined> => {
+      const record = await cache.getAction(key);
+      if (!record) return undefined;
+      const bytes = await cache.getBlob(record.output);
+      if (!bytes) return undefined;
+      let entry: MemoEntry<O>;
+      try {
+        entry = jsonCodec<MemoEntry<O>>().decode(bytes);
+        if (entry?.format !== 1 || !Array.isArray(entry.keys) || typeof entry.items !== 'object' || typeof entry.tallies !== 'object') throw new Error('not a memo entry');
+      } catch (err) {
+        const reason = `output ${record.output} does not decode as a ${stage.name} memo (${(err as Error)?.message ?? String(err)})`;
+        if (this.opts.dropAction) this.opts.dropAction(key, reason, { stage: stage.name, item });
+        else this.opts.reporter.emit({ type: 'warn', code: 'CACHE_ENTRY_DROPPED', item: key, message: `stage ${stage.name} (${item}): ${reason}; recomputed` });
+        return undefined;
+      }
+      // The chain's records must all be there: gc may have taken some (the chain then runs,
+      // answering what is left from the cache). An old memo also refreshes their last use.
+      const stale = Date.now() - record.usedAt > USE_REFRESH_MS;
+      const present = stale || !cache.hasActions ? (await Promise.all(entry.keys.map((k) => cache.getAction(k)))).every(Boolean) : await cache.hasActions(entry.keys);
+      if (!present) return undefined;
+      for (const r of record.refs) if (!(await cache.hasBlob(r))) return undefined;
+      return entry;
+    });
+    if (hit) {
+      stats.cached++;
+      this.use(stage.name, key, false);
+      for (const k of hit.keys) this.usedKeys.add(k);
+      for (const [name, n] of Object.entries(hit.items)) {
+        const st = this.statsFor(name);
+        st.items += n;
+        st.cached += n;
+      }
+      for (let t = this.traces.getStore(); t; t = t.parent) {
+        for (const k of hit.keys) t.keys.add(k);
+        t.keys.add(key);
+        for (const [name, n] of Object.entries(hit.items)) t.items[name] = (t.items[name] ?? 0) + n;
+        for (const [name, n] of Object.entries(hit.tallies)) t.tallies[name] = (t.tallies[name] ?? 0) + n;
+      }
+      this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
+      return { value: hit.value, cached: true, tallies: hit.tallies };
+    }
+    const trace: Trace = { keys: new Set(), items: {}, tallies: {}, failed: 0, parent: this.traces.getStore() };
+    const refs = new Set<ContentHash>();
+    const ctx: StageContext = {
+      item,
+      pool: this.opts.pool,
+      signal: this.signal,
+      putBlob: async (bytes) => {
+        const h = await cache.putBlob(bytes);
+        refs.add(h);
+        return h;
+      },
+      getBlob: async (hash) => {
+        const bytes = await cache.getBlob(hash);
+        if (!bytes) throw new RetraceError('CACHE_BLOB_MISSING', `blob ${hash} is missing or damaged`, { item, hint: 'run `retrace cache verify --repair`, then build again' });
+        return bytes;
+      },
+    };
+    const t0 = performance.now();
+    const value = await this.traces.run(trace, () => stage.run(input, ctx));
+    const ms = performance.now() - t0;
+    if (trace.failed > 0 || this.opts.mode === 'status' || this.signal.aborted) {
+      stats.items--; // not an item of its own: its chain's items were counted
+      return { value, cached: false, tallies: trace.tallies };
+    }
+    const entry: MemoEntry<O> = { format: 1, value, keys: [...trace.keys], items: trace.items, tallies: trace.tallies };
+    const bytes = jsonCodec<MemoEntry<O>>().encode(entry);
+    const output = await cache.putBlob(bytes);
+    const now = Date.now();
+    await cache.putAction(key, { format: 1, stage: stage.name, item, output, refs: [...refs], sizes: { [output]: bytes.byteLength }, parts, ms: Math.round(ms), createdAt: now, usedAt: now });
+    await cache.recordItem({ stage: stage.name, item, key, parts, output, builtAt: now });
+    stats.computed++;
+    this.use(stage.name, key, false);
+    return { value, cached: false, tallies: trace.tallies };
+  }
+
   private enter(stage: string, now: number): void {
     const b = this.busy.get(stage) ?? { running: 0, since: now };
     if (b.running === 0) b.since = now;
@@ -213,7 +360,7 @@ export class Executor {
     const parts = this.keyParts(stage, input);
     const key = actionKey(parts);
     const hit = await this.lookup(stage, key, stage.item(input));
-    if (hit) this.usedKeys.add(key);
+    if (hit) this.use(stage.name, key, false);
     return hit ? { value: hit.value, hash: hit.record.output, cached: true, key } : undefined;
   }
 
@@ -250,7 +397,7 @@ export class Executor {
     const cache = this.opts.cache;
     const answer = async (hit: { record: ActionRecord; value: O }): Promise<StageResult<O>> => {
       stats.cached++;
-      this.usedKeys.add(key);
+      this.use(stage.name, key, true);
       await cache.recordItem({ stage: stage.name, item, key, parts, output: hit.record.output, builtAt: hit.record.createdAt });
       this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
       return { value: hit.value, hash: hit.record.output, cached: true, key };
@@ -338,7 +485,7 @@ export class Executor {
     if (prev && prev.output === output) stats.unchanged++;
     await cache.recordItem({ stage: stage.name, item, key, parts, output, builtAt: now });
     stats.computed++;
-    this.usedKeys.add(key);
+    this.use(stage.name, key, true);
     stats.itemMs += ms;
     this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: false, ms });
     return { value, hash: output, cached: false, key };

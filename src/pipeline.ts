@@ -42,6 +42,11 @@ export interface PipelineRun<C extends EngineConfig = EngineConfig> {
   outDir: string;
   /** `build --recheck`: trust no stat stamp (the pipeline's own memos by stamp included); re-read and re-hash every input. */
   recheck?: boolean;
+  /**
+   * A stat stamp of the code running the build (engine, pipeline, lockfile: build/code-stamp.ts),
+   * undefined when none can be taken: for memos keyed by stat stamps.
+   */
+  codeStamp(): string | undefined;
 }
 
 export interface OutputShard {

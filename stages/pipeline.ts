@@ -52,13 +52,19 @@ import { filesPerAnswer } from './plan/parts.ts';
 import { applySecrets, decide, resolveHygiene, hygienePins, hygieneStages, scanSources, summarize, type SourceDecision, type SourceHygiene } from './hygiene/index.ts';
 import { loadBenchmarks } from './hygiene/decontaminate.ts';
 import { NOASSERTION } from './shard/stage.ts';
+import { sourceMemoInput, sourceMemoStage } from './source-memo.ts';
+import { replayLlmTallies } from './llm/session.ts';
+import type { ErrorCode } from '../src/errors.ts';
 
 type PipelineRun = EngineRun<PipelineConfig>;
 
-export const stages = [ingestStage, ...hygieneStages, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, shardStage] as const;
+export const stages = [ingestStage, ...hygieneStages, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, shardStage, sourceMemoStage] as const;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
+
+/** What a repository's chain gives (and its memo keeps): the outcome less its place in the config and its hygiene. */
+type SourceResult = Omit<SourceOutcome, 'index' | 'spec'>;
 
 interface SourceOutcome {
   index: number;
@@ -77,7 +83,7 @@ interface SourceOutcome {
   languages?: string[];
   error?: { code: string; message: string };
   /** Not written: the trajectory exceeds trajectory.maxTokens and trajectory.oversize is 'skip'. */
-  oversize?: { code: string; message: string };
+  oversize?: { code: ErrorCode; message: string };
   /** Search step records of the document (manifest statistics), when search is on. */
   search?: StepRecord[];
   /** SPDX expression (hygiene, issue 15). */
@@ -105,7 +111,7 @@ async function processSource(
   const repo = out.docId!;
   if (decision?.skipSource) {
     // Left out whole by hygiene (license, duplicate of an earlier source): recorded, not an error.
-    run.reporter.emit({ type: 'warn', code: decision.skipSource.code, item: describeSource(out.spec, out.index), message: decision.skipSource.reason });
+    warnSkippedSource(run, out, decision);
     return;
   }
   const dropped: SkippedFile[] = [];
@@ -151,12 +157,7 @@ async function processSource(
   }
   out.skipped = [...opened.skipped, ...dropped];
   out.files = files.length;
-  if (out.skipped.length > 0) {
-    const byCode = new Map<string, number>();
-    for (const s of out.skipped) byCode.set(s.code, (byCode.get(s.code) ?? 0) + 1);
-    const counts = [...byCode].map(([c, n]) => `${c} ${n}`).join(', ');
-    run.reporter.emit({ type: 'warn', code: 'FILES_SKIPPED', item: repo, message: `${out.skipped.length} file(s) skipped (${counts}); paths and reasons are in manifest.json` });
-  }
+  warnSkippedFiles(run, out);
   if (files.length === 0) {
     // Parse promises are empty too; nothing to wait for.
     throw new RetraceError('SOURCE_EMPTY', 'no usable file in this repository (empty, or every file was skipped)', {
@@ -197,7 +198,7 @@ async function processSource(
     });
     if (t.skipped) {
       out.oversize = { code: t.skipped.code, message: t.skipped.message };
-      run.reporter.emit({ type: 'warn', code: t.skipped.code, item: repo, message: t.skipped.message });
+      warnOversize(run, out);
       return;
     }
     docs = t.docs;
@@ -212,6 +213,33 @@ async function processSource(
   }
   out.docs = [];
   for (const doc of docs) out.docs.push((await exec.run(tokenizeStage, { doc, tokenizerId, bos: settings.tokenizer.bos, eos: settings.tokenizer.eos })).value);
+}
+
+function warnSkippedSource(run: PipelineRun, out: SourceOutcome, decision: SourceDecision): void {
+  run.reporter.emit({ type: 'warn', code: decision.skipSource!.code, item: describeSource(out.spec, out.index), message: decision.skipSource!.reason });
+}
+
+function warnSkippedFiles(run: PipelineRun, out: SourceOutcome): void {
+  if (out.skipped.length === 0) return;
+  const byCode = new Map<string, number>();
+  for (const s of out.skipped) byCode.set(s.code, (byCode.get(s.code) ?? 0) + 1);
+  const counts = [...byCode].map(([c, n]) => `${c} ${n}`).join(', ');
+  run.reporter.emit({ type: 'warn', code: 'FILES_SKIPPED', item: out.docId!, message: `${out.skipped.length} file(s) skipped (${counts}); paths and reasons are in manifest.json` });
+}
+
+function warnOversize(run: PipelineRun, out: SourceOutcome): void {
+  run.reporter.emit({ type: 'warn', code: out.oversize!.code, item: out.docId!, message: out.oversize!.message });
+}
+
+/**
+ * A source answered by its memo (source-memo.ts): the warnings its chain gave, and the LLM
+ * calls it answered (counted as cached), as when the chain answers item by item.
+ */
+function replaySource(run: PipelineRun, o: SourceOutcome, decision: SourceDecision | undefined, tallies: Record<string, number>): void {
+  if (decision?.skipSource) return warnSkippedSource(run, o, decision);
+  warnSkippedFiles(run, o);
+  if (o.oversize) warnOversize(run, o);
+  replayLlmTallies(run, tallies);
 }
 
 /**
@@ -251,6 +279,7 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
   run.reporter.emit({ type: 'phase', name: 'building' });
   run.reporter.emit({ type: 'plan', unit: 'repositories', total: indices.length });
   const flight = inFlight(run.pool.threads);
+  const stageVersions = Object.fromEntries(stages.map((st) => [st.name, st.version]));
   let stale = false;
   const outcomes = await Promise.all(
     indices.map(async (index) => {
@@ -264,21 +293,40 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
       try {
         const o: SourceOutcome = { index, spec: cfg.sources[index], skipped: [] };
         const where = describeSource(o.spec, o.index);
+        const decision = decisions.get(index);
+        o.license = decision?.license;
+        o.licenseFrom = decision?.licenseFrom;
+        o.hygiene = summarize(decision);
         // A source-level problem is named by its place in the config (`sources[2] repos/x`);
         // failures of a stage item were recorded by the executor under that item.
         const r = await run.exec.attempt(
           'ingest',
           where,
           async () => {
-            const src = await openSource(o.spec, run.loaded.dir, settings.limits, run.writes);
-            o.identity = src.identity;
-            o.docId = src.identity.name;
-            const decision = decisions.get(index);
-            o.license = decision?.license;
-            o.licenseFrom = decision?.licenseFrom;
-            o.hygiene = summarize(decision);
-            await processSource(run, settings, tokenizerId, src, o, decision, flight, hold);
-            if (o.docs) o.search = searchRecordsOf(run, o.docId!);
+            // The repository's chain, on an outcome of its own: what it sets is what the memo keeps.
+            const chain = async (): Promise<SourceResult> => {
+              const c: SourceOutcome = { index, spec: o.spec, skipped: [] };
+              const result = (): SourceResult => {
+                const { index: _i, spec: _s, ...r } = c;
+                return r;
+              };
+              try {
+                const src = await openSource(o.spec, run.loaded.dir, settings.limits, run.writes);
+                c.identity = src.identity;
+                c.docId = src.identity.name;
+                await processSource(run, settings, tokenizerId, src, c, decision, flight, hold);
+                if (c.docs) c.search = searchRecordsOf(run, c.docId!);
+              } catch (err) {
+                Object.assign(o, result()); // a failed source is still named in the manifest
+                throw err;
+              }
+              return result();
+            };
+            const memo = sourceMemoInput(run, index, o.spec, where, decision, tokenizerId, stageVersions, chain);
+            if (!memo) return void Object.assign(o, await chain());
+            const m = await run.exec.memo(sourceMemoStage, memo);
+            Object.assign(o, m.value as SourceResult);
+            if (m.cached) replaySource(run, o, decision, m.tallies);
           },
           { itemOf: (e) => (e.code.startsWith('SOURCE_') ? where : (e.item ?? where)) },
         );

@@ -29,6 +29,13 @@ const T = 180_000;
 const build = (cache: string, extra: string[] = [], env: Record<string, string> = {}) => retrace(p.dir, ['build', '--json', '--cache-dir', cache, '--out', p.path(`out-${trial}-${Math.random().toString(36).slice(2, 8)}`), ...extra], T, env);
 const computedTotal = (s: any): number => Object.values(s.stages as Record<string, { computed: number }>).reduce((n, x) => n + x.computed, 0);
 
+/**
+ * A build that reads every item: an unchanged source is otherwise answered by its memo
+ * (stages/source-memo.ts) without reading its items, so it would not meet the damage (see the
+ * last test); `--recheck` trusts no stat stamp.
+ */
+const rereadBuild = (cache: string) => build(cache, ['--recheck']);
+
 function fresh(): string {
   const c = p.path(`cache-${++trial}`);
   copyCache(REF, c);
@@ -80,7 +87,7 @@ test('schemas: records and item histories are checked field by field', () => {
 test('a truncated item history is dropped with CACHE_ENTRY_DROPPED naming key and stage', () => {
   const cache = fresh();
   const what = damage(cache, 'item-record', seeded(7));
-  const r = build(cache);
+  const r = rereadBuild(cache);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.json.version, reference, what);
   assert.match(r.stderr, /warning CACHE_ENTRY_DROPPED (\S+) (\S+): items entry read by stage \1 \(\2\) (item history|does not decode)/);
@@ -90,7 +97,7 @@ test('a truncated item history is dropped with CACHE_ENTRY_DROPPED naming key an
 test('a record of the wrong msgpack type is a miss, recomputed, never a failure', () => {
   const cache = fresh();
   damage(cache, 'wrong-type', seeded(3), 'graph');
-  const r = build(cache);
+  const r = rereadBuild(cache);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.json.version, reference);
   assert.match(r.stderr, /warning CACHE_ENTRY_DROPPED [0-9a-f]{32}: actions entry read by stage graph \(app\) record (is a|has)/);
@@ -101,7 +108,7 @@ test('a record of the wrong msgpack type is a miss, recomputed, never a failure'
 test('a corrupted file blob: the ingest result is recomputed, same version (not CACHE_CORRUPT)', () => {
   const cache = fresh();
   damage(cache, 'file-blob', seeded(11));
-  const r = build(cache);
+  const r = rereadBuild(cache);
   assert.is(r.code, 0, r.stderr);
   assert.not.match(r.stderr, /CACHE_CORRUPT/);
   assert.match(r.stderr, /warning CACHE_ENTRY_DROPPED [0-9a-f]{32}: blobs entry read by stage ingest \(app:[^)]+\) bytes do not re-hash/);
@@ -121,7 +128,7 @@ test('an output that re-hashes but does not decode as its stage output: dropped 
   const graph = [...actions.getRange({})].find((e) => e.value.stage === 'graph')!;
   actions.putSync(graph.key, { ...graph.value, output: h });
   void root.close();
-  const r = build(cache);
+  const r = rereadBuild(cache);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.json.version, reference);
   assert.match(r.stderr, new RegExp(`warning CACHE_ENTRY_DROPPED ${graph.key}: actions entry read by stage graph \\(app\\) output ${h} does not decode as graph output`));
@@ -202,6 +209,24 @@ test('an undecodable item written through the raw API does not stop `explain` or
   const st = retrace(p.dir, ['status', '--json', '--cache-dir', cache], T);
   assert.ok(st.code === 0 || st.code === 3, st.stderr);
   assert.not.match(st.stderr, /INTERNAL|STAGE_FAILED/);
+});
+
+test('an unchanged source is answered by its memo without reading its items; --recheck reads them and heals', () => {
+  const cache = fresh();
+  damage(cache, 'file-blob', seeded(11));
+  const quiet = build(cache);
+  assert.is(quiet.code, 0, quiet.stderr);
+  assert.is(quiet.json.version, reference);
+  assert.is(quiet.json.stages.source.cached, 1, 'the memo answered the repository');
+  assert.is(quiet.json.stages.ingest.computed, 0);
+  assert.ok(quiet.json.stages.ingest.cached >= 3, 'its items count as cached');
+  assert.not.match(quiet.stderr, /CACHE_ENTRY_DROPPED/, 'no item was read');
+  const r = build(cache, ['--recheck']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning CACHE_ENTRY_DROPPED [0-9a-f]{32}: blobs entry read by stage ingest \(app:[^)]+\) bytes do not re-hash/);
+  assert.is(r.json.version, reference);
+  assert.ok(r.json.stages.ingest.computed >= 1);
+  assertHealed(cache);
 });
 
 test.run();

@@ -17,6 +17,7 @@ import type { Pipeline, PipelineRun } from '../pipeline.ts';
 import { PiscinaPool, type TaskPool } from '../pool.ts';
 import { sweepStale } from '../temp.ts';
 import type { Reporter } from '../reporter.ts';
+import { codeStamp } from './code-stamp.ts';
 
 export interface BuildOptions {
   config: string;
@@ -102,6 +103,7 @@ export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>,
     writes: [cacheDir, outDir],
     outDir,
     recheck: opts.recheck === true,
+    codeStamp: () => codeStamp(pipeline),
     blobs: {
       put: (b) => cache.putBlob(b),
       get: async (h) => {

@@ -7,21 +7,16 @@
  * (a touched file, an edited prompt, another --out) takes the normal, content-addressed path.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import type { EngineConfig } from '../config.ts';
 import { hashText, type ActionKey } from '../hash.ts';
 import { actionKey, canonicalJson, type KeyParts } from '../key.ts';
 import { getEngineRecord, putEngineRecord } from '../cache/records.ts';
 import { pointLatest, shardsPresent, type Manifest } from '../dataset.ts';
 import type { Pipeline } from '../pipeline.ts';
-import { newStamp, stampPath, stampTree } from '../stamp.ts';
+import { codeStamp } from './code-stamp.ts';
 import type { Session } from './session.ts';
 import type { BuildSummary, StageTable } from './summary.ts';
-
-/** The engine's own code (src/) and the lockfile; the pipeline names its folders (`codeDirs`). */
-const ENGINE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PROJECT_ROOT = resolve(ENGINE_ROOT, '..');
 
 export interface UpToDateKey {
   key: ActionKey;
@@ -32,17 +27,12 @@ export function upToDateKey<C extends EngineConfig>(s: Session<C>, pipeline: Pip
   if (s.loaded.config.cache?.remote && s.loaded.config.cache.remote.mode !== 'off') return undefined; // other machines may have moved the shared state
   const inputs = pipeline.inputStamp?.(s.run);
   if (!inputs) return undefined;
-  const code = newStamp();
-  try {
-    for (const dir of [ENGINE_ROOT, ...pipeline.codeDirs, join(PROJECT_ROOT, 'bin')]) stampTree(code, dir);
-    stampPath(code, join(PROJECT_ROOT, 'package-lock.json'));
-  } catch {
-    return undefined; // no stamp can be taken: the content-addressed path decides
-  }
+  const code = codeStamp(pipeline);
+  if (!code) return undefined; // no stamp can be taken: the content-addressed path decides
   const parts: KeyParts = {
     stage: 'up-to-date',
     version: '1',
-    inputs: { inputs, code: code.digest('hex'), config: hashText(canonicalJson(s.loaded.config)) },
+    inputs: { inputs, code, config: hashText(canonicalJson(s.loaded.config)) },
     settings: { out: s.outDir, configPath: s.loaded.path },
   };
   return { key: actionKey(parts), parts };

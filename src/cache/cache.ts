@@ -73,6 +73,11 @@ export interface Cache {
   getBlob(hash: ContentHash): Promise<Uint8Array | undefined>;
   hasBlob(hash: ContentHash): Promise<boolean>;
   /**
+   * Whether every one of these action records is present, without reading them (a memo's hit
+   * checks its chain's keys: Executor.memo). Without it, the executor reads each record.
+   */
+  hasActions?(keys: readonly ActionKey[]): Promise<boolean>;
+  /**
    * Whether every ref of a hit's record can be read when a stage asks for it. Without this, a
    * hit reads every ref back (re-hashed); a tier that fetches blobs on read (tiered.ts) answers
    * it without the bytes, so a hit downloads only the blobs a stage goes on to read.

@@ -438,6 +438,14 @@ export class LmdbCache implements Cache {
     return Uint8Array.prototype.slice.call(bytes);
   }
 
+  async hasActions(keys: readonly ActionKey[]): Promise<boolean> {
+    for (const key of keys) {
+      if (this.overlay.actions.has(key)) continue;
+      if (this.read('actions', key, () => this.actions.doesExist(key)) !== true) return false;
+    }
+    return true;
+  }
+
   async hasBlob(hash: ContentHash): Promise<boolean> {
     if (this.overlay.blobs.has(hash)) return true;
     return this.read('blobs', hash, () => this.blobs.doesExist(hash)) ?? false;

@@ -117,6 +117,13 @@ export class TieredCache implements Cache {
     remote.onProblem = warn;
   }
 
+  /** Present here, landing, or fetched from the remote (one round trip per key this tier lacks). */
+  async hasActions(keys: readonly ActionKey[]): Promise<boolean> {
+    if (await this.local.hasActions(keys)) return true;
+    for (const key of keys) if (!this.landing.actions.has(key) && !(await this.local.hasActions([key])) && !(await this.getAction(key))) return false;
+    return true;
+  }
+
   async getAction(key: ActionKey): Promise<ActionRecord | undefined> {
     const landing = this.landing.actions.get(key);
     const rec = landing ?? (await this.local.getAction(key));

@@ -75,6 +75,8 @@ export class LlmSession {
 
   /** Called for every call, once the executor has answered it. */
   count(role: AgentRole, cached: boolean): void {
+    // Kept by a repository's memo (source-memo.ts), which replays it on a hit.
+    this.run.exec.tally(`${TALLY}${role}`);
     const a = this.agents[role];
     a.calls++;
     if (cached) a.cached++;
@@ -110,7 +112,20 @@ export class LlmSession {
   }
 }
 
+/** The executor tally of calls by agent: `llm:<role>`. */
+const TALLY = 'llm:';
+
 const sessions = new WeakMap<PipelineRun, LlmSession>();
+
+/** A repository answered by its memo: its LLM calls, counted as answered from the cache. */
+export function replayLlmTallies(run: PipelineRun, tallies: Record<string, number>): void {
+  for (const [name, n] of Object.entries(tallies)) {
+    if (!name.startsWith(TALLY)) continue;
+    const role = name.slice(TALLY.length) as AgentRole;
+    const session = sessionFor(run);
+    for (let k = 0; k < n; k++) session.count(role, true);
+  }
+}
 
 export function sessionFor(run: PipelineRun): LlmSession {
   let s = sessions.get(run);
