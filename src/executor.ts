@@ -325,7 +325,13 @@ export class Executor {
       },
     };
     const t0 = performance.now();
-    const value = await this.traces.run(trace, () => stage.run(input, ctx));
+    let value: O;
+    try {
+      value = await this.traces.run(trace, () => stage.run(input, ctx));
+    } catch (err) {
+      stats.items--; // the chain's failing item is counted (and recorded) in its own stage
+      throw err;
+    }
     const ms = performance.now() - t0;
     if (trace.failed > 0 || this.opts.mode === 'status' || this.signal.aborted) {
       stats.items--; // not an item of its own: its chain's items were counted
@@ -355,13 +361,23 @@ export class Executor {
     if (b.running === 0) this.statsFor(stage).ms += performance.now() - b.since;
   }
 
-  /** Look up a stage item without computing it (undefined on a miss). */
+  /**
+   * Look up a stage item without computing it: a hit is answered (counted as cached, part of
+   * the closure), a miss is undefined and counts nothing (the caller may then `run` it, e.g.
+   * once it has opened what computing it needs).
+   */
   async peek<I, O>(stage: StageDef<I, O>, input: I): Promise<StageResult<O> | undefined> {
     const parts = this.keyParts(stage, input);
     const key = actionKey(parts);
-    const hit = await this.lookup(stage, key, stage.item(input));
-    if (hit) this.use(stage.name, key, false);
-    return hit ? { value: hit.value, hash: hit.record.output, cached: true, key } : undefined;
+    const item = stage.item(input);
+    const hit = await this.lookup(stage, key, item);
+    if (!hit) return undefined;
+    const stats = this.statsFor(stage.name);
+    stats.items++;
+    stats.cached++;
+    this.use(stage.name, key, true);
+    this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
+    return { value: hit.value, hash: hit.record.output, cached: true, key };
   }
 
   /**

@@ -30,10 +30,10 @@ p.repo('beta', {
 
 let dav: Webdav;
 let version: string;
-// Nothing computed, but for `hygiene-scan`: a memo of the hygiene pass keyed by the sources' stat
-// stamps (mtime, ctime, inode), which an edited-then-restored file or another machine changes; it
-// is re-made from cached per-file items.
-const zero = (summary: any) => Object.entries(computed(summary)).every(([stage, n]) => n === 0 || stage === 'hygiene-scan');
+// Nothing computed, but for the memos keyed by the sources' stat stamps (mtime, ctime, inode),
+// which an edited-then-restored file or another machine changes: `hygiene-scan` (the hygiene pass)
+// and `source` (a repository's chain), re-made from cached items.
+const zero = (summary: any) => Object.entries(computed(summary)).every(([stage, n]) => n === 0 || stage === 'hygiene-scan' || stage === 'source');
 const writes = (lines: string[]) => lines.filter((l) => /^(PUT|DELETE|MKCOL|MOVE|COPY) /.test(l));
 
 /** A config file per role; all build the same dataset (remote settings are not part of keys). */

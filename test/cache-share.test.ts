@@ -25,10 +25,10 @@ const base = { name: 'share', format: 'raw', sources: [{ dir: 'repos/alpha' }, {
 p.config(base);
 p.config({ ...base, cache: { remote: { url: pathToFileURL(shared).href } } }, 'dir.config.ts');
 
-// Nothing computed, but for `hygiene-scan`: a memo of the hygiene pass keyed by the sources' stat
-// stamps (mtime, ctime, inode), which an edited-then-restored file or another machine changes; it
-// is re-made from cached per-file items.
-const zero = (summary: any) => Object.entries(computed(summary)).every(([stage, n]) => n === 0 || stage === 'hygiene-scan');
+// Nothing computed, but for the memos keyed by the sources' stat stamps (mtime, ctime, inode),
+// which an edited-then-restored file or another machine changes: `hygiene-scan` (the hygiene pass)
+// and `source` (a repository's chain), re-made from cached items.
+const zero = (summary: any) => Object.entries(computed(summary)).every(([stage, n]) => n === 0 || stage === 'hygiene-scan' || stage === 'source');
 let v1: string;
 
 function run(args: string[], cache: string, cfg = 'pipeline.config.ts') {

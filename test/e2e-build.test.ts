@@ -84,7 +84,10 @@ test('changing one file recomputes only what depends on it, and explain names th
   assert.is(c['hygiene-secrets'], 1);
   // + the changed source's hygiene-scan memo (keyed by its stat stamp; alpha's is reused).
   assert.is(c['hygiene-scan'], 1);
-  assert.is(Object.values(c).reduce((a, b) => a + b, 0), 7, 'no other stage computed anything');
+  // + the changed source's chain memo (stages/source-memo.ts; alpha is answered by its own).
+  assert.is(c.source, 1);
+  assert.is(r.json.stages.source.cached, 1);
+  assert.is(Object.values(c).reduce((a, b) => a + b, 0), 8, 'no other stage computed anything');
   assert.is.not(r.json.version, first.version);
   const ex = p.run(['explain', 'beta:src/greet.mjs', '--json']);
   assert.is(ex.code, 0, ex.stderr);

@@ -423,4 +423,79 @@ test('the in-memory cache answers as the LMDB store does (damaged blobs, item hi
   assert.equal(mem.corruptSeen, [h]);
 });
 
+/** A memo over a chain of `lines` items (a repository of files), keyed by a stamp. */
+function chainMemo(lines: StageDef<FileIn, { lines: number }>, exec: Executor) {
+  const stage = defineStage<{ repo: string; stamp: string; files: FileIn[] }, number>({
+    name: 'chain',
+    version: '1',
+    deps: ['lines'],
+    description: 'total lines of a repository',
+    memo: true,
+    item: (i) => i.repo,
+    key: (i) => ({ inputs: { stamp: i.stamp }, settings: {} }),
+    run: async (i) => {
+      exec.tally('files', i.files.length);
+      const counts = await Promise.all(i.files.map((f) => exec.run(lines, f).then((r) => r.value.lines)));
+      return counts.reduce((a, b) => a + b, 0);
+    },
+  });
+  return stage;
+}
+
+test('memo: a hit answers the chain without running it, its keys join the closure, its items count as cached, its tallies come back', async () => {
+  const { exec, cache } = executor();
+  const { stage: lines, runs } = linesStage();
+  const memo = chainMemo(lines, exec);
+  const files = [
+    { repo: 'r', path: 'a.txt', text: 'a\nb' },
+    { repo: 'r', path: 'b.txt', text: 'c' },
+  ];
+  const first = await exec.memo(memo, { repo: 'r', stamp: 's1', files });
+  assert.equal({ value: first.value, cached: first.cached, tallies: first.tallies }, { value: 3, cached: false, tallies: { files: 2 } });
+  assert.is(runs.length, 2);
+
+  const again = new Executor({ cache, pool: new StubPool(), reporter: new NullReporter(true) });
+  const hit = await again.memo(chainMemo(lines, again), { repo: 'r', stamp: 's1', files });
+  assert.equal({ value: hit.value, cached: hit.cached, tallies: hit.tallies }, { value: 3, cached: true, tallies: { files: 2 } });
+  assert.is(runs.length, 2, 'no item of the chain ran');
+  const st = again.statsFor('lines');
+  assert.equal({ items: st.items, cached: st.cached, computed: st.computed }, { items: 2, cached: 2, computed: 0 });
+  assert.equal(again.statsFor('chain').cached, 1);
+  const lineKeys = files.map((f) => actionKey({ stage: 'lines', version: '1', inputs: { text: hashText(f.text) }, settings: {} }));
+  await recordRoot(cache, 't', 'memo', again.usedKeys);
+  const closure = new Set<string>();
+  for await (const keys of rootKeyChunks((h) => cache.getBlob(h), (await cache.getAction(rootKey('t', 'memo')))!, 't/memo')) for (const k of keys) closure.add(k);
+  for (const k of lineKeys) assert.ok(closure.has(k), `chain key ${k} in the version root`);
+  assert.is(closure.size, 3, "the chain's two keys and the memo's own");
+});
+
+test('memo: a failed item or status mode stores nothing; a chain record gone is a miss', async () => {
+  const { exec, cache } = executor();
+  let failing = true;
+  const { stage: lines, runs } = linesStage({ fail: () => failing });
+  const files = [{ repo: 'r', path: 'a.txt', text: 'x' }];
+  const memo = chainMemo(lines, exec);
+  const failed = await settle(exec.memo(memo, { repo: 'r', stamp: 's', files }));
+  assert.is(failed.ok, false, 'the chain failed');
+  assert.is(exec.statsFor('chain').items, 0, 'a failed chain is not an item of the memo');
+  failing = false;
+  const attempt = await exec.memo(memo, { repo: 'r', stamp: 's', files });
+  assert.is(attempt.cached, false, 'the failure stored no memo');
+  assert.is(runs.length, 2);
+
+  const status = new Executor({ cache: new MemoryCache(), pool: new StubPool(), reporter: new NullReporter(true), mode: 'status' });
+  const stale = await settle(status.memo(chainMemo(lines, status), { repo: 'r', stamp: 's', files }));
+  assert.ok(!stale.ok && stale.error instanceof StaleItem, 'status computes nothing');
+
+  // The line item's record goes (gc): the memo misses and the chain answers what is left.
+  const key = actionKey({ stage: 'lines', version: '1', inputs: { text: hashText('x') }, settings: {} });
+  cache.actions.delete(key);
+  const fresh = new Executor({ cache, pool: new StubPool(), reporter: new NullReporter(true) });
+  const r = await fresh.memo(chainMemo(lines, fresh), { repo: 'r', stamp: 's', files });
+  assert.is(r.cached, false);
+  assert.is(runs.length, 3, 'the missing item ran again');
+  const back = new Executor({ cache, pool: new StubPool(), reporter: new NullReporter(true) });
+  assert.is((await back.memo(chainMemo(lines, back), { repo: 'r', stamp: 's', files })).cached, true, 'stored again once whole');
+});
+
 test.run();

@@ -29,7 +29,7 @@ const WEIGHT = {
   'bad-input': 8, 'cache-concurrency-hostile': 7, 'e2e-layouts': 6, 'trajectory-corpus': 6,
   'search-corpus': 6, 'trajectory-reconstruct': 5, 'cache-concurrency-misc': 5, 'file-limits': 5,
   'languages-build': 5, 'ingest-git-subdir': 4, 'progress-pty': 4, 'tokenizer': 6,
-  'cache-remote-lease': 15, 'shard-incremental': 10, 'tokenize-pieces': 6, 'worker-start': 5,
+  'cache-remote-lease': 15, 'shard-incremental': 10, 'source-memo': 12, 'tokenize-pieces': 6, 'worker-start': 5,
 };
 /** Files lighter than this share a uvu process, up to BATCH seconds of them. */
 const LIGHT = 3;

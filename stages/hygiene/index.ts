@@ -151,15 +151,18 @@ type Scanned = Omit<SourceScan, 'index' | 'failed'>;
 
 async function memoScan(run: PipelineRun, spec: SourceConfig, index: number, limits: FileLimits, s: HygieneSettings, budget: Budget, bench?: BenchmarkIndex): Promise<SourceScan> {
   const stamp = run.mode !== 'status' && !run.recheck ? sourceStampOf(run, index, spec, run.loaded.dir, run.writes) : undefined;
+  // A hit opens nothing: opening a tarball reads and inflates it whole, a git source runs git.
+  const memo = stamp === undefined ? undefined : { repo: `sources[${index}]`, stamp, settings: scanSettings(run, spec, limits, s, bench) };
+  const hit = memo && (await run.exec.peek(scanMemoStage, { ...memo, scan: () => Promise.reject(new Error('a peek runs nothing')) }));
+  if (hit) return { index, ...(hit.value as Scanned) };
   let opened: OpenedSource;
   try {
     opened = await openSource(spec, run.loaded.dir, limits, run.writes);
   } catch {
     return { index, name: `sources[${index}]`, license: {}, files: [], failed: true };
   }
-  const repo = opened.identity.name;
-  if (stamp === undefined) return { index, ...(await scanSource(run, opened, s, budget, bench)) };
-  const r = await run.exec.run(scanMemoStage, { repo, stamp, settings: scanSettings(run, spec, limits, s, bench), scan: () => scanSource(run, opened, s, budget, bench) });
+  if (!memo) return { index, ...(await scanSource(run, opened, s, budget, bench)) };
+  const r = await run.exec.run(scanMemoStage, { ...memo, scan: () => scanSource(run, opened, s, budget, bench) });
   return { index, ...(r.value as Scanned) };
 }
 
