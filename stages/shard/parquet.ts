@@ -1,9 +1,9 @@
 /**
  * Parquet shards, written by our own encoder of Parquet's format (parquet.thrift, format 2.x
  * files readable by any reader of format 1.0 data pages): PAR1, then per record batch one row
- * group whose column chunks are PLAIN-encoded data pages (v1) compressed with ZSTD (level 1,
- * through a native zstd binding), Snappy or nothing, then the footer (FileMetaData, Thrift
- * compact protocol) and PAR1.
+ * group whose column chunks are PLAIN-encoded data pages (v1) compressed with ZSTD (level 1) or
+ * Snappy (native bindings: @toondepauw/node-zstd, snappy) or nothing, then the footer
+ * (FileMetaData, Thrift compact protocol) and PAR1.
  *
  * Why not a library: parquet-wasm (arrow-rs in WASM) reached 20-27% of Arrow IPC's speed on the
  * same rows (bench/shard-write.ts, issue 17): every batch went through an IPC stream into WASM
@@ -24,7 +24,7 @@
  */
 import * as arrow from 'apache-arrow';
 import { Encoder } from '@toondepauw/node-zstd';
-import { createRequire } from 'node:module';
+import { compressSync as snappyCompress } from 'snappy';
 import { RetraceError } from '../../src/errors.ts';
 import type { AtomicFile } from './atomic-file.ts';
 import { encodeStruct, type ThriftStruct } from './thrift.ts';
@@ -54,17 +54,13 @@ interface Codec {
   compress(page: Uint8Array): Uint8Array;
 }
 
-const snappy = (): { compress(b: Uint8Array): Uint8Array } => createRequire(import.meta.url)('snappyjs');
-
 const CODECS: Record<ParquetCompression, () => Codec> = {
   zstd: () => {
     const encoder = new Encoder(ZSTD_LEVEL);
     return { id: 6, compress: (page) => encoder.encodeSync(Buffer.from(page.buffer, page.byteOffset, page.byteLength)) };
   },
-  snappy: () => {
-    const s = snappy();
-    return { id: 1, compress: (page) => s.compress(page) };
-  },
+  // Parquet's SNAPPY is the raw (unframed) format: the one-shot compressSync.
+  snappy: () => ({ id: 1, compress: (page) => snappyCompress(page) }),
   none: () => ({ id: 0, compress: (page) => page }),
 };
 
