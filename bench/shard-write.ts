@@ -9,8 +9,9 @@
  * and each Parquet writer's CPU-time rate as a share of Arrow IPC's in the same run (issue 17's
  * target: >= 40% for the default, zstd).
  *
- *   node --import tsx bench/shard-write.ts [docs=10000] [fast] [rowGroupRows=1024]
- *   (fast: without parquetjs-lite, ~0.3 MB/s; rowGroupRows: 1024 is output.rowGroupRows' default)
+ *   node --import tsx bench/shard-write.ts [docs=10000] [fast|full] [rowGroupRows=1024] [repeats=3]
+ *   (fast: without parquetjs-lite, ~0.3 MB/s; rowGroupRows: 1024 is output.rowGroupRows' default;
+ *   the cases run interleaved `repeats` times and the medians are printed)
  */
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { DEFAULT_ROW_GROUP_BYTES, openShardWriter, type ShardWriterOptions } fro
 
 const DOCS = Number(process.argv[2] ?? 10_000);
 const ROW_GROUP_ROWS = Number(process.argv[4] ?? 1024);
+const REPEATS = Number(process.argv[5] ?? 3);
 
 /** Deterministic code-like documents: ~3.6 KB of text and ~950 ids each on average. */
 function makeDocs(count: number): TokenizedDoc[] {
@@ -137,21 +139,38 @@ const cases: [string, (file: string) => Promise<void>][] = [
   ['arrow ipc file', (file) => viaShardWriter({ file, layout: 'documents', format: 'arrow' })],
 ];
 
+/** Median of a non-empty list. */
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
 try {
-  for (const [name, run] of cases) {
-    if (process.argv[3] === 'fast' && name.startsWith('parquetjs-lite')) continue;
-    const file = join(dir, `${name.replaceAll(' ', '-')}.out`);
-    const start = performance.now();
-    const cpu0 = process.cpuUsage();
-    await run(file);
-    const s = (performance.now() - start) / 1000;
-    const c = process.cpuUsage(cpu0);
-    const cpuS = (c.user + c.system) / 1e6;
-    const size = statSync(file).size;
+  // Cases interleaved, REPEATS rounds (parquetjs-lite once: it is slow), medians reported, so a
+  // burst of load on the shared machine does not land on one case only.
+  const runs = new Map<string, { wall: number[]; cpu: number[]; size: number }>();
+  for (let round = 0; round < REPEATS; round++) {
+    for (const [name, run] of cases) {
+      if (name.startsWith('parquetjs-lite') && (process.argv[3] === 'fast' || round > 0)) continue;
+      const file = join(dir, `${name.replaceAll(' ', '-')}.out`);
+      const start = performance.now();
+      const cpu0 = process.cpuUsage();
+      await run(file);
+      const s = (performance.now() - start) / 1000;
+      const c = process.cpuUsage(cpu0);
+      const r = runs.get(name) ?? { wall: [], cpu: [], size: 0 };
+      r.wall.push(s);
+      r.cpu.push((c.user + c.system) / 1e6);
+      r.size = statSync(file).size;
+      runs.set(name, r);
+      rmSync(file);
+    }
+  }
+  for (const [name, r] of runs) {
+    const s = median(r.wall);
+    const cpuS = median(r.cpu);
     cpuRate.set(name, payload / 1e6 / cpuS);
     console.log(
       `${name.padEnd(24)} ${(payload / 1e6 / s).toFixed(1).padStart(6)} MB/s wall  ${(payload / 1e6 / cpuS).toFixed(1).padStart(6)} MB/s cpu  ` +
-        `${Math.round(DOCS / s).toString().padStart(6)} rows/s  ${s.toFixed(2)} s  file ${(size / 1e6).toFixed(1)} MB`,
+        `${Math.round(DOCS / s).toString().padStart(6)} rows/s  ${s.toFixed(2)} s  file ${(r.size / 1e6).toFixed(1)} MB  ` +
+        `(cpu s of each run: ${r.cpu.map((x) => x.toFixed(2)).join(' ')})`,
     );
   }
   const arrowRate = cpuRate.get('arrow ipc file')!;
