@@ -1,6 +1,6 @@
 /**
- * Parquet shards, written by our own encoder of Parquet's format (parquet.thrift, format 2.x
- * files readable by any reader of format 1.0 data pages): PAR1, then per record batch one row
+ * Parquet shards, written by our own encoder of Parquet's format (parquet.thrift; FileMetaData
+ * version 1 and v1 data pages, what arrow-rs writes by default): PAR1, then per record batch one row
  * group whose column chunks are PLAIN-encoded data pages (v1) compressed with ZSTD (level 1) or
  * Snappy (native bindings: @toondepauw/node-zstd, snappy) or nothing, then the footer
  * (FileMetaData, Thrift compact protocol) and PAR1.
@@ -107,7 +107,7 @@ export class ParquetSink implements BatchSink {
     private readonly schema: arrow.Schema,
     compression: ParquetCompression,
   ) {
-    const make = CODECS[compression];
+    const make = Object.hasOwn(CODECS, compression) ? CODECS[compression] : undefined;
     if (make === undefined) {
       throw new RetraceError('CONFIG_INVALID', `unknown Parquet compression "${compression}"`, {
         item: file.file,
