@@ -44,6 +44,18 @@ await check('parquet-wasm', async () => {
   const pq = await import('parquet-wasm');
   if (typeof pq.writeParquet !== 'function' && typeof pq.default !== 'function') throw new Error('unexpected module shape');
 });
+// The Parquet shard writer's zstd and snappy: prebuilt native addons shipped in per-platform npm
+// packages (optional dependencies: a platform without one fails here, not in the middle of a build).
+await check('zstd (@toondepauw/node-zstd, native)', async () => {
+  const { Encoder, Decoder } = await import('@toondepauw/node-zstd');
+  const text = Buffer.from('retrace '.repeat(64));
+  if (!new Decoder().decodeSync(new Encoder(1).encodeSync(text)).equals(text)) throw new Error('zstd round trip failed');
+});
+await check('snappy (native)', async () => {
+  const { compressSync, uncompressSync } = await import('snappy');
+  const text = Buffer.from('retrace '.repeat(64));
+  if (!Buffer.from(uncompressSync(compressSync(text))).equals(text)) throw new Error('snappy round trip failed');
+});
 await check('xxhash-wasm', async () => {
   const { default: init } = await import('xxhash-wasm');
   await init();
@@ -65,4 +77,4 @@ if (problems.length) {
   console.error('Fix: run `npm ci` again with network access to the npm registry; native parts need their install scripts (package.json "allowScripts").');
   process.exit(1);
 }
-console.log('retrace: install check passed (lmdb, web-tree-sitter grammars, parquet-wasm, xxhash-wasm, esbuild, Llama-3 vocabulary)');
+console.log('retrace: install check passed (lmdb, web-tree-sitter grammars, parquet-wasm, zstd, snappy, xxhash-wasm, esbuild, Llama-3 vocabulary)');

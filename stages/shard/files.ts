@@ -195,6 +195,6 @@ export function linkInto(src: string, dest: string): void {
 export function shardMismatch(item: string, want: ShardFile, got: ShardFile): RetraceError {
   return new RetraceError('SHARD_MISMATCH', `re-made shard has sha256 ${got.sha256.slice(0, 16)}… (${got.bytes} bytes), the cache recorded ${want.sha256.slice(0, 16)}… (${want.bytes} bytes)`, {
     item,
-    hint: 'the shard writer is no longer byte-for-byte deterministic (a changed parquet-wasm or apache-arrow?): bump the shard stage version, or build with a new cache.salt',
+    hint: 'the shard writer is no longer byte-for-byte deterministic (a changed zstd/snappy binding, Parquet encoder or apache-arrow?): bump the shard stage version, or build with a new cache.salt',
   });
 }

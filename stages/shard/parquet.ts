@@ -1,129 +1,419 @@
 /**
- * Parquet through parquet-wasm (arrow-rs compiled to WASM), chosen over parquetjs-lite by
- * measurement (bench/shard-write.ts): several times faster, ZSTD support, and a proper
- * list<int32> logical type.
+ * Parquet shards, written by our own encoder of Parquet's format (parquet.thrift; FileMetaData
+ * version 1 and v1 data pages, what arrow-rs writes by default): PAR1, then per record batch one row
+ * group whose column chunks are PLAIN-encoded data pages (v1) compressed with ZSTD (level 1) or
+ * Snappy (native bindings: @toondepauw/node-zstd, snappy) or nothing, then the footer
+ * (FileMetaData, Thrift compact protocol) and PAR1.
  *
- * Streaming: record batches are handed to parquet-wasm's transformParquetStream one at a time
- * (as an Arrow IPC stream, the only way into WASM memory) and the Parquet bytes it emits are
- * written to the file as they come, so memory stays at about one row group.
- * One batch = one row group: max_row_group_bytes = 1 makes arrow-rs close the row group after
- * every batch (it never splits a batch on bytes); max_row_group_size = our row limit means it
- * never splits one on rows either. Our batches are cut deterministically (writers.ts), so the
- * row groups are too. The footer holds only "parquet-rs version X" and the ARROW:schema
- * entry: no timestamp.
+ * Why not a library: parquet-wasm (arrow-rs in WASM) reached 20-27% of Arrow IPC's speed on the
+ * same rows (bench/shard-write.ts, issue 17): every batch went through an IPC stream into WASM
+ * memory, arrow-rs computed a 16-bit repetition and definition level per token id, and zstd ran
+ * in WASM. Our columns are few and simple, so they are encoded straight from the Arrow buffers
+ * the layouts build (columns.ts): int32 lists are handed to zstd as they are, levels are written
+ * as RLE runs (two runs per list), strings get their 4-byte length prefixes in one pass.
  *
- * transformParquetStream drops arrow-rs write errors silently, so finish() re-reads the footer
- * of the written file and checks its row and row group counts.
+ * What a reader sees is what parquet-wasm wrote (and what PRODUCT.md promises): the same Parquet
+ * schema (root `arrow_schema`; utf8 = BYTE_ARRAY STRING; list<T> = a REQUIRED group LIST with a
+ * REPEATED group `list` holding a REQUIRED `item`; uint8 = INT32 INTEGER(8, unsigned)), the
+ * ARROW:schema entry (the Arrow schema as an IPC message, base64) so pyarrow and arrow-rs restore
+ * the exact Arrow types and the `retrace.layout` metadata, PLAIN encoding, no dictionary, no
+ * statistics, ZSTD by default. No timestamp anywhere: identical rows give identical bytes.
+ *
+ * Pages: a column chunk is cut into data pages of about PAGE_BYTES of values, at row boundaries
+ * (a row larger than that is one page).
  */
 import * as arrow from 'apache-arrow';
-import { openAsBlob } from 'node:fs';
-import * as pw from 'parquet-wasm';
+import { Encoder } from '@toondepauw/node-zstd';
+import { compressSync as snappyCompress } from 'snappy';
 import { RetraceError } from '../../src/errors.ts';
 import type { AtomicFile } from './atomic-file.ts';
+import { encodeStruct, type ThriftStruct } from './thrift.ts';
 import type { BatchSink } from './writers.ts';
 
 export type ParquetCompression = 'zstd' | 'snappy' | 'none';
 
-const CODECS: Record<ParquetCompression, pw.Compression> = {
-  zstd: pw.Compression.ZSTD,
-  snappy: pw.Compression.SNAPPY,
-  none: pw.Compression.UNCOMPRESSED,
+/** The zstd level parquet-wasm used (arrow-rs's default): fast, and the files stay small. */
+export const ZSTD_LEVEL = 1;
+/** Values per data page, about (arrow-rs's default data page size limit). */
+export const PAGE_BYTES = 1024 * 1024;
+/** Written as FileMetaData.created_by; fixed, so it never changes the bytes of a shard. */
+export const CREATED_BY = 'retrace shard writer version 1.0.0';
+
+const MAGIC = Buffer.from('PAR1', 'latin1');
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+// parquet.thrift enums
+const TYPE = { INT32: 1, BYTE_ARRAY: 6 } as const;
+const REPETITION = { REQUIRED: 0, REPEATED: 2 } as const;
+const CONVERTED = { UTF8: 0, LIST: 3, UINT_8: 11 } as const;
+const ENCODING = { PLAIN: 0, RLE: 3 } as const;
+const PAGE_DATA = 0;
+
+interface Codec {
+  id: number;
+  compress(page: Uint8Array): Uint8Array;
+}
+
+const CODECS: Record<ParquetCompression, () => Codec> = {
+  zstd: () => {
+    const encoder = new Encoder(ZSTD_LEVEL);
+    // Named: CPU profiles attribute the native call to this frame, and bench/corpus-scale.ts
+    // counts frames named /zstd/ in the CPU floor.
+    function zstdCompress(page: Uint8Array): Uint8Array {
+      return encoder.encodeSync(Buffer.from(page.buffer, page.byteOffset, page.byteLength));
+    }
+    return { id: 6, compress: zstdCompress };
+  },
+  // Parquet's SNAPPY is the raw (unframed) format: the one-shot compressSync.
+  snappy: () => ({ id: 1, compress: (page) => snappyCompress(page) }),
+  none: () => ({ id: 0, compress: (page) => page }),
 };
 
+/** What a leaf column holds: Parquet's physical type follows from it. */
+type ValueKind = 'utf8' | 'int32' | 'uint8';
+
+/** One Parquet leaf column: a top-level field, or the items of a list field. */
+interface Leaf {
+  name: string;
+  /** Index of the top-level field in the record batch. */
+  field: number;
+  list: boolean;
+  kind: ValueKind;
+}
+
+interface ChunkMeta {
+  leaf: Leaf;
+  offset: number;
+  values: number;
+  compressed: number;
+  uncompressed: number;
+}
+
+interface RowGroupMeta {
+  rows: number;
+  chunks: ChunkMeta[];
+}
+
 export class ParquetSink implements BatchSink {
-  private readonly props: pw.WriterProperties;
-  /** Resolves when parquet-wasm asks for the next batch. */
-  private demand = signal();
-  private input?: ReadableStreamDefaultController<pw.RecordBatch>;
-  /** Copies parquet-wasm's output to the file; settles when the output stream ends. */
-  private output?: Promise<void>;
+  private readonly codec: Codec;
+  private readonly leaves: Leaf[];
+  private readonly schemaElements: ThriftStruct[];
+  private readonly rowGroups: RowGroupMeta[] = [];
+  /** Bytes written so far = the offset of the next one. */
+  private offset = 0;
 
   constructor(
     private readonly file: AtomicFile,
     private readonly schema: arrow.Schema,
     compression: ParquetCompression,
-    maxRows: number,
   ) {
-    const codec = CODECS[compression];
-    if (codec === undefined) {
+    const make = Object.hasOwn(CODECS, compression) ? CODECS[compression] : undefined;
+    if (make === undefined) {
       throw new RetraceError('CONFIG_INVALID', `unknown Parquet compression "${compression}"`, {
         item: file.file,
         hint: `use one of ${Object.keys(CODECS).join(', ')}`,
       });
     }
-    // No dictionary encoding: arrow-rs builds a hash table over every value of every column
-    // (millions of token ids per row group) only to fall back to PLAIN for input_ids and text;
-    // without it the writer is ~3-4x faster (bench/shard-write.ts). No min/max statistics
-    // either (shards are read whole by training loaders; page-level stats of every token id cost
-    // ~10-20% more), and values are handed to the encoders 8192 at a time.
-    this.props = new pw.WriterPropertiesBuilder()
-      .setDictionaryEnabled(false)
-      .setStatisticsEnabled(pw.EnabledStatistics.None)
-      .setWriteBatchSize(8192)
-      .setCompression(codec)
-      .setMaxRowGroupSize(maxRows)
-      .setMaxRowGroupBytes(1)
-      .build();
+    this.codec = make();
+    const { leaves, elements } = parquetSchema(schema, file.file);
+    this.leaves = leaves;
+    this.schemaElements = elements;
   }
 
   async write(batch: arrow.RecordBatch): Promise<void> {
-    const wasmBatch = toWasm(batch);
-    if (!this.input) this.start();
-    // Wait for parquet-wasm to want a batch (or for the output side to fail).
-    await Promise.race([this.demand.promise, this.output]);
-    this.demand = signal();
-    this.input!.enqueue(wasmBatch);
-  }
-
-  async finish(rows: number, batches: number): Promise<void> {
-    this.input!.close();
-    await this.output;
-    const meta = (await pw.ParquetFile.fromFile(await openAsBlob(this.file.tmp))).metadata();
-    const written = { rows: meta.fileMetadata().numRows(), rowGroups: meta.numRowGroups() };
-    // An empty batch becomes no row group.
-    const expected = { rows, rowGroups: rows === 0 ? 0 : batches };
-    if (written.rows !== expected.rows || written.rowGroups !== expected.rowGroups) {
-      throw new RetraceError(
-        'STAGE_FAILED',
-        `parquet-wasm wrote ${written.rows} rows in ${written.rowGroups} row groups, expected ${expected.rows} in ${expected.rowGroups}`,
-        { item: this.file.file },
-      );
+    if (this.offset === 0) await this.put(MAGIC);
+    // An empty batch becomes no row group (the footer still carries the schema).
+    if (batch.numRows === 0) return;
+    const chunks: ChunkMeta[] = [];
+    for (const leaf of this.leaves) {
+      const data = batch.data.children[leaf.field]!;
+      const pieces: Uint8Array[] = [];
+      const meta = { leaf, offset: this.offset, values: 0, compressed: 0, uncompressed: 0 };
+      for (const page of pagesOf(leaf, data)) {
+        const compressed = this.codec.compress(page.body);
+        const header = encodeStruct({
+          1: { i32: PAGE_DATA },
+          2: { i32: page.body.byteLength },
+          3: { i32: compressed.byteLength },
+          5: { struct: { 1: { i32: page.values }, 2: { i32: ENCODING.PLAIN }, 3: { i32: ENCODING.RLE }, 4: { i32: ENCODING.RLE } } },
+        });
+        pieces.push(header, compressed);
+        meta.values += page.values;
+        meta.uncompressed += header.byteLength + page.body.byteLength;
+        meta.compressed += header.byteLength + compressed.byteLength;
+      }
+      await this.put(Buffer.concat(pieces));
+      chunks.push(meta);
     }
+    this.rowGroups.push({ rows: batch.numRows, chunks });
   }
 
-  private start(): void {
-    const input = new ReadableStream<pw.RecordBatch>(
-      {
-        start: (controller) => {
-          this.input = controller;
-        },
-        pull: () => this.demand.resolve(),
-      },
-      { highWaterMark: 0 },
-    );
-    // transformParquetStream resolves only after it has read the first batch: do not await here.
-    this.output = pw.transformParquetStream(input, this.props).then(async (bytes: ReadableStream<Uint8Array>) => {
-      for await (const chunk of bytes) await this.file.write(chunk);
+  async finish(rows: number): Promise<void> {
+    if (this.offset === 0) await this.put(MAGIC);
+    const written = this.rowGroups.reduce((n, g) => n + g.rows, 0);
+    if (written !== rows) {
+      throw new RetraceError('STAGE_FAILED', `Parquet writer wrote ${written} rows, expected ${rows}`, { item: this.file.file });
+    }
+    const footer = encodeStruct({
+      1: { i32: 1 },
+      2: { list: { struct: this.schemaElements } },
+      3: { i64: rows },
+      4: { list: { struct: this.rowGroups.map((g, ordinal) => this.rowGroupStruct(g, ordinal)) } },
+      5: { list: { struct: [{ 1: { string: 'ARROW:schema' }, 2: { string: arrowSchemaEntry(this.schema) } }] } },
+      6: { string: CREATED_BY },
+      // TYPE_ORDER for every leaf, as arrow-rs writes it.
+      7: { list: { struct: this.leaves.map(() => ({ 1: { struct: {} } })) } },
     });
-    // Failures surface through write()/finish(); this only keeps an early one from being unhandled.
-    this.output.catch(() => undefined);
+    const tail = Buffer.alloc(8);
+    tail.writeUInt32LE(footer.byteLength, 0);
+    MAGIC.copy(tail, 4);
+    await this.put(Buffer.concat([footer, tail]));
+  }
+
+  private rowGroupStruct(g: RowGroupMeta, ordinal: number): ThriftStruct {
+    const columns = g.chunks.map(
+      (c): ThriftStruct => ({
+        2: { i64: c.offset },
+        3: {
+          struct: {
+            1: { i32: c.leaf.kind === 'utf8' ? TYPE.BYTE_ARRAY : TYPE.INT32 },
+            2: { list: { i32: c.leaf.list ? [ENCODING.PLAIN, ENCODING.RLE] : [ENCODING.PLAIN] } },
+            3: { list: { string: c.leaf.list ? [c.leaf.name, 'list', 'item'] : [c.leaf.name] } },
+            4: { i32: this.codec.id },
+            5: { i64: c.values },
+            6: { i64: c.uncompressed },
+            7: { i64: c.compressed },
+            9: { i64: c.offset },
+          },
+        },
+      }),
+    );
+    return {
+      1: { list: { struct: columns } },
+      2: { i64: g.chunks.reduce((n, c) => n + c.uncompressed, 0) },
+      3: { i64: g.rows },
+      5: { i64: g.chunks[0]!.offset },
+      6: { i64: g.chunks.reduce((n, c) => n + c.compressed, 0) },
+      7: { i16: ordinal },
+    };
+  }
+
+  private async put(bytes: Uint8Array): Promise<void> {
+    await this.file.write(bytes);
+    this.offset += bytes.byteLength;
   }
 }
 
-/** A promise with its resolve function (Promise.withResolvers needs Node 22). */
-function signal(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
+/** The Parquet schema of an Arrow schema of non-nullable utf8 / int32 / uint8 fields and lists of them. */
+function parquetSchema(schema: arrow.Schema, item: string): { leaves: Leaf[]; elements: ThriftStruct[] } {
+  const unsupported = (f: arrow.Field, why: string) =>
+    new RetraceError('STAGE_FAILED', `the Parquet writer cannot write field "${f.name}" (${f.type}): ${why}`, { item, hint: 'this is a bug in the shard layouts (layout.ts)' });
+  const leaves: Leaf[] = [];
+  const elements: ThriftStruct[] = [{ 4: { string: 'arrow_schema' }, 5: { i32: schema.fields.length } }];
+  schema.fields.forEach((f, field) => {
+    if (f.nullable) throw unsupported(f, 'nullable fields are not supported');
+    if (arrow.DataType.isList(f.type)) {
+      const child = (f.type as arrow.List).children[0]!;
+      if (child.nullable) throw unsupported(f, 'nullable list items are not supported');
+      const kind = kindOf(child.type);
+      if (!kind || child.name !== 'item') throw unsupported(f, 'list items must be utf8, int32 or uint8 named "item"');
+      leaves.push({ name: f.name, field, list: true, kind });
+      elements.push(
+        { 3: { i32: REPETITION.REQUIRED }, 4: { string: f.name }, 5: { i32: 1 }, 6: { i32: CONVERTED.LIST }, 10: { struct: { 3: { struct: {} } } } },
+        { 3: { i32: REPETITION.REPEATED }, 4: { string: 'list' }, 5: { i32: 1 } },
+        leafElement('item', kind),
+      );
+    } else {
+      const kind = kindOf(f.type);
+      if (!kind) throw unsupported(f, 'columns must be utf8, int32, uint8 or lists of them');
+      leaves.push({ name: f.name, field, list: false, kind });
+      elements.push(leafElement(f.name, kind));
+    }
+  });
+  return { leaves, elements };
 }
 
-function toWasm(batch: arrow.RecordBatch): pw.RecordBatch {
-  const table = pw.Table.fromIPCStream(arrow.tableToIPC(new arrow.Table([batch]), 'stream'));
-  try {
-    const wasmBatch = table.recordBatch(0);
-    if (!wasmBatch) throw new Error('parquet-wasm read no batch from the IPC stream');
-    return wasmBatch;
-  } finally {
-    table.free();
+function kindOf(type: arrow.DataType): ValueKind | undefined {
+  if (arrow.DataType.isUtf8(type)) return 'utf8';
+  if (arrow.DataType.isInt(type) && type.bitWidth === 32 && type.isSigned) return 'int32';
+  if (arrow.DataType.isInt(type) && type.bitWidth === 8 && !type.isSigned) return 'uint8';
+  return undefined;
+}
+
+function leafElement(name: string, kind: ValueKind): ThriftStruct {
+  const base: ThriftStruct = { 3: { i32: REPETITION.REQUIRED }, 4: { string: name } };
+  if (kind === 'utf8') return { ...base, 1: { i32: TYPE.BYTE_ARRAY }, 6: { i32: CONVERTED.UTF8 }, 10: { struct: { 1: { struct: {} } } } };
+  if (kind === 'uint8') return { ...base, 1: { i32: TYPE.INT32 }, 6: { i32: CONVERTED.UINT_8 }, 10: { struct: { 10: { struct: { 1: { i8: 8 }, 2: { bool: false } } } } } };
+  return { ...base, 1: { i32: TYPE.INT32 } };
+}
+
+/** The Arrow schema as arrow-rs and pyarrow store it: an IPC schema message (continuation marker, length, flatbuffer), base64. */
+const arrowSchemas = new WeakMap<arrow.Schema, string>();
+function arrowSchemaEntry(schema: arrow.Schema): string {
+  let entry = arrowSchemas.get(schema);
+  if (entry === undefined) {
+    const writer = new arrow.RecordBatchStreamWriter();
+    writer.reset(undefined, schema);
+    writer.finish();
+    const stream = writer.toUint8Array(true);
+    const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
+    if (view.getUint32(0, true) !== 0xffffffff) throw new Error('apache-arrow wrote an IPC stream without a continuation marker');
+    entry = Buffer.from(stream.subarray(0, 8 + view.getInt32(4, true))).toString('base64');
+    arrowSchemas.set(schema, entry);
+  }
+  return entry;
+}
+
+interface Page {
+  /** Level entries (= values for a flat column; for a list, items plus one per empty list). */
+  values: number;
+  /** Uncompressed page: repetition levels, definition levels (lists only), PLAIN values. */
+  body: Uint8Array;
+}
+
+/** Data pages of one column of a record batch, cut at row boundaries every ~PAGE_BYTES of values. */
+function* pagesOf(leaf: Leaf, data: arrow.Data): Generator<Page> {
+  const rows = data.length;
+  if (data.offset !== 0) throw new Error(`column ${leaf.name}: sliced Arrow data is not supported`);
+  if (!leaf.list) {
+    for (let r0 = 0; r0 < rows; ) {
+      const r1 = pageEnd(r0, rows, leaf.kind, data, (r) => r);
+      yield { values: r1 - r0, body: plainValues(leaf.kind, data, r0, r1) };
+      r0 = r1;
+    }
+    return;
+  }
+  const offsets = data.valueOffsets as Int32Array;
+  const child = data.children[0]!;
+  for (let r0 = 0; r0 < rows; ) {
+    const r1 = pageEnd(r0, rows, leaf.kind, child, (r) => offsets[r]!);
+    const rep = new LevelRuns();
+    const def = new LevelRuns();
+    let levels = 0;
+    for (let r = r0; r < r1; r++) {
+      const n = offsets[r + 1]! - offsets[r]!;
+      if (n === 0) {
+        rep.push(0, 1);
+        def.push(0, 1);
+        levels++;
+      } else {
+        rep.push(0, 1);
+        if (n > 1) rep.push(1, n - 1);
+        def.push(1, n);
+        levels += n;
+      }
+    }
+    const values = plainValues(leaf.kind, child, offsets[r0]!, offsets[r1]!);
+    const repBytes = rep.finish();
+    const defBytes = def.finish();
+    const body = new Uint8Array(8 + repBytes.byteLength + defBytes.byteLength + values.byteLength);
+    const view = new DataView(body.buffer);
+    view.setUint32(0, repBytes.byteLength, true);
+    body.set(repBytes, 4);
+    view.setUint32(4 + repBytes.byteLength, defBytes.byteLength, true);
+    body.set(defBytes, 8 + repBytes.byteLength);
+    body.set(values, 8 + repBytes.byteLength + defBytes.byteLength);
+    yield { values: levels, body };
+    r0 = r1;
+  }
+}
+
+/** The end of a page starting at row r0: rows are added while the values stay under PAGE_BYTES (at least one row). */
+function pageEnd(r0: number, rows: number, kind: ValueKind, values: arrow.Data, itemAt: (row: number) => number): number {
+  const start = itemAt(r0);
+  const bytesTo = (r: number): number => {
+    const end = itemAt(r);
+    if (kind !== 'utf8') return 4 * (end - start);
+    const o = values.valueOffsets as Int32Array;
+    return o[end]! - o[start]! + 4 * (end - start);
+  };
+  // Binary search for the last row end within PAGE_BYTES (bytesTo grows with r).
+  let lo = r0 + 1;
+  let hi = rows;
+  if (bytesTo(hi) <= PAGE_BYTES) return hi;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (bytesTo(mid) <= PAGE_BYTES) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** PLAIN encoding of values [i0, i1) of a flat Arrow column. */
+function plainValues(kind: ValueKind, data: arrow.Data, i0: number, i1: number): Uint8Array {
+  if (kind === 'int32') {
+    const v = (data.values as Int32Array).subarray(i0, i1);
+    return LITTLE_ENDIAN ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : int32LE(v);
+  }
+  if (kind === 'uint8') {
+    // Parquet has no 8-bit physical type: INT32 annotated INTEGER(8, unsigned), as arrow-rs writes it.
+    const wide = new Int32Array(i1 - i0);
+    wide.set((data.values as Uint8Array).subarray(i0, i1));
+    return LITTLE_ENDIAN ? new Uint8Array(wide.buffer) : int32LE(wide);
+  }
+  // BYTE_ARRAY: a 4-byte little-endian length before each value.
+  const offsets = data.valueOffsets as Int32Array;
+  const bytes = data.values as Uint8Array;
+  const base = offsets[i0]!;
+  const out = new Uint8Array(offsets[i1]! - base + 4 * (i1 - i0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (let i = i0; i < i1; i++) {
+    const s = offsets[i]!;
+    const e = offsets[i + 1]!;
+    view.setUint32(at, e - s, true);
+    out.set(bytes.subarray(s, e), at + 4);
+    at += 4 + e - s;
+  }
+  return out;
+}
+
+function int32LE(v: Int32Array): Uint8Array {
+  const out = new Uint8Array(v.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < v.length; i++) view.setInt32(4 * i, v[i]!, true);
+  return out;
+}
+
+/**
+ * Levels of bit width 1 in Parquet's RLE / bit-packing hybrid, as RLE runs only: each run is a
+ * varint header (count << 1) and the value in one byte. Adjacent pushes of one value merge.
+ */
+class LevelRuns {
+  private bytes = new Uint8Array(64);
+  private at = 0;
+  private value = -1;
+  private count = 0;
+
+  push(value: number, count: number): void {
+    if (value === this.value) {
+      this.count += count;
+      return;
+    }
+    this.flush();
+    this.value = value;
+    this.count = count;
+  }
+
+  finish(): Uint8Array {
+    this.flush();
+    return this.bytes.subarray(0, this.at);
+  }
+
+  private flush(): void {
+    if (this.count === 0) return;
+    if (this.at + 12 > this.bytes.length) {
+      const grown = new Uint8Array(this.bytes.length * 2);
+      grown.set(this.bytes);
+      this.bytes = grown;
+    }
+    let n = this.count * 2;
+    while (n >= 0x80) {
+      this.bytes[this.at++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.bytes[this.at++] = n;
+    this.bytes[this.at++] = this.value;
+    this.count = 0;
   }
 }

@@ -59,8 +59,9 @@ export function publishedShardName(index: number, count: number, settings: Pick<
 export const shardStage = defineStage<ShardInput, ShardFile>({
   name: 'shard',
   // 2: position-free keys, identity order, content-defined boundaries, parquet without dictionaries;
-  // 3: nor statistics; 4: the documents' blobs are the record's refs.
-  version: '4',
+  // 3: nor statistics; 4: the documents' blobs are the record's refs; 5: our own Parquet encoder
+  // (parquet.ts) instead of parquet-wasm: same schema and rows, other bytes.
+  version: '5',
   deps: ['tokenize'],
   description: 'Parquet or Arrow IPC shard files (documents or packed sequences), encoded in worker threads',
   item: (i) => shardItem(i.slices),

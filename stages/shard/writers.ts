@@ -77,7 +77,7 @@ export async function openShardWriter<L extends LayoutName>(opts: ShardWriterOpt
   try {
     const sink =
       opts.format === 'parquet'
-        ? new ParquetSink(file, layout.schema, opts.compression ?? 'zstd', maxRows)
+        ? new ParquetSink(file, layout.schema, opts.compression ?? 'zstd')
         : new ArrowIpcSink(file, layout.schema);
     return new BufferedShardWriter(layout, opts.format, file, sink, maxRows, maxBytes);
   } catch (err) {
