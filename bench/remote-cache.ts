@@ -133,6 +133,9 @@ async function corpusRun(i: number): Promise<void> {
     const off = (r: string) => writeConfig(dir, `off-${r}`, base, urls[r], 'off');
     const loadBefore = load();
     const cold = cli(['build', '--config', off(remotes[0]), '--cache-dir', join(dir, 'a'), '--out', join(dir, 'outA')], dir);
+    // Pushed before the walk below: `cache push` sends the latest version, and the cold build's
+    // closure is what a fresh machine should find (the --recheck walk's uses no memo).
+    const pushes = new Map(remotes.map((r) => [r, cli(['cache', 'push', '--config', off(r), '--cache-dir', join(dir, 'a'), '--out', join(dir, 'outA')], dir)]));
     const noop = cli(['build', '--config', off(remotes[0]), '--cache-dir', join(dir, 'a'), '--out', join(dir, 'outA')], dir);
     // The floor of a warm build that walks the pipeline: every result found in the local cache
     // (--recheck skips the up-to-date shortcut, which builds with a remote never take).
@@ -143,7 +146,7 @@ async function corpusRun(i: number): Promise<void> {
         `local walk (--recheck, all hits local) ${sec(walk.ms)} wall = ${pct(walk.ms, cold.ms)}, ${sec(walk.cpuMs)} CPU = ${pct(walk.cpuMs, cold.cpuMs)}; load average before ${loadBefore}`,
     );
     for (const r of remotes) {
-      const push = cli(['cache', 'push', '--config', off(r), '--cache-dir', join(dir, 'a'), '--out', join(dir, 'outA')], dir);
+      const push = pushes.get(r)!;
       const ro = writeConfig(dir, `ro-${r}`, base, urls[r], 'read-only');
       const la = load();
       const warm = cli(['build', '--config', ro, '--cache-dir', join(dir, `b-${r}`), '--out', join(dir, `outB-${r}`)], dir);

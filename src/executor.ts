@@ -302,7 +302,7 @@ export class Executor {
         for (const k of hit.keys) t.keys.add(k);
         t.keys.add(key);
         for (const [name, n] of Object.entries(hit.items)) t.items[name] = (t.items[name] ?? 0) + n;
-        for (const [name, n] of Object.entries(hit.tallies)) t.tallies[name] = (t.tallies[name] ?? 0) + n;
+        // Not the tallies: the caller replays them, which tallies them again.
       }
       this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
       return { value: hit.value, cached: true, tallies: hit.tallies };

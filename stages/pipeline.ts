@@ -52,13 +52,13 @@ import { filesPerAnswer } from './plan/parts.ts';
 import { applySecrets, decide, resolveHygiene, hygienePins, hygieneStages, scanSources, summarize, type SourceDecision, type SourceHygiene } from './hygiene/index.ts';
 import { loadBenchmarks } from './hygiene/decontaminate.ts';
 import { NOASSERTION } from './shard/stage.ts';
-import { sourceMemoInput, sourceMemoStage } from './source-memo.ts';
+import { sourceContentInput, sourceContentMemoStage, sourceMemoInput, sourceMemoStage } from './source-memo.ts';
 import { replayLlmTallies } from './llm/session.ts';
 import type { ErrorCode } from '../src/errors.ts';
 
 type PipelineRun = EngineRun<PipelineConfig>;
 
-export const stages = [ingestStage, ...hygieneStages, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, shardStage, sourceMemoStage] as const;
+export const stages = [ingestStage, ...hygieneStages, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, shardStage, sourceMemoStage, sourceContentMemoStage] as const;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -322,7 +322,17 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
               }
               return result();
             };
-            const memo = sourceMemoInput(run, index, o.spec, where, decision, tokenizerId, stageVersions, chain);
+            // Where the stat memo misses, the content memo (one lookup, shared by a remote cache)
+            // before the chain itself; what it answers is stored under the stat key too.
+            const byContent = async (): Promise<SourceResult> => {
+              const input = await sourceContentInput(run, index, o.spec, where, decision, tokenizerId, stageVersions, settings.limits, chain);
+              if (!input) return chain();
+              const c = await run.exec.memo(sourceContentMemoStage, input);
+              const value = c.value as SourceResult;
+              if (c.cached) replaySource(run, { ...o, ...value }, decision, c.tallies);
+              return value;
+            };
+            const memo = sourceMemoInput(run, index, o.spec, where, decision, tokenizerId, stageVersions, byContent);
             if (!memo) return void Object.assign(o, await chain());
             const m = await run.exec.memo(sourceMemoStage, memo);
             Object.assign(o, m.value as SourceResult);

@@ -19,6 +19,10 @@ import { defineStage } from '../src/stage.ts';
 import type { PipelineConfig, PipelineRun, SourceConfig } from './config.ts';
 import type { SourceDecision } from './hygiene/index.ts';
 import { sourceStampOf } from './ingest/stamp.ts';
+import { contentDigest, knownDigest, rememberDigest } from './ingest/content.ts';
+import { openSource, type FileLimits } from './ingest/sources.ts';
+import { LANGUAGES } from './parse/languages/registry.ts';
+import { parserVersionFor } from './parse/version.ts';
 import { trajectoryPins } from './trajectory.ts';
 
 export interface SourceMemoInput<T> {
@@ -45,11 +49,44 @@ export const sourceMemoStage = defineStage<SourceMemoInput<unknown>, unknown>({
   },
 });
 
-/** The digest of everything besides a source's files that its chain reads: taken once per run. */
-const chainDigests = new WeakMap<object, string>();
+/**
+ * The same chain keyed by the source's content (ingest/content.ts) instead of stat stamps, and
+ * by versions instead of a stamp of the code (every stage's and language parser's version, and
+ * CHAIN_VERSION for what the pipeline does between stages): the same on every machine, so a
+ * fresh machine sharing a remote cache answers each repository with one lookup after reading
+ * and hashing its files. Consulted only where the stat memo misses; a hit is stored under the
+ * stat key too.
+ */
+export interface SourceContentInput<T> {
+  where: string;
+  content: string;
+  settings: { chain: string; decision: string; source: unknown; versions: string };
+  chain: () => Promise<T>;
+}
 
-function chainDigest(run: PipelineRun, tokenizerId: string, stageVersions: Record<string, string>): string {
-  let d = chainDigests.get(run);
+/** Bump when stages/pipeline.ts changes what a repository's chain gives for the same items. */
+export const CHAIN_VERSION = '1';
+
+export const sourceContentMemoStage = defineStage<SourceContentInput<unknown>, unknown>({
+  name: 'source-content',
+  version: '1',
+  deps: ['ingest', 'parse', 'graph', 'render', 'tokenize'],
+  description: "one repository's outcome keyed by its files' content and the versions: what a fresh machine finds on a shared cache",
+  memo: true,
+  item: (i) => i.where,
+  key: (i) => ({ inputs: { content: i.content }, settings: i.settings }),
+  async run(i) {
+    return i.chain();
+  },
+});
+
+/** The digest of everything besides a source's files that its chain reads: taken once per run. */
+const chainDigests = new WeakMap<object, Map<boolean, string>>();
+
+function chainDigest(run: PipelineRun, tokenizerId: string, stageVersions: Record<string, string>, portable = false): string {
+  let byKind = chainDigests.get(run);
+  if (!byKind) chainDigests.set(run, (byKind = new Map()));
+  let d = byKind.get(portable);
   if (d === undefined) {
     // Keys only the shard step or the engine reads (output, name, cache, workers, partitions)
     // change no repository's documents.
@@ -59,16 +96,42 @@ function chainDigest(run: PipelineRun, tokenizerId: string, stageVersions: Recor
         config: rest,
         // Not the folders the build writes (run.writes): the source's stamp leaves them out
         // where they lie inside it, so moving them changes the stamp, not this.
-        dir: run.loaded.dir,
+        dir: portable ? null : run.loaded.dir,
         tokenizerId,
         stages: stageVersions,
         // Prompts by content hash, provider, model: what the LLM calls' keys are made of.
         trajectory: run.loaded.config.format === 'trajectory' ? trajectoryPins(run.loaded) : null,
       }),
     );
-    chainDigests.set(run, d);
+    byKind.set(portable, d);
   }
   return d;
+}
+
+/** The content-keyed memo's input, where the source's content digest is known or can be taken. */
+export async function sourceContentInput<T>(
+  run: PipelineRun,
+  index: number,
+  spec: SourceConfig,
+  where: string,
+  decision: SourceDecision | undefined,
+  tokenizerId: string,
+  stageVersions: Record<string, string>,
+  limits: FileLimits,
+  chain: () => Promise<T>,
+): Promise<SourceContentInput<T> | undefined> {
+  if (run.recheck) return undefined;
+  let content = knownDigest(run, index);
+  if (content === undefined) {
+    try {
+      content = await contentDigest(await openSource(spec, run.loaded.dir, limits, run.writes));
+    } catch {
+      return undefined; // the chain opens it again and reports what is wrong
+    }
+    rememberDigest(run, index, content);
+  }
+  const versions = hashText(canonicalJson({ chain: CHAIN_VERSION, parsers: LANGUAGES.map((l) => parserVersionFor(l.id)) }));
+  return { where, content, settings: { chain: chainDigest(run, tokenizerId, stageVersions, true), decision: decisionDigest(decision), source: redactDeep(spec), versions }, chain };
 }
 
 function decisionDigest(d: SourceDecision | undefined): string {

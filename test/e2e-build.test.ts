@@ -82,12 +82,15 @@ test('changing one file recomputes only what depends on it, and explain names th
   assert.equal({ ingest: c.ingest, parse: c.parse, graph: c.graph, render: c.render, tokenize: c.tokenize, shard: c.shard }, { ingest: 1, parse: 1, graph: 0, render: 1, tokenize: 1, shard: 1 });
   // + the changed file's secret scan (hygiene, a per-file item keyed by its content).
   assert.is(c['hygiene-secrets'], 1);
-  // + the changed source's hygiene-scan memo (keyed by its stat stamp; alpha's is reused).
-  assert.is(c['hygiene-scan'], 1);
-  // + the changed source's chain memo (stages/source-memo.ts; alpha is answered by its own).
+  // + the changed source's hygiene-scan memos (one keyed by its stat stamp, one by its content:
+  // ingest/content.ts; alpha's stat memo is reused).
+  assert.is(c['hygiene-scan'], 2);
+  // + the changed source's chain memos, by stamp and by content (stages/source-memo.ts; alpha is
+  // answered by its stat memo).
   assert.is(c.source, 1);
+  assert.is(c['source-content'], 1);
   assert.is(r.json.stages.source.cached, 1);
-  assert.is(Object.values(c).reduce((a, b) => a + b, 0), 8, 'no other stage computed anything');
+  assert.is(Object.values(c).reduce((a, b) => a + b, 0), 10, 'no other stage computed anything');
   assert.is.not(r.json.version, first.version);
   const ex = p.run(['explain', 'beta:src/greet.mjs', '--json']);
   assert.is(ex.code, 0, ex.stderr);

@@ -22,6 +22,7 @@ import type { StageDef } from '../../src/stage.ts';
 import type { ErrorCode } from '../../src/errors.ts';
 import { openSource, type FileLimits, type OpenedSource } from '../ingest/sources.ts';
 import { sourceStampOf } from '../ingest/stamp.ts';
+import { contentDigest, rememberDigest } from '../ingest/content.ts';
 import { allInOrder, Budget, FILE_BYTES_IN_FLIGHT, FILES_IN_FLIGHT, InOrder, sourcesAtOnce } from '../ingest/inflight.ts';
 import { resolveHygiene, type HygieneSettings } from './config.ts';
 import { loadBenchmarks, type BenchmarkIndex } from './decontaminate.ts';
@@ -162,7 +163,13 @@ async function memoScan(run: PipelineRun, spec: SourceConfig, index: number, lim
     return { index, name: `sources[${index}]`, license: {}, files: [], failed: true };
   }
   if (!memo) return { index, ...(await scanSource(run, opened, s, budget, bench)) };
-  const r = await run.exec.run(scanMemoStage, { ...memo, scan: () => scanSource(run, opened, s, budget, bench) });
+  // The stamp's memo missed (an edit, or another machine): the same scan keyed by the source's
+  // content (ingest/content.ts), which a remote cache shares; the digest is kept for the chain.
+  const digest = await contentDigest(opened);
+  rememberDigest(run, index, digest);
+  const { location: _l, exclude: _e, ...portable } = memo.settings;
+  const byContent = { repo: memo.repo, stamp: `content:${digest}`, settings: portable, scan: () => scanSource(run, opened, s, budget, bench) };
+  const r = await run.exec.run(scanMemoStage, { ...memo, scan: async () => (await run.exec.run(scanMemoStage, byContent)).value });
   return { index, ...(r.value as Scanned) };
 }
 
