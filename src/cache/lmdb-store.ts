@@ -331,7 +331,7 @@ export class LmdbCache implements Cache {
    * Forget a damaged entry: reported, and removed in the next write transaction (unless the
    * environment itself is damaged: then the repair at the end of the run leaves it behind).
    */
-  dropEntry(store: StoreName, key: string, reason: string, known: { stage?: string; item?: string } = {}): void {
+  dropEntry(store: StoreName, key: string, reason: string, known: { stage?: string; item?: string; output?: string } = {}): void {
     const ctx = cacheReadContext.getStore();
     const event: DropEvent = { store, key, stage: known.stage ?? ctx?.stage ?? 'unknown', item: known.item ?? ctx?.item, reason };
     this.dropped.push(event);
@@ -339,10 +339,29 @@ export class LmdbCache implements Cache {
     this.redo.add(key);
     this.onDrop?.(event);
     if (this.damaged || this.readOnly) return;
-    this.db(store).remove(key).catch((err: unknown) => {
-      (err as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
-      this.markDamaged(`removing ${store} ${key}: ${messageOf(err)}`);
-    });
+    // Removed only if the entry is still damaged when the removal's write transaction runs:
+    // another build may have written it whole again since this one read it (or read it from an
+    // older snapshot), and depends on it.
+    const db = this.db(store);
+    const output = store === 'actions' ? (known.output ?? this.outputNow(key)) : undefined;
+    this.root
+      .transaction(() => {
+        if (stillDamaged(store, key, db, output)) void db.remove(key);
+      })
+      .catch((err: unknown) => {
+        (err as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
+        this.markDamaged(`removing ${store} ${key}: ${messageOf(err)}`);
+      });
+  }
+
+  /** The output a record names now (the one a drop judged), if it decodes as a record. */
+  private outputNow(key: string): string | undefined {
+    try {
+      const rec = this.actions.get(key);
+      return actionRecordProblem(rec) === undefined ? rec!.output : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** A write with a timeout; if LMDB fails it, the run goes on with the value kept in memory. */
@@ -419,7 +438,7 @@ export class LmdbCache implements Cache {
   }
 
   /** Remove one action record (it did not decode as its stage's output). */
-  async dropAction(key: ActionKey, reason: string, known: { stage?: string; item?: string } = {}): Promise<void> {
+  async dropAction(key: ActionKey, reason: string, known: { stage?: string; item?: string; output?: string } = {}): Promise<void> {
     this.overlay.actions.delete(key);
     this.dropEntry('actions', key, reason, known);
   }
@@ -427,15 +446,22 @@ export class LmdbCache implements Cache {
   async getBlob(hash: ContentHash): Promise<Uint8Array | undefined> {
     this.check();
     const kept = this.overlay.blobs.get(hash);
-    if (kept) return kept.slice();
-    const bytes = this.read('blobs', hash, () => this.blobs.getBinary(hash) as Uint8Array | undefined);
-    if (!bytes) return undefined;
-    if (hashBytes(bytes) !== hash) {
+    if (kept) return copyOf(kept);
+    const read = () => {
+      const bytes = this.read('blobs', hash, () => this.blobs.getBinary(hash) as Uint8Array | undefined);
+      // lmdb's getBinary may reuse its buffer on the next read: hand out a copy.
+      return bytes && { bytes: copyOf(bytes), whole: hashBytes(bytes) === hash };
+    };
+    let found = read();
+    // Neither a miss nor a mismatch is concluded from lmdb-js's cached read snapshot, which can
+    // be older than what another process has committed since (see freshSnapshot).
+    if (!found?.whole) found = this.freshSnapshot(read);
+    if (!found) return undefined;
+    if (!found.whole) {
       this.dropEntry('blobs', hash, 'bytes do not re-hash to their address');
       return undefined;
     }
-    // lmdb's getBinary may reuse its buffer on the next read: hand out a copy.
-    return Uint8Array.prototype.slice.call(bytes);
+    return found.bytes;
   }
 
   async hasActions(keys: readonly ActionKey[]): Promise<boolean> {
@@ -448,7 +474,26 @@ export class LmdbCache implements Cache {
 
   async hasBlob(hash: ContentHash): Promise<boolean> {
     if (this.overlay.blobs.has(hash)) return true;
-    return this.read('blobs', hash, () => this.blobs.doesExist(hash)) ?? false;
+    const has = () => this.read('blobs', hash, () => this.blobs.doesExist(hash)) ?? false;
+    return has() || this.freshSnapshot(has);
+  }
+
+  /**
+   * `read` again on a read transaction begun now. lmdb-js keeps one read transaction (one
+   * snapshot) for every read until its next timer turn or this process's next commit, so a read
+   * can miss what another process committed a moment ago (lmdb-js issue #250). A hit needs no
+   * second look; a miss or a damaged entry does before it is acted on: a blob reported missing
+   * fails the stage that needs it, and one dropped as damaged is removed for every build.
+   */
+  private freshSnapshot<T>(read: () => T): T {
+    if (!this.damaged) {
+      try {
+        this.root.resetReadTxn();
+      } catch {
+        // the read below reports what is wrong
+      }
+    }
+    return read();
   }
 
   /**
@@ -475,20 +520,18 @@ export class LmdbCache implements Cache {
     if (!fresh) {
       const rewrite = this.redo.has(hash);
       this.redo.delete(hash);
-      // Kept for the overlay: the caller may hand its buffer to a worker once this call returns.
-      const copy = this.damaged ? bytes.slice() : undefined;
-      let kept: Uint8Array | undefined = copy;
       await this.write(
         `blob ${hash}`,
         () => {
-          kept ??= bytes.slice();
           const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
           return this.root.transaction(() => {
             if (rewrite || !this.blobs.doesExist(hash)) void this.blobs.put(hash, buf);
             void this.blobAt.put(hash, now);
           });
         },
-        () => this.overlay.blobs.set(hash, kept ?? bytes.slice()),
+        // A copy of its own, taken before this call returns: the caller may then hand its buffer
+        // to a worker (which detaches it and every view on it).
+        () => this.overlay.blobs.set(hash, copyOf(bytes)),
       );
     }
     return hash;
@@ -876,6 +919,36 @@ export interface GcResult {
   /** Builds running on this cache while gc decided, and entries kept because they may use them. */
   liveBuilds: number;
   keptForBuilds: number;
+}
+
+/**
+ * A copy with its own memory. `Buffer#slice` is a view on the same memory (like `subarray`), so a
+ * Buffer's `slice()` is no copy: moving its buffer to a worker would empty the "copy" too.
+ */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes);
+}
+
+/**
+ * Whether the entry under `key` is (still) damaged, read in the write transaction that would
+ * remove it: a blob that does not re-hash to its address, a record or item state that does not
+ * decode or fails its schema, a record whose output is still the one found undecodable. An
+ * entry that is gone is not removed again.
+ */
+function stillDamaged(store: StoreName, key: string, db: Database<unknown, string>, output?: string): boolean {
+  try {
+    if (store === 'blobs') {
+      const bytes = db.getBinary(key);
+      return bytes !== undefined && hashBytes(bytes) !== key;
+    }
+    const value = db.get(key);
+    if (value === undefined) return false;
+    if (store === 'items') return itemStateProblem(value) !== undefined;
+    if (actionRecordProblem(value) !== undefined) return true;
+    return output !== undefined && (value as ActionRecord).output === output;
+  } catch {
+    return true; // does not decode
+  }
 }
 
 function openFailed(dir: string, err: unknown): RetraceError {
