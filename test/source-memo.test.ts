@@ -8,7 +8,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { open } from 'lmdb';
-import { Project } from './helpers/project.ts';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { Project, runCli } from './helpers/project.ts';
 import { LmdbCache } from '../src/cache/lmdb-store.ts';
 import { rootKey, rootKeyChunks } from '../src/cache/closure.ts';
 import { initHash, type ActionKey } from '../src/hash.ts';
@@ -105,6 +107,26 @@ test('an edit re-runs only its repository, and equals a cold build; a chain reco
   assert.is(healed.stages.source.cached, 2);
   assert.is(healed.stages.render.computed, 1);
   assert.is(healed.stages.ingest.computed, 0);
+});
+
+test('another checkout of the same files (new stat stamps) is answered by the content memo, without reading items', () => {
+  // The project copied elsewhere: every stamp differs (inodes, times), the bytes do not.
+  const other = p.path('elsewhere');
+  cpSync(p.path('repos'), join(other, 'repos'), { recursive: true });
+  cpSync(p.path('pipeline.config.ts'), join(other, 'pipeline.config.ts'));
+  const before = p.run(['build', '--json', '--out', p.path(`out-${++outs}`)]);
+  assert.is(before.code, 0, before.stderr);
+  const r = runCli(['build', '--json', '--cache-dir', p.path('cache'), '--out', p.path(`out-${++outs}`)], { cwd: other });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.json.version, before.json.version);
+  assert.is(r.json.stages.source.computed, 3, 'no stat memo matches the new stamps');
+  assert.is(r.json.stages['source-content'].cached, 3, 'every repository answered by its content');
+  assert.is(r.json.stages['hygiene-scan'].cached, 3, "the hygiene scans too (by content)");
+  for (const stage of ['ingest', 'parse', 'graph', 'render', 'tokenize']) assert.is(r.json.stages[stage].computed, 0, `${stage}: nothing computed`);
+  assert.is(r.json.stages.ingest.cached, before.json.stages.ingest.items, 'items counted as cached');
+  const again = runCli(['build', '--json', '--cache-dir', p.path('cache'), '--out', p.path(`out-${++outs}`)], { cwd: other });
+  assert.is(again.json.stages.source.cached, 3, 'the content hit was stored under the new stamps too');
+  assert.is(again.json.stages['source-content'].items, 0, 'no content lookup once the stat memo answers');
 });
 
 test('a trajectory repository answered by its memo counts its LLM calls as cached', () => {
