@@ -7,11 +7,12 @@
  *
  *   node --import tsx bench/corpus-scale.ts [--repo <checkout>] [--packages 200]
  *        [--formats raw,trajectory] [--dir <bench dir>] [--workers N] [--no-profile]
- *        [--keep-profiles <dir>] [--json]
+ *        [--keep-profiles <dir>] [--cold-only] [--json]
  *
  * Packages: a pinned list of popular packages is installed (`npm install --ignore-scripts`) into
  * <dir>/npm (default <tmpdir>/retrace-corpus-bench, reused when present); package folders are
- * found under its node_modules (nested ones too), then under <repo>/node_modules, until there
+ * found under its node_modules (nested ones too), then under <repo>/node_modules (then other
+ * versions of packages already taken: up to ~460 folders), until there
  * are --packages of them. They are copied to <dir>/corpus-N (without nested node_modules), so
  * the edit never touches an installed package; the config has one `{ dir }` source per package.
  *
@@ -19,7 +20,11 @@
  * the same cache for the no-op, then after appending one comment line to one .js file for the
  * edit (restored afterwards). CPU time is the children's user+system time from /proc/self/stat
  * (every thread of the child and anything it spawns, e.g. esbuild), cross-checked with a preloaded
- * hook (`--import`) that writes process.resourceUsage() at exit; peak RSS is the hook's maxRSS.
+ * hook (`--import`) that writes process.resourceUsage() at exit; peak RSS is the hook's maxRSS
+ * (the process: main and worker threads). Its split is polled from /proc/<pid>/status (RssAnon:
+ * what the build holds; RssFile: mapped code and LMDB pages the kernel may drop), with the main
+ * thread's heapUsed/external/arrayBuffers peaks from the hook. `--cold-only` runs the cold build
+ * alone (no no-op, edit or profile): the memory figures at several sizes in few runs.
  * The per-stage table comes from a second cold build with `--cpu-prof` (main and worker threads
  * each write a profile): self time of each sample, attributed by script path. The machine this
  * runs on may be shared: wall time is printed with the load average, CPU time is the steadier one.
@@ -69,6 +74,43 @@ export function findPackages(nodeModules: string, seen = new Set<string>(), out:
   return out;
 }
 
+/** A package folder's `name@version` (from its package.json; `name@?` when unreadable). */
+function nameAtVersion(p: Pkg): string {
+  try {
+    return `${p.name}@${JSON.parse(readFileSync(join(p.dir, 'package.json'), 'utf8')).version ?? '?'}`;
+  } catch {
+    return `${p.name}@?`;
+  }
+}
+
+/**
+ * Package folders under a node_modules directory (nested ones too) whose name is taken already but
+ * whose version is not: other versions of a package (their sources differ), in path order. They
+ * come after every distinct name, so the first N folders of a corpus do not change with them.
+ */
+export function otherVersions(nodeModules: string, taken: Set<string>, out: Pkg[] = []): Pkg[] {
+  if (!existsSync(nodeModules)) return out;
+  const entries = readdirSync(nodeModules, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const dirs: Array<[string, string]> = [];
+  for (const e of entries) {
+    if (e.startsWith('@')) {
+      for (const s of readdirSync(join(nodeModules, e), { withFileTypes: true }).filter((x) => x.isDirectory()).map((x) => x.name).sort()) dirs.push([`${e}/${s}`, join(nodeModules, e, s)]);
+    } else dirs.push([e, join(nodeModules, e)]);
+  }
+  const nested: string[] = [];
+  for (const [name, dir] of dirs) {
+    if (!existsSync(join(dir, 'package.json'))) continue;
+    const id = nameAtVersion({ name, dir });
+    if (!taken.has(id)) {
+      taken.add(id);
+      out.push({ name: id, dir });
+    }
+    if (existsSync(join(dir, 'node_modules'))) nested.push(join(dir, 'node_modules'));
+  }
+  for (const n of nested) otherVersions(n, taken, out);
+  return out;
+}
+
 function npmInstall(prefix: string): void {
   mkdirSync(prefix, { recursive: true });
   if (!existsSync(join(prefix, 'package.json'))) writeFileSync(join(prefix, 'package.json'), JSON.stringify({ name: 'retrace-corpus-bench', private: true }, null, 2));
@@ -115,6 +157,16 @@ export interface Usage {
   cpuS: number;
   hookCpuS: number;
   rssMB: number;
+  /**
+   * Peak RSS split, polled from /proc/<pid>/status every 100 ms (Linux; 0 elsewhere): anonymous
+   * memory (heaps, WASM memories, buffers: what the build holds) and file-backed pages (mapped
+   * code and the LMDB map, which the kernel can drop), each its own peak, and the peak of their sum.
+   */
+  anonMB: number;
+  fileMB: number;
+  sampledRssMB: number;
+  /** The main thread's process.memoryUsage() peaks (sampled by the hook every 100 ms), MB. */
+  main?: { heapUsedMB: number; externalMB: number; arrayBuffersMB: number };
   summary: any;
 }
 
@@ -122,12 +174,30 @@ const HOOK = `import { writeFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 const out = process.env.RETRACE_BENCH_USAGE;
 if (isMainThread && out) {
+  const peak = { heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    for (const k of Object.keys(peak)) peak[k] = Math.max(peak[k], m[k]);
+  };
+  setInterval(sample, 100).unref();
   process.on('exit', () => {
+    sample();
     const u = process.resourceUsage();
-    writeFileSync(out + '.' + process.pid + '.json', JSON.stringify({ pid: process.pid, cpuUs: u.userCPUTime + u.systemCPUTime, maxRssKB: u.maxRSS }));
+    writeFileSync(out + '.' + process.pid + '.json', JSON.stringify({ pid: process.pid, cpuUs: u.userCPUTime + u.systemCPUTime, maxRssKB: u.maxRSS, peak }));
   });
 }
 `;
+
+/** RssAnon, RssFile and RssShmem of a process from /proc/<pid>/status, kB (undefined when it is gone). */
+function rssSplitKB(pid: number): { anon: number; file: number; shmem: number } | undefined {
+  try {
+    const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? 0);
+    return { anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
+  } catch {
+    return undefined;
+  }
+}
 
 /** Children's CPU time (utime+stime of waited-for children, with theirs), seconds; Linux only. */
 function childrenCpuS(): number | undefined {
@@ -146,12 +216,20 @@ export function prepareCorpus(repo: string, benchDir: string, want: number, log:
   // Installed ones first, then the measured checkout's own node_modules.
   const npmDir = join(benchDir, 'npm');
   let pkgs = findPackages(join(npmDir, 'node_modules'));
-  if (pkgs.length < want) {
+  // Installed once: a corpus larger than what the pinned packages give goes on to other folders.
+  const installed = PACKAGES.every((p) => existsSync(join(npmDir, 'node_modules', p.slice(0, p.lastIndexOf('@')), 'package.json')));
+  if (pkgs.length < want && !installed) {
     npmInstall(npmDir);
     pkgs = findPackages(join(npmDir, 'node_modules'));
   }
   if (pkgs.length < want) pkgs = findPackages(join(repo, 'node_modules'), new Set(pkgs.map((p) => p.name)), pkgs);
-  if (pkgs.length < want) throw new Error(`found only ${pkgs.length} package folders (under ${npmDir}/node_modules and ${repo}/node_modules), fewer than --packages ${want}`);
+  // Past every distinct name (~416 here): other versions of the same packages (~460 in all).
+  if (pkgs.length < want) {
+    const taken = new Set(pkgs.map(nameAtVersion));
+    otherVersions(join(npmDir, 'node_modules'), taken, pkgs);
+    if (pkgs.length < want) otherVersions(join(repo, 'node_modules'), taken, pkgs);
+  }
+  if (pkgs.length < want) throw new Error(`found only ${pkgs.length} package folders (distinct names, then other versions, under ${npmDir}/node_modules and ${repo}/node_modules), fewer than --packages ${want}`);
   pkgs = pkgs.slice(0, want);
   // A scratch copy: one folder per package, nested node_modules left out (they are packages of their own).
   const corpus = join(benchDir, `corpus-${want}`);
@@ -159,7 +237,7 @@ export function prepareCorpus(repo: string, benchDir: string, want: number, log:
   mkdirSync(corpus, { recursive: true });
   const sources: string[] = [];
   for (const p of pkgs) {
-    const dst = join(corpus, p.name.replace('/', '__'));
+    const dst = join(corpus, p.name.replace('/', '__').replace(/(?<=.)@(?=[^@]*$)/, '__v'));
     cpSync(p.dir, dst, { recursive: true, filter: (s) => !relative(p.dir, s).split(sep).includes('node_modules') });
     sources.push(dst);
   }
@@ -216,10 +294,21 @@ export function runner(repo: string, runDir: string): (args: string[], prof?: st
         }
       };
       const timer = setInterval(poll, 200);
+      // Peak RSS split (anonymous vs file-backed), polled: the hook's maxRSS is the kernel's exact peak of their sum.
+      const split = { anon: 0, file: 0, sum: 0 };
+      const pollRss = () => {
+        const r = rssSplitKB(child.pid!);
+        if (!r) return;
+        split.anon = Math.max(split.anon, r.anon);
+        split.file = Math.max(split.file, r.file);
+        split.sum = Math.max(split.sum, r.anon + r.file + r.shmem);
+      };
+      const rssTimer = setInterval(pollRss, 100);
       child.on('exit', poll);
       child.on('error', fail);
       child.on('close', (code) => {
         clearInterval(timer);
+        clearInterval(rssTimer);
         const wallS = (performance.now() - t0) / 1000;
         const mainCpuS = threads.get(child.pid!);
         const otherCpuS = [...threads].reduce((n, [t, c]) => (t === child.pid ? n : n + c), 0);
@@ -230,10 +319,14 @@ export function runner(repo: string, runDir: string): (args: string[], prof?: st
         if (code !== 0 && code !== 3) return fail(new Error(`retrace ${args.join(' ')} exited ${code}:\n${stderr.trim().split('\n').slice(-20).join('\n')}`));
         let hookCpuS = 0;
         let rssMB = 0;
+        let main: Usage['main'];
         for (const f of readdirSync(runDir).filter((f) => f.startsWith(`usage-${n}.`))) {
           const u = JSON.parse(readFileSync(join(runDir, f), 'utf8'));
           hookCpuS += u.cpuUs / 1e6;
-          rssMB = Math.max(rssMB, u.maxRssKB / 1024);
+          if (u.maxRssKB / 1024 > rssMB) {
+            rssMB = u.maxRssKB / 1024;
+            main = { heapUsedMB: u.peak.heapUsed / MB, externalMB: u.peak.external / MB, arrayBuffersMB: u.peak.arrayBuffers / MB };
+          }
         }
         let summary: any;
         try {
@@ -241,7 +334,7 @@ export function runner(repo: string, runDir: string): (args: string[], prof?: st
         } catch {
           return fail(new Error(`retrace ${args.join(' ')} printed no JSON summary:\n${stdout.slice(0, 500)}`));
         }
-        ok({ wallS, mainCpuS, otherCpuS: threads.size > 0 ? otherCpuS : undefined, cpuS: exclusive && cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : hookCpuS, hookCpuS, rssMB, summary });
+        ok({ wallS, mainCpuS, otherCpuS: threads.size > 0 ? otherCpuS : undefined, cpuS: exclusive && cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : hookCpuS, hookCpuS, rssMB, anonMB: split.anon / 1024, fileMB: split.file / 1024, sampledRssMB: split.sum / 1024, main, summary });
       });
     });
 }
@@ -255,6 +348,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       formats: { type: 'string', default: 'raw,trajectory' },
       dir: { type: 'string' },
       'no-profile': { type: 'boolean', default: false },
+      'cold-only': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       workers: { type: 'string' },
       'keep-profiles': { type: 'string' },
@@ -299,6 +393,13 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       log(`${format}: cold build of ${want} packages ...`);
       const cold = await build(config, cache, out);
       log(`${format}: cold ${cold.wallS.toFixed(1)} s wall, ${cold.cpuS.toFixed(1)} CPU-s (main thread ${cold.mainCpuS?.toFixed(1)}), peak RSS ${cold.rssMB.toFixed(0)} MB; no-op ...`);
+      if (o['cold-only']) {
+        const r = { format, packages: want, files: size.files, sourceMB, editFile: relative(corpus, editFile), load: [load0, loadavg()[0]!], cold };
+        results.push(r);
+        if (!o.json) printResult(r, sourceMB);
+        rmSync(cache, { recursive: true, force: true });
+        continue;
+      }
       const noop = await build(config, cache, out);
       const original = readFileSync(editFile);
       let edit: Usage;
@@ -330,7 +431,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   }
 
   if (o.json) {
-    console.log(JSON.stringify({ repo, corpus: { packages: want, files: size.files, sourceMB }, results: results.map((r) => ({ ...r, cold: strip(r.cold), noop: strip(r.noop), edit: strip(r.edit) })) }, null, 2));
+    console.log(JSON.stringify({ repo, corpus: { packages: want, files: size.files, sourceMB }, results: results.map((r) => ({ ...r, cold: strip(r.cold), noop: r.noop && strip(r.noop), edit: r.edit && strip(r.edit) })) }, null, 2));
   }
 }
 
@@ -338,8 +439,15 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 function printResult(r: any, sourceMB: number): void {
   console.log(`\n${r.format}  (load average ${r.load[0].toFixed(1)} -> ${r.load[1].toFixed(1)} on ${availableParallelism()} cores; ${r.cold.summary.documents} documents, ${r.cold.summary.tokens} tokens, ${r.cold.summary.shards} shard(s))`);
   const row = (name: string, u: Usage) => [name, u.wallS.toFixed(2), u.cpuS.toFixed(2), u.mainCpuS === undefined ? '-' : u.mainCpuS.toFixed(2), (u.cpuS / u.wallS).toFixed(2), u.rssMB.toFixed(0), (sourceMB / u.wallS).toFixed(2), `${((u.wallS / r.cold.wallS) * 100).toFixed(1)}%`, `${((u.cpuS / r.cold.cpuS) * 100).toFixed(1)}%`];
-  table(['run', 'wall s', 'CPU s', 'main thread CPU s', 'cores', 'peak RSS MB', 'source MB/s', 'wall/cold', 'CPU/cold'], [row('cold', r.cold), row('no-op', r.noop), row('one-line edit', r.edit)]);
-  for (const [name, u] of [['cold', r.cold], ['no-op', r.noop], ['one-line edit', r.edit]] as const) {
+  const runs = ([['cold', r.cold], ['no-op', r.noop], ['one-line edit', r.edit]] as Array<[string, Usage | undefined]>).filter((x): x is [string, Usage] => x[1] !== undefined);
+  table(['run', 'wall s', 'CPU s', 'main thread CPU s', 'cores', 'peak RSS MB', 'source MB/s', 'wall/cold', 'CPU/cold'], runs.map(([name, u]) => row(name, u)));
+  console.log('\n  peak RSS split (anon: heaps, WASM, buffers; file: mapped code + the LMDB map, droppable by the kernel; polled every 100 ms, each its own peak):');
+  table(
+    ['run', 'peak RSS MB (kernel)', 'anon peak MB', 'file-backed peak MB', 'main heapUsed peak MB', 'main external MB', 'main arrayBuffers MB'],
+    runs.map(([name, u]) => [name, u.rssMB.toFixed(0), u.anonMB.toFixed(0), u.fileMB.toFixed(0), u.main?.heapUsedMB.toFixed(0) ?? '-', u.main?.externalMB.toFixed(0) ?? '-', u.main?.arrayBuffersMB.toFixed(0) ?? '-']),
+    '  ',
+  );
+  for (const [name, u] of runs) {
     const failures = (u.summary.failures ?? []) as Array<{ code?: string; item?: string; stage?: string; message?: string }>;
     if (failures.length > 0) console.log(`  ${name}: ${failures.length} item(s) FAILED (exit 3, partial version), e.g. ${failures.slice(0, 3).map((x) => `${x.code ?? ''} ${x.stage ?? ''} ${x.item ?? ''}`.trim()).join('; ')}`);
   }

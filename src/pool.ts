@@ -8,7 +8,8 @@
  * Tasks declare the V8 young-generation size that suits them, and each size gets its own set of
  * threads (started on first use). Measured on 2 cores (bench/tokenize.ts, bench/parse.ts):
  * tokenization allocates fast and scales 1.4x on 2 workers with V8's default young generation
- * (scavenges contend for the cores) but 1.8x with 64 MB; parsing keeps RSS flat over long runs
+ * (scavenges contend for the cores) but 1.8x with 64 MB; 16 MB costs no more CPU than 64 MB and
+ * holds ~47 MB less per thread (stages/tokenize/stage.ts); parsing keeps RSS flat over long runs
  * (10 passes within 1.2x of 1) only with a small young generation (8 MB).
  */
 import { availableParallelism } from 'node:os';
@@ -29,6 +30,13 @@ export interface TaskPool {
   /** Run `export default` of `moduleUrl` on `payload` in a worker. */
   run<T>(moduleUrl: string, payload: unknown, opts?: TaskOptions): Promise<T>;
   readonly threads: number;
+  /**
+   * Lets go of the threads of every set that has no task running or queued (the next task starts
+   * new ones). A phase that follows all work of another (shards after parsing and tokenizing)
+   * calls it, so threads holding the earlier phase's heaps and WASM memories do not stay alive
+   * beside the new phase's (their idle timeout is 60 s).
+   */
+  trim?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,6 +73,8 @@ export function workerThreadsStarted(): number {
 export class PiscinaPool implements TaskPool {
   readonly threads: number;
   private readonly pools = new Map<number, Promise<Piscina>>();
+  /** Tasks running or queued, per set of threads (by young-generation size). */
+  private readonly busy = new Map<number, number>();
 
   constructor(threads = defaultThreads()) {
     this.threads = threads;
@@ -95,9 +105,11 @@ export class PiscinaPool implements TaskPool {
   }
 
   async run<T>(moduleUrl: string, payload: unknown, opts: TaskOptions = {}): Promise<T> {
+    const young = opts.youngGenerationMb ?? 0;
+    this.busy.set(young, (this.busy.get(young) ?? 0) + 1);
     try {
       const url = taskModuleUrl(moduleUrl);
-      const pool = await this.start(opts.youngGenerationMb ?? 0);
+      const pool = await this.start(young);
       return (await pool.run({ moduleUrl: url, payload }, { transferList: opts.transfer as never })) as T;
     } catch (err) {
       if (err instanceof RetraceError) throw err;
@@ -107,7 +119,15 @@ export class PiscinaPool implements TaskPool {
         throw new RetraceError(e.code as ErrorCode, e.message, { item: e.item ?? opts.item, hint: e.hint });
       }
       throw new RetraceError('WORKER_FAILED', `worker task failed: ${e?.message ?? String(err)}`, { item: opts.item, cause: err });
+    } finally {
+      this.busy.set(young, this.busy.get(young)! - 1);
     }
+  }
+
+  async trim(): Promise<void> {
+    const idle = [...this.pools].filter(([young]) => (this.busy.get(young) ?? 0) === 0);
+    for (const [young] of idle) this.pools.delete(young);
+    await Promise.all(idle.map(async ([, p]) => (await p).close()));
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@
 import { hashText } from '../../src/hash.ts';
 import { canonicalJson } from '../../src/key.ts';
 import { defineStage } from '../../src/stage.ts';
+import { TOKENIZE_YOUNG_GENERATION_MB } from '../tokenize/stage.ts';
 
 const COUNT_TASK = new URL('./count-task.ts', import.meta.url).href;
 
@@ -26,5 +27,7 @@ export const priceStage = defineStage<PriceInput, number[]>({
   memo: true,
   item: (i) => i.docId,
   key: (i) => ({ inputs: { texts: hashText(canonicalJson(i.texts)) }, settings: { tokenizer: 'llama3-bpe' } }),
-  run: (i, ctx) => ctx.pool.run<number[]>(COUNT_TASK, { texts: i.texts }, { item: i.docId }),
+  // On the tokenizer's threads (same young generation): they hold the vocabulary already, and a
+  // set of threads of its own would load it twice more.
+  run: (i, ctx) => ctx.pool.run<number[]>(COUNT_TASK, { texts: i.texts }, { item: i.docId, youngGenerationMb: TOKENIZE_YOUNG_GENERATION_MB }),
 });

@@ -126,13 +126,16 @@ export class ShardStore {
           const [ids, mask, text] = await Promise.all([read(slice.doc.ids), read(slice.doc.mask), withText ? read(slice.doc.text) : undefined]);
           if (uses) for (const b of text ? [ids, mask, text] : [ids, mask]) await uses(b);
           // Exactly the slice, copied into fresh buffers that are moved to the worker (a blob may be
-          // a Buffer, whose slice() is a view on a larger, shared ArrayBuffer).
+          // a Buffer, whose slice() is a view on a larger, shared ArrayBuffer). The text goes as
+          // its UTF-8 bytes, moved too, and is decoded in the worker: no string on this thread and
+          // no structured-clone copy of one (memory at corpus scale, issue 17).
           const idBytes = copyOf(ids.subarray(slice.start * 4, slice.end * 4));
           const maskBytes = copyOf(mask.subarray(slice.start, slice.end));
+          const textBytes = text ? copyOf(text) : new ArrayBuffer(0);
           msg = {
-            slice: { id: slice.doc.id, repo: slice.doc.repo, license: slice.doc.license ?? 'NOASSERTION', text: text ? new TextDecoder().decode(text) : '', ids: idBytes, mask: maskBytes },
+            slice: { id: slice.doc.id, repo: slice.doc.repo, license: slice.doc.license ?? 'NOASSERTION', text: textBytes, ids: idBytes, mask: maskBytes },
           };
-          port1.postMessage(msg, [idBytes, maskBytes]);
+          port1.postMessage(msg, [idBytes, maskBytes, textBytes]);
           return;
         }
       } catch (err) {
@@ -161,7 +164,10 @@ export class ShardStore {
   }
 }
 
-/** The bytes of a view in an ArrayBuffer of their own. */
+/**
+ * The bytes of a view in an ArrayBuffer of their own, to be moved to another thread. Always a
+ * copy: a blob the cache hands out may still be held by it (a remote hit waiting to land locally).
+ */
 function copyOf(view: Uint8Array): ArrayBuffer {
   const out = new ArrayBuffer(view.byteLength);
   new Uint8Array(out).set(view);

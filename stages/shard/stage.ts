@@ -98,6 +98,9 @@ export async function writeShards(run: PipelineRun, docs: Array<TokenizedRef & {
   run.reporter.emit({ type: 'phase', name: 'sharding', detail: `${plan.length} shard(s)` });
   run.reporter.emit({ type: 'plan', unit: 'shard', total: plan.length });
   const inputs: ShardInput[] = plan.map((slices, k) => ({ slices, last: k === plan.length - 1, settings: out, store }));
+  // Every parse and tokenize task is done: their threads (vocabulary, tree-sitter's WASM memory,
+  // grown heaps) are let go rather than kept idle beside the shard encoders; shards start fresh ones.
+  await run.pool.trim?.();
   let written = 0;
   const limit = pLimit(Math.max(1, run.pool.threads));
   const files = await Promise.all(

@@ -30,7 +30,8 @@ export interface SliceMessage {
   id: string;
   repo: string;
   license: string;
-  text: string;
+  /** The document's text (documents layout), UTF-8; empty for packed sequences. */
+  text: ArrayBuffer;
   ids: ArrayBuffer;
   mask: ArrayBuffer;
 }
@@ -65,8 +66,10 @@ function feed(port: MessagePort): () => Promise<SliceMessage | undefined> {
   };
 }
 
+const utf8 = new TextDecoder();
+
 function docOf(m: SliceMessage, withText: boolean): TokenizedDoc {
-  return { id: m.id, repo: m.repo, license: m.license, text: withText ? m.text : '', inputIds: new Int32Array(m.ids), lossMask: new Uint8Array(m.mask) };
+  return { id: m.id, repo: m.repo, license: m.license, text: withText ? utf8.decode(m.text) : '', inputIds: new Int32Array(m.ids), lossMask: new Uint8Array(m.mask) };
 }
 
 export default async function shardTask(task: ShardTask): Promise<ShardTaskResult> {
