@@ -24,6 +24,9 @@ import { openSource, type FileLimits } from './ingest/sources.ts';
 import { LANGUAGES } from './parse/languages/registry.ts';
 import { parserVersionFor } from './parse/version.ts';
 import { trajectoryPins } from './trajectory.ts';
+import { searchPromptHashes } from './search/request.ts';
+import { resolveSettings } from './settings.ts';
+import { resolveHygiene } from './hygiene/config.ts';
 
 export interface SourceMemoInput<T> {
   /** `sources[i] <where>`: the item, for history and messages. */
@@ -91,9 +94,14 @@ function chainDigest(run: PipelineRun, tokenizerId: string, stageVersions: Recor
     // Keys only the shard step or the engine reads (output, name, cache, workers, partitions)
     // change no repository's documents.
     const { sources: _s, output: _o, name: _n, cache: _c, workers: _w, partitions: _p, ...rest } = run.loaded.config as PipelineConfig & { partitions?: unknown };
+    const hygiene = resolveHygiene(run.loaded.config.hygiene, run.loaded.dir);
     d = hashText(
       canonicalJson({
         config: rest,
+        // The settings as resolved, defaults included (defaults live in code: stages/settings.ts).
+        limits: resolveSettings(run.loaded.config).limits,
+        // (Not the benchmark files' paths: what they decide is in each source's decision.)
+        hygiene: { ...hygiene, decontaminate: hygiene.decontaminate ? { ngram: hygiene.decontaminate.ngram } : null },
         // Not the folders the build writes (run.writes): the source's stamp leaves them out
         // where they lie inside it, so moving them changes the stamp, not this.
         dir: portable ? null : run.loaded.dir,
@@ -101,6 +109,8 @@ function chainDigest(run: PipelineRun, tokenizerId: string, stageVersions: Recor
         stages: stageVersions,
         // Prompts by content hash, provider, model: what the LLM calls' keys are made of.
         trajectory: run.loaded.config.format === 'trajectory' ? trajectoryPins(run.loaded) : null,
+        // The search's prompts live with its code (covered by the code's stamp, not by versions).
+        searchPrompts: run.loaded.config.format === 'trajectory' ? searchPromptHashes() : null,
       }),
     );
     byKind.set(portable, d);
