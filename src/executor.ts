@@ -11,6 +11,7 @@ import type { ActionKey, ContentHash } from './hash.ts';
 import { actionKey, diffKeyParts, type KeyChange, type KeyParts } from './key.ts';
 import { cacheReadContext, type ActionRecord, type Cache } from './cache/cache.ts';
 import { UsedKeys } from './cache/closure.ts';
+import { FRESH_MS } from './cache/lease.ts';
 import type { TaskPool } from './pool.ts';
 import { jsonCodec, type StageContext, type StageDef } from './stage.ts';
 import type { Reporter } from './reporter.ts';
@@ -106,8 +107,12 @@ export interface ExecutorOptions {
   rootChunkKeys?: number;
 }
 
-/** A memo hit older than this (by its record's last use) reads its chain's records, which refreshes theirs too (gc by age). */
-const USE_REFRESH_MS = 10 * 60 * 1000;
+/**
+ * A memo hit whose record was last stamped as used longer ago than this reads its chain's
+ * records, which stamps theirs too (gc by age): the window in which the store re-stamps a
+ * record it reads (cache/lease.ts), so the memo and its chain are stamped together.
+ */
+const USE_REFRESH_MS = FRESH_MS;
 
 export class Executor {
   readonly stats = new Map<string, StageStats>();
