@@ -51,9 +51,12 @@ export interface Pkg {
   dir: string;
 }
 
-/** Package folders under a node_modules directory (scoped and nested ones too), first by path order; one per name. */
-export function findPackages(nodeModules: string, seen = new Set<string>(), out: Pkg[] = []): Pkg[] {
-  if (!existsSync(nodeModules)) return out;
+/**
+ * Every package folder under a node_modules directory, scoped and nested ones too: each level in
+ * path order, its nested node_modules folders after it.
+ */
+function walkPackages(nodeModules: string, visit: (p: Pkg) => void): void {
+  if (!existsSync(nodeModules)) return;
   const entries = readdirSync(nodeModules, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
   const dirs: Array<[string, string]> = [];
   for (const e of entries) {
@@ -64,13 +67,19 @@ export function findPackages(nodeModules: string, seen = new Set<string>(), out:
   const nested: string[] = [];
   for (const [name, dir] of dirs) {
     if (!existsSync(join(dir, 'package.json'))) continue;
-    if (!seen.has(name)) {
-      seen.add(name);
-      out.push({ name, dir });
-    }
+    visit({ name, dir });
     if (existsSync(join(dir, 'node_modules'))) nested.push(join(dir, 'node_modules'));
   }
-  for (const n of nested) findPackages(n, seen, out);
+  for (const n of nested) walkPackages(n, visit);
+}
+
+/** Package folders under a node_modules directory (scoped and nested ones too), first by path order; one per name. */
+export function findPackages(nodeModules: string, seen = new Set<string>(), out: Pkg[] = []): Pkg[] {
+  walkPackages(nodeModules, (p) => {
+    if (seen.has(p.name)) return;
+    seen.add(p.name);
+    out.push(p);
+  });
   return out;
 }
 
@@ -89,25 +98,12 @@ function nameAtVersion(p: Pkg): string {
  * come after every distinct name, so the first N folders of a corpus do not change with them.
  */
 export function otherVersions(nodeModules: string, taken: Set<string>, out: Pkg[] = []): Pkg[] {
-  if (!existsSync(nodeModules)) return out;
-  const entries = readdirSync(nodeModules, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  const dirs: Array<[string, string]> = [];
-  for (const e of entries) {
-    if (e.startsWith('@')) {
-      for (const s of readdirSync(join(nodeModules, e), { withFileTypes: true }).filter((x) => x.isDirectory()).map((x) => x.name).sort()) dirs.push([`${e}/${s}`, join(nodeModules, e, s)]);
-    } else dirs.push([e, join(nodeModules, e)]);
-  }
-  const nested: string[] = [];
-  for (const [name, dir] of dirs) {
-    if (!existsSync(join(dir, 'package.json'))) continue;
-    const id = nameAtVersion({ name, dir });
-    if (!taken.has(id)) {
-      taken.add(id);
-      out.push({ name: id, dir });
-    }
-    if (existsSync(join(dir, 'node_modules'))) nested.push(join(dir, 'node_modules'));
-  }
-  for (const n of nested) otherVersions(n, taken, out);
+  walkPackages(nodeModules, (p) => {
+    const id = nameAtVersion(p);
+    if (taken.has(id)) return;
+    taken.add(id);
+    out.push({ name: id, dir: p.dir });
+  });
   return out;
 }
 

@@ -296,39 +296,21 @@ export class Executor {
     });
     if (hit) {
       stats.cached++;
+      // As if the chain's items were answered one by one (keys, counts); not the tallies: the
+      // caller replays them, which tallies them again.
       this.use(stage.name, key, false);
-      for (const k of hit.keys) this.usedKeys.add(k);
+      for (const k of hit.keys) this.use(stage.name, k, false);
       for (const [name, n] of Object.entries(hit.items)) {
         const st = this.statsFor(name);
         st.items += n;
         st.cached += n;
-      }
-      for (let t = this.traces.getStore(); t; t = t.parent) {
-        for (const k of hit.keys) t.keys.add(k);
-        t.keys.add(key);
-        for (const [name, n] of Object.entries(hit.items)) t.items[name] = (t.items[name] ?? 0) + n;
-        // Not the tallies: the caller replays them, which tallies them again.
+        for (let t = this.traces.getStore(); t; t = t.parent) t.items[name] = (t.items[name] ?? 0) + n;
       }
       this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
       return { value: hit.value, cached: true, tallies: hit.tallies };
     }
     const trace: Trace = { keys: new Set(), items: {}, tallies: {}, failed: 0, parent: this.traces.getStore() };
-    const refs = new Set<ContentHash>();
-    const ctx: StageContext = {
-      item,
-      pool: this.opts.pool,
-      signal: this.signal,
-      putBlob: async (bytes) => {
-        const h = await cache.putBlob(bytes);
-        refs.add(h);
-        return h;
-      },
-      getBlob: async (hash) => {
-        const bytes = await cache.getBlob(hash);
-        if (!bytes) throw new RetraceError('CACHE_BLOB_MISSING', `blob ${hash} is missing or damaged`, { item, hint: 'run `retrace cache verify --repair`, then build again' });
-        return bytes;
-      },
-    };
+    const { ctx, refs, sizes } = this.context(stage.name, item, key);
     const t0 = performance.now();
     let value: O;
     try {
@@ -346,11 +328,41 @@ export class Executor {
     const bytes = jsonCodec<MemoEntry<O>>().encode(entry);
     const output = await cache.putBlob(bytes);
     const now = Date.now();
-    await cache.putAction(key, { format: 1, stage: stage.name, item, output, refs: [...refs], sizes: { [output]: bytes.byteLength }, parts, ms: Math.round(ms), createdAt: now, usedAt: now });
+    sizes[output] = bytes.byteLength;
+    await cache.putAction(key, { format: 1, stage: stage.name, item, output, refs: [...refs], sizes, parts, ms: Math.round(ms), createdAt: now, usedAt: now });
     await cache.recordItem({ stage: stage.name, item, key, parts, output, builtAt: now });
     stats.computed++;
     this.use(stage.name, key, false);
     return { value, cached: false, tallies: trace.tallies };
+  }
+
+  /** What a computing item sees of the cache: blobs it stores become its record's refs (with their sizes). */
+  private context(stage: string, item: string, key: ActionKey): { ctx: StageContext; refs: Set<ContentHash>; sizes: Record<string, number> } {
+    const cache = this.opts.cache;
+    const refs = new Set<ContentHash>();
+    const sizes: Record<string, number> = {};
+    const ctx: StageContext = {
+      item,
+      pool: this.opts.pool,
+      signal: this.signal,
+      putBlob: async (bytes) => {
+        const h = await cache.putBlob(bytes);
+        refs.add(h);
+        sizes[h] = bytes.byteLength;
+        return h;
+      },
+      getBlob: async (hash) => {
+        const bytes = await cacheReadContext.run({ stage, item, key }, () => cache.getBlob(hash));
+        if (!bytes) {
+          throw new RetraceError('CACHE_BLOB_MISSING', `blob ${hash} is missing or damaged`, {
+            item,
+            hint: 'run `retrace cache verify --repair`, then build again',
+          });
+        }
+        return bytes;
+      },
+    };
+    return { ctx, refs, sizes };
   }
 
   private enter(stage: string, now: number): void {
@@ -460,29 +472,7 @@ export class Executor {
       throw new RetraceError('BUILD_STOPPED', `build stopped before this item${why}`, { item, hint: 'finished work is cached: build again once the cause is fixed' });
     }
 
-    const refs = new Set<ContentHash>();
-    const sizes: Record<string, number> = {};
-    const ctx: StageContext = {
-      item,
-      pool: this.opts.pool,
-      signal: this.signal,
-      putBlob: async (bytes) => {
-        const h = await cache.putBlob(bytes);
-        refs.add(h);
-        sizes[h] = bytes.byteLength;
-        return h;
-      },
-      getBlob: async (hash) => {
-        const bytes = await cacheReadContext.run({ stage: stage.name, item, key }, () => cache.getBlob(hash));
-        if (!bytes) {
-          throw new RetraceError('CACHE_BLOB_MISSING', `blob ${hash} is missing or damaged`, {
-            item,
-            hint: 'run `retrace cache verify --repair`, then build again',
-          });
-        }
-        return bytes;
-      },
-    };
+    const { ctx, refs, sizes } = this.context(stage.name, item, key);
     this.opts.reporter.emit({ type: 'item-start', stage: stage.name, item });
     const t0 = performance.now();
     this.enter(stage.name, t0);

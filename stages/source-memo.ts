@@ -39,18 +39,21 @@ export interface SourceMemoInput<T> {
   chain: () => Promise<T>;
 }
 
-export const sourceMemoStage = defineStage<SourceMemoInput<unknown>, unknown>({
-  name: 'source',
-  version: '1',
-  deps: ['ingest', 'parse', 'graph', 'render', 'tokenize'],
-  description: "one repository's outcome (documents, graph figures, skipped files), reused while its stat stamp, the code and the settings are unchanged",
-  memo: true,
-  item: (i) => i.where,
-  key: (i) => ({ inputs: { stamp: i.stamp, code: i.code }, settings: i.settings }),
-  async run(i) {
-    return i.chain();
-  },
-});
+/** A memo stage over a repository's chain (run by Executor.memo): `inputs` picks its key's inputs. */
+function chainMemo<I extends { where: string; settings: Record<string, unknown>; chain: () => Promise<unknown> }>(name: string, description: string, inputs: (i: I) => Record<string, string>) {
+  return defineStage<I, unknown>({
+    name,
+    version: '1',
+    deps: ['ingest', 'parse', 'graph', 'render', 'tokenize'],
+    description,
+    memo: true,
+    item: (i) => i.where,
+    key: (i) => ({ inputs: inputs(i), settings: i.settings }),
+    run: (i) => i.chain(),
+  });
+}
+
+export const sourceMemoStage = chainMemo<SourceMemoInput<unknown>>('source', "one repository's outcome (documents, graph figures, skipped files), reused while its stat stamp, the code and the settings are unchanged", (i) => ({ stamp: i.stamp, code: i.code }));
 
 /**
  * The same chain keyed by the source's content (ingest/content.ts) instead of stat stamps, and
@@ -63,25 +66,14 @@ export const sourceMemoStage = defineStage<SourceMemoInput<unknown>, unknown>({
 export interface SourceContentInput<T> {
   where: string;
   content: string;
-  settings: { chain: string; decision: string; source: unknown; versions: string };
+  settings: { chain: string; decision: string; source: unknown };
   chain: () => Promise<T>;
 }
 
 /** Bump when stages/pipeline.ts changes what a repository's chain gives for the same items. */
 export const CHAIN_VERSION = '1';
 
-export const sourceContentMemoStage = defineStage<SourceContentInput<unknown>, unknown>({
-  name: 'source-content',
-  version: '1',
-  deps: ['ingest', 'parse', 'graph', 'render', 'tokenize'],
-  description: "one repository's outcome keyed by its files' content and the versions: what a fresh machine finds on a shared cache",
-  memo: true,
-  item: (i) => i.where,
-  key: (i) => ({ inputs: { content: i.content }, settings: i.settings }),
-  async run(i) {
-    return i.chain();
-  },
-});
+export const sourceContentMemoStage = chainMemo<SourceContentInput<unknown>>('source-content', "one repository's outcome keyed by its files' content and the versions: what a fresh machine finds on a shared cache", (i) => ({ content: i.content }));
 
 /** The digest of everything besides a source's files that its chain reads: taken once per run. */
 const chainDigests = new WeakMap<object, Map<boolean, string>>();
@@ -111,6 +103,8 @@ function chainDigest(run: PipelineRun, tokenizerId: string, stageVersions: Recor
         trajectory: run.loaded.config.format === 'trajectory' ? trajectoryPins(run.loaded) : null,
         // The search's prompts live with its code (covered by the code's stamp, not by versions).
         searchPrompts: run.loaded.config.format === 'trajectory' ? searchPromptHashes() : null,
+        // Portable: versions stand for the code's stamp (the pipeline's own, and every parser's).
+        versions: portable ? { chain: CHAIN_VERSION, parsers: LANGUAGES.map((l) => parserVersionFor(l.id)) } : null,
       }),
     );
     byKind.set(portable, d);
@@ -140,8 +134,7 @@ export async function sourceContentInput<T>(
     }
     rememberDigest(run, index, content);
   }
-  const versions = hashText(canonicalJson({ chain: CHAIN_VERSION, parsers: LANGUAGES.map((l) => parserVersionFor(l.id)) }));
-  return { where, content, settings: { chain: chainDigest(run, tokenizerId, stageVersions, true), decision: decisionDigest(decision), source: redactDeep(spec), versions }, chain };
+  return { where, content, settings: { chain: chainDigest(run, tokenizerId, stageVersions, true), decision: decisionDigest(decision), source: redactDeep(spec) }, chain };
 }
 
 function decisionDigest(d: SourceDecision | undefined): string {
