@@ -49,7 +49,7 @@ import { formatStepRecord, type StepRecord } from './search/record.ts';
 import { resolveSearchSettings } from './search/settings.ts';
 import { resolveLlmSettings } from './llm/settings.ts';
 import { filesPerAnswer } from './plan/parts.ts';
-import { applySecrets, decide, resolveHygiene, hygienePins, hygieneStages, scanSources, summarize, type SourceDecision, type SourceHygiene } from './hygiene/index.ts';
+import { applySecrets, decisionsInOrder, resolveHygiene, hygienePins, hygieneStages, scanSources, summarize, type SourceDecision, type SourceHygiene } from './hygiene/index.ts';
 import { loadBenchmarks } from './hygiene/decontaminate.ts';
 import { NOASSERTION } from './shard/stage.ts';
 import { sourceContentInput, sourceContentMemoStage, sourceMemoInput, sourceMemoStage } from './source-memo.ts';
@@ -272,10 +272,22 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
   const tokenizerId = await llama3TokenizerId();
   // Hygiene's signature pass sees every source (not only this partition's), so every partition
   // takes the same dedup / license / decontamination decisions as a single machine.
+  // A source's decision needs only the scans of the sources before it (decisionsInOrder): its
+  // chain starts then, while later sources are still being scanned.
   run.reporter.emit({ type: 'phase', name: 'hygiene' });
-  const hygiene = await scanSources(run, settings.limits);
-  const decisions = decide(hygiene.scans, hygiene.settings);
-  if (run.mode === 'status') countHygieneDrops(run, indices, decisions);
+  const hygiene = scanSources(run, settings.limits);
+  try {
+    const decisions = decisionsInOrder(hygiene.scans, hygiene.settings);
+    if (run.mode === 'status') countHygieneDrops(run, indices, new Map(await Promise.all(indices.map(async (i) => [i, await decisions[i]!] as const))));
+    return await buildDecided(run, indices, decisions, tokenizerId);
+  } finally {
+    await Promise.allSettled(hygiene.scans); // nothing of the pass outlives the build
+  }
+}
+
+async function buildDecided(run: PipelineRun, indices: number[], decisions: ReadonlyArray<Promise<SourceDecision>>, tokenizerId: string): Promise<SourceOutcome[] | undefined> {
+  const cfg = run.loaded.config;
+  const settings = resolveSettings(cfg);
   run.reporter.emit({ type: 'phase', name: 'building' });
   run.reporter.emit({ type: 'plan', unit: 'repositories', total: indices.length });
   const flight = inFlight(run.pool.threads);
@@ -283,6 +295,7 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
   let stale = false;
   const outcomes = await Promise.all(
     indices.map(async (index) => {
+      const decision = await decisions[index]!;
       // Admitted in config order while the sources in flight hold less than their byte budget.
       await flight.sources.take(0);
       let held = 0;
@@ -293,7 +306,6 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
       try {
         const o: SourceOutcome = { index, spec: cfg.sources[index], skipped: [] };
         const where = describeSource(o.spec, o.index);
-        const decision = decisions.get(index);
         o.license = decision?.license;
         o.licenseFrom = decision?.licenseFrom;
         o.hygiene = summarize(decision);

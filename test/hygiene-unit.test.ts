@@ -15,7 +15,7 @@ import { detectLicense, licenseAllowed } from '../stages/hygiene/license.ts';
 import { minhash } from '../stages/hygiene/minhash.ts';
 import { contaminatedBy } from '../stages/hygiene/decontaminate.ts';
 import { codeTokens, ngramHash } from '../stages/hygiene/tokens.ts';
-import { decide, type SourceScan } from '../stages/hygiene/index.ts';
+import { decide, decisionsInOrder, type SourceDecision, type SourceScan } from '../stages/hygiene/index.ts';
 import { resolveHygiene } from '../stages/hygiene/config.ts';
 import { hashText } from '../src/hash.ts';
 import { buildRepoGraph } from '../stages/graph/index.ts';
@@ -169,6 +169,42 @@ test('exact dedup: within a repository src/ is kept over dist/; a repository of 
   assert.is(d.get(2)!.drop.size, 0, 'a tiny file shared by unrelated repositories is structure, not a duplicate');
   // 'off' keeps everything.
   assert.is(decide([a, b], resolveHygiene({ dedup: 'off' }, '/')).get(1)!.skipSource, undefined);
+});
+
+test('decisions in order: each as soon as its prefix is scanned, equal to deciding the whole corpus at once', async () => {
+  const s = resolveHygiene({}, '/');
+  const x = `export function x() {\n  return 'a file long enough to be content, not structure';\n}\n`;
+  const scans = [
+    scanOf(0, 'a', [{ path: 'src/x.js', text: x }]),
+    scanOf(1, 'b', [{ path: 'x.js', text: x }]),
+    scanOf(2, 'c', [{ path: 'y.js', text: x.replace('x()', 'y()') }]),
+  ];
+  // Scans arrive out of order: 2 first, then 0, then 1.
+  const gates = scans.map(() => {
+    let open!: () => void;
+    return { p: new Promise<void>((r) => (open = r)), open: () => open() };
+  });
+  const decisions = decisionsInOrder(scans.map((sc, i) => gates[i]!.p.then(() => sc)), s);
+  const settled: number[] = [];
+  decisions.forEach((d, i) => void d.then(() => settled.push(i)));
+  const tick = () => new Promise((r) => setImmediate(r));
+  gates[2]!.open();
+  await tick();
+  assert.equal(settled, [], 'source 2 waits for the sources before it');
+  gates[0]!.open();
+  await tick();
+  assert.equal(settled, [0], 'source 0 needs only its own scan');
+  gates[1]!.open();
+  await tick();
+  assert.equal(settled, [0, 1, 2]);
+  const all = decide(scans, s);
+  const plain = (d: SourceDecision) => JSON.stringify({ ...d, drop: [...d.drop], aliases: [...d.aliases], findings: [...d.findings] });
+  for (let i = 0; i < scans.length; i++) assert.is(plain(await decisions[i]!), plain(all.get(i)!));
+  assert.is((await decisions[1]!).skipSource?.code, 'SOURCE_DUPLICATE', 'the later copy is the one skipped');
+  // A failed scan fails its decision and every later one; earlier ones stand.
+  const failing = decisionsInOrder([Promise.resolve(scans[0]!), Promise.reject(new Error('unreadable')), Promise.resolve(scans[2]!)], s);
+  assert.is((await failing[0]!).skipSource, undefined);
+  for (const d of failing.slice(1)) await d.then(() => assert.unreachable('a decision after a failed scan'), (e: Error) => assert.is(e.message, 'unreadable'));
 });
 
 test('import edges to a dropped build copy point at the kept copy', () => {

@@ -23,7 +23,7 @@ import type { ErrorCode } from '../../src/errors.ts';
 import { openSource, type FileLimits, type OpenedSource } from '../ingest/sources.ts';
 import { sourceStampOf } from '../ingest/stamp.ts';
 import { contentDigest, rememberDigest } from '../ingest/content.ts';
-import { allInOrder, Budget, FILE_BYTES_IN_FLIGHT, FILES_IN_FLIGHT, InOrder, sourcesAtOnce } from '../ingest/inflight.ts';
+import { Budget, FILE_BYTES_IN_FLIGHT, FILES_IN_FLIGHT, InOrder, sourcesAtOnce } from '../ingest/inflight.ts';
 import { resolveHygiene, type HygieneSettings } from './config.ts';
 import { loadBenchmarks, type BenchmarkIndex } from './decontaminate.ts';
 import { isLicenseInput, licenseAllowed, LICENSE_DETECTOR_VERSION, type LicenseResult } from './license.ts';
@@ -117,17 +117,20 @@ async function item<I, O>(run: PipelineRun, stage: StageDef<I, O>, input: I): Pr
 const dec = new TextDecoder();
 
 /**
- * The signature pass over every configured source. A source whose stat stamp is unchanged since
- * a build scanned it is answered by its memo (hygiene-scan) without reading a file; the others
- * are read with their files' items in flight together (bounded by bytes, ingest/inflight.ts).
+ * The signature pass over every configured source, started in config order: a promise per
+ * source (each is also awaited by `decisionsInOrder`; whoever starts the pass waits for all of
+ * them to settle before the build ends). A source whose stat stamp is unchanged since a build
+ * scanned it is answered by its memo (hygiene-scan) without reading a file; the others are read
+ * with their files' items in flight together (bounded by bytes, ingest/inflight.ts).
  */
-export async function scanSources(run: PipelineRun, limits: FileLimits): Promise<{ scans: SourceScan[]; settings: HygieneSettings; bench?: BenchmarkIndex }> {
+export function scanSources(run: PipelineRun, limits: FileLimits): { scans: Array<Promise<SourceScan>>; settings: HygieneSettings; bench?: BenchmarkIndex } {
   const settings = hygieneOf(run);
   const bench = settings.decontaminate ? loadBenchmarks(settings.decontaminate.files, settings.decontaminate.ngram) : undefined;
   const sources = run.loaded.config.sources;
   const limit = pLimit(sourcesAtOnce(run.pool.threads));
   const budget = new Budget(FILE_BYTES_IN_FLIGHT, FILES_IN_FLIGHT);
-  const scans = await allInOrder(sources.map((spec, index) => limit(() => memoScan(run, spec, index, limits, settings, budget, bench))));
+  const scans = sources.map((spec, index) => limit(() => memoScan(run, spec, index, limits, settings, budget, bench)));
+  for (const p of scans) p.catch(() => undefined); // reported through the decisions that wait for it
   return { scans, settings, bench };
 }
 
@@ -217,21 +220,46 @@ async function scanFile(run: PipelineRun, repo: string, path: string, bytes: Uin
  * its repository, the preferred copy (not under a build folder, shallowest, then by path).
  */
 export function decide(scans: readonly SourceScan[], s: HygieneSettings): Map<number, SourceDecision> {
-  const out = new Map<number, SourceDecision>();
-  const taken = new Map<ContentHash, { index: number; name: string; path: string }>();
-  const fileLsh = new LshIndex<{ index: number; name: string; path: string; sig: number[] }>();
-  const keptRepos: Array<{ index: number; name: string; sig: number[] }> = [];
-  for (const scan of [...scans].sort((a, b) => a.index - b.index)) {
+  const decider = new Decider(s);
+  return new Map([...scans].sort((a, b) => a.index - b.index).map((scan) => [scan.index, decider.add(scan)]));
+}
+
+/**
+ * The same decisions as the scans arrive: source i's depends only on the scans of sources 0..i,
+ * so a build starts a repository's chain as soon as it and every earlier source are scanned,
+ * instead of after the whole corpus (the worker threads would idle through the signature pass).
+ * A failed scan fails its decision and every later one (the build stops, as it would have).
+ */
+export function decisionsInOrder(scans: ReadonlyArray<Promise<SourceScan>>, s: HygieneSettings): Array<Promise<SourceDecision>> {
+  const decider = new Decider(s);
+  let prev: Promise<unknown> = Promise.resolve();
+  return scans.map((scan) => {
+    const d = prev.then(() => scan).then((x) => decider.add(x));
+    d.catch(() => undefined); // awaited by the sources that need it; a partition needs only its own
+    prev = d;
+    return d;
+  });
+}
+
+/** Decides sources one at a time, in config order (`add` must see index 0, 1, 2, ...). */
+class Decider {
+  private readonly taken = new Map<ContentHash, { index: number; name: string; path: string }>();
+  private readonly fileLsh = new LshIndex<{ index: number; name: string; path: string; sig: number[] }>();
+  private readonly keptRepos: Array<{ index: number; name: string; sig: number[] }> = [];
+
+  constructor(private readonly s: HygieneSettings) {}
+
+  add(scan: SourceScan): SourceDecision {
+    const { s, taken, fileLsh, keptRepos } = this;
     const d: SourceDecision = { license: scan.license.license, licenseFrom: scan.license.from, drop: new Map(), aliases: new Map(), findings: new Map() };
-    out.set(scan.index, d);
-    if (scan.failed || scan.files.length === 0) continue;
+    if (scan.failed || scan.files.length === 0) return d;
     const allow = s.licenses.allow;
     if (scan.license.license === undefined ? s.licenses.unknown === 'skip' : allow !== undefined && !licenseAllowed(scan.license.license, allow)) {
       d.skipSource = {
         code: 'LICENSE_NOT_ALLOWED',
         reason: scan.license.license === undefined ? 'no license found (hygiene.licenses.unknown is skip)' : `license ${scan.license.license} is not in hygiene.licenses.allow`,
       };
-      continue;
+      return d;
     }
     let repoSig: number[] | undefined;
     if (s.dedup === 'near') {
@@ -241,7 +269,7 @@ export function decide(scans: readonly SourceScan[], s: HygieneSettings): Map<nu
         const twin = keptRepos.map((r) => ({ r, j: jaccard(r.sig, repoSig!) })).find((x) => x.j >= THRESHOLD);
         if (twin) {
           d.skipSource = { code: 'SOURCE_DUPLICATE', reason: `near-duplicate of sources[${twin.r.index}] ${twin.r.name} (estimated Jaccard ${twin.j.toFixed(2)})` };
-          continue;
+          return d;
         }
       }
     }
@@ -287,15 +315,15 @@ export function decide(scans: readonly SourceScan[], s: HygieneSettings): Map<nu
       d.skipSource = { code: 'SOURCE_DUPLICATE', reason: 'every file is a copy of a file of an earlier source' };
       // Nothing of this source is written: its files stay taken by the earlier copies only.
       for (const f of scan.files) if (taken.get(f.hash)?.index === scan.index) taken.delete(f.hash);
-      continue;
+      return d;
     }
     for (const { f } of staged) {
       if (f.findings && s.secrets === 'redact') d.findings.set(f.path, f.findings);
       if (s.dedup === 'near' && f.sig && (f.shingles ?? 0) >= MIN_SHINGLES) fileLsh.add(f.sig, { index: scan.index, name: scan.name, path: f.path, sig: f.sig });
     }
     if (repoSig) keptRepos.push({ index: scan.index, name: scan.name, sig: repoSig });
+    return d;
   }
-  return out;
 }
 
 const enc = new TextEncoder();
