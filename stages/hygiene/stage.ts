@@ -5,7 +5,9 @@
  * The hygiene *mode* (redact, skip-file, off) is in no key: it only changes how the findings
  * are applied, so switching it recomputes nothing here, only the files it changes downstream.
  */
-import { defineStage } from '../../src/stage.ts';
+import { defineStage, type StageContext } from '../../src/stage.ts';
+import { PARSE_YOUNG_GENERATION_MB } from '../parse/stage.ts';
+import type { SecretsTask } from './secrets-task.ts';
 import type { ContentHash } from '../../src/hash.ts';
 import { hashText } from '../../src/hash.ts';
 import { canonicalJson } from '../../src/key.ts';
@@ -15,6 +17,7 @@ import { minhash, MINHASH_VERSION, type MinHashSig } from './minhash.ts';
 import { detectLicense, LICENSE_DETECTOR_VERSION, type LicenseResult } from './license.ts';
 
 const dec = new TextDecoder();
+const SECRETS_TASK = new URL('./secrets-task.ts', import.meta.url).href;
 
 export interface HygieneFileInput {
   repo: string;
@@ -31,8 +34,14 @@ export const secretsStage = defineStage<HygieneFileInput, { findings: SecretFind
   item: (i) => `${i.repo}:${i.path}`,
   // The path is in the key: secretlint's rules look at the file name (e.g. .env, *.pem).
   key: (i) => ({ inputs: { content: i.hash }, settings: { rules: SECRET_RULES_VERSION, path: i.path } }),
-  async run(i) {
-    return { findings: await findSecrets(dec.decode(i.bytes), i.path) };
+  async run(i, ctx?: StageContext) {
+    // `status` computes hygiene items inline, without a context (index.ts): no pool there.
+    if (!ctx) return { findings: await findSecrets(dec.decode(i.bytes), i.path) };
+    // In a worker: the bytes are copied once into a buffer of their own and moved there. The
+    // parse stage's threads (same heap settings), which the chains that follow use anyway.
+    const bytes = new Uint8Array(i.bytes).buffer;
+    const task: SecretsTask = { path: i.path, bytes };
+    return { findings: await ctx.pool.run<SecretFinding[]>(SECRETS_TASK, task, { transfer: [bytes], item: `${i.repo}:${i.path}`, youngGenerationMb: PARSE_YOUNG_GENERATION_MB }) };
   },
 });
 
