@@ -8,9 +8,9 @@ import { defineStage } from '../../src/stage.ts';
 import type { ContentHash } from '../../src/hash.ts';
 import { parserVersionFor } from './version.ts';
 import type { FileFacts } from './facts.ts';
+import type { ParseTaskInput } from './task.ts';
 
 const TASK = new URL('./task.ts', import.meta.url).href;
-const decoder = new TextDecoder();
 /** Keeps parser workers' RSS flat over long runs (bench/parse.ts; src/pool.ts). */
 export const PARSE_YOUNG_GENERATION_MB = 8;
 
@@ -29,7 +29,9 @@ export const parseStage = defineStage<ParseInput, FileFacts>({
   item: (i) => `${i.repo}:${i.path}`,
   key: (i) => ({ inputs: { content: i.hash }, settings: { language: i.language, parser: parserVersionFor(i.language) } }),
   async run(i, ctx) {
-    const text = decoder.decode(await ctx.getBlob(i.hash));
-    return ctx.pool.run<FileFacts>(TASK, { path: i.path, text }, { item: `${i.repo}:${i.path}`, youngGenerationMb: PARSE_YOUNG_GENERATION_MB });
+    // The bytes go to the worker in a buffer of their own (moved, not cloned) and are decoded there.
+    const bytes = new Uint8Array(await ctx.getBlob(i.hash)).buffer;
+    const task: ParseTaskInput = { path: i.path, bytes };
+    return ctx.pool.run<FileFacts>(TASK, task, { transfer: [bytes], item: `${i.repo}:${i.path}`, youngGenerationMb: PARSE_YOUNG_GENERATION_MB });
   },
 });

@@ -21,7 +21,13 @@ export type { FileFacts } from './facts.ts';
  */
 export const MAX_PARSE_BYTES = MAX_FILE_BYTES_CEILING;
 
-export default async function parseTask(input: { path: string; text: string }): Promise<FileFacts> {
+/** A file's text, or its UTF-8 bytes (the stage moves them to the worker: no decode or string copy on the main thread). */
+export type ParseTaskInput = { path: string; text: string } | { path: string; bytes: ArrayBuffer };
+
+const decoder = new TextDecoder();
+
+export default async function parseTask(task: ParseTaskInput): Promise<FileFacts> {
+  const input = 'text' in task ? task : { path: task.path, text: decoder.decode(task.bytes) };
   const spec = languageSpecFor(input.path);
   if (!spec) {
     throw new RetraceError('PARSE_FAILED', 'no grammar is registered for this file type', {
