@@ -30,16 +30,12 @@ import type { AtomicFile } from './atomic-file.ts';
 import { encodeStruct, type ThriftStruct } from './thrift.ts';
 import type { BatchSink } from './writers.ts';
 
-export type ParquetCompression = 'zstd' | 'snappy' | 'none';
+import { PAGE_BYTES, ZSTD_LEVEL, type ParquetCompression } from './parquet-settings.ts';
 
-/** The zstd level parquet-wasm used (arrow-rs's default): fast, and the files stay small. */
-export const ZSTD_LEVEL = 1;
-/** Values per data page, about (arrow-rs's default data page size limit). */
-export const PAGE_BYTES = 1024 * 1024;
+export { PAGE_BYTES, ZSTD_LEVEL, type ParquetCompression } from './parquet-settings.ts';
 /** Written as FileMetaData.created_by; fixed, so it never changes the bytes of a shard. */
 export const CREATED_BY = 'retrace shard writer version 1.0.0';
 
-const MAGIC = Buffer.from('PAR1', 'latin1');
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 // parquet.thrift enums
@@ -81,54 +77,69 @@ interface Leaf {
   kind: ValueKind;
 }
 
-interface ChunkMeta {
-  leaf: Leaf;
-  offset: number;
+/** A column chunk's sizes: what the footer says of it beside its offset. */
+export interface ChunkSizes {
+  /** Level entries over its pages. */
   values: number;
+  /** Bytes in the file: page headers + compressed pages. */
   compressed: number;
+  /** Page headers + uncompressed pages. */
   uncompressed: number;
 }
 
-interface RowGroupMeta {
+/** A row group's footer entry without offsets: its column chunks lie back to back in leaf order. */
+export interface RowGroupSizes {
   rows: number;
-  chunks: ChunkMeta[];
+  chunks: ChunkSizes[];
 }
 
-export class ParquetSink implements BatchSink {
+/** One encoded row group: its column chunks' bytes (position independent) and sizes. */
+export interface EncodedRowGroup extends RowGroupSizes {
+  /** One buffer per column chunk, in leaf order. */
+  bytes: Uint8Array[];
+}
+
+/** The leading (and trailing) magic of a Parquet file. */
+export const PARQUET_MAGIC: Uint8Array = Buffer.from('PAR1', 'latin1');
+
+/**
+ * Row groups and footers of one schema and codec. A row group's bytes depend on its rows alone
+ * (a page header holds sizes and counts, never an offset): the file's absolute offsets live only
+ * in the footer, computed from the sizes when the file is laid out as PAR1, the row groups' bytes
+ * in order, the footer, its length and PAR1. So a row group encoded once can be copied into any
+ * file (row-group.ts caches them by content) and the file is the same bytes as one written whole.
+ */
+export class ParquetEncoder {
   private readonly codec: Codec;
   private readonly leaves: Leaf[];
   private readonly schemaElements: ThriftStruct[];
-  private readonly rowGroups: RowGroupMeta[] = [];
-  /** Bytes written so far = the offset of the next one. */
-  private offset = 0;
 
   constructor(
-    private readonly file: AtomicFile,
     private readonly schema: arrow.Schema,
     compression: ParquetCompression,
+    item: string,
   ) {
     const make = Object.hasOwn(CODECS, compression) ? CODECS[compression] : undefined;
     if (make === undefined) {
       throw new RetraceError('CONFIG_INVALID', `unknown Parquet compression "${compression}"`, {
-        item: file.file,
+        item,
         hint: `use one of ${Object.keys(CODECS).join(', ')}`,
       });
     }
     this.codec = make();
-    const { leaves, elements } = parquetSchema(schema, file.file);
+    const { leaves, elements } = parquetSchema(schema, item);
     this.leaves = leaves;
     this.schemaElements = elements;
   }
 
-  async write(batch: arrow.RecordBatch): Promise<void> {
-    if (this.offset === 0) await this.put(MAGIC);
-    // An empty batch becomes no row group (the footer still carries the schema).
-    if (batch.numRows === 0) return;
-    const chunks: ChunkMeta[] = [];
+  /** A non-empty record batch as one row group. */
+  rowGroup(batch: arrow.RecordBatch): EncodedRowGroup {
+    const chunks: ChunkSizes[] = [];
+    const bytes: Uint8Array[] = [];
     for (const leaf of this.leaves) {
       const data = batch.data.children[leaf.field]!;
       const pieces: Uint8Array[] = [];
-      const meta = { leaf, offset: this.offset, values: 0, compressed: 0, uncompressed: 0 };
+      const meta: ChunkSizes = { values: 0, compressed: 0, uncompressed: 0 };
       for (const page of pagesOf(leaf, data)) {
         const compressed = this.codec.compress(page.body);
         const header = encodeStruct({
@@ -142,23 +153,33 @@ export class ParquetSink implements BatchSink {
         meta.uncompressed += header.byteLength + page.body.byteLength;
         meta.compressed += header.byteLength + compressed.byteLength;
       }
-      await this.put(Buffer.concat(pieces));
+      bytes.push(Buffer.concat(pieces));
       chunks.push(meta);
     }
-    this.rowGroups.push({ rows: batch.numRows, chunks });
+    return { rows: batch.numRows, chunks, bytes };
   }
 
-  async finish(rows: number): Promise<void> {
-    if (this.offset === 0) await this.put(MAGIC);
-    const written = this.rowGroups.reduce((n, g) => n + g.rows, 0);
-    if (written !== rows) {
-      throw new RetraceError('STAGE_FAILED', `Parquet writer wrote ${written} rows, expected ${rows}`, { item: this.file.file });
-    }
+  /**
+   * The file's tail for these row groups laid out back to back after the leading PAR1: the
+   * footer (FileMetaData, offsets computed here), its length, PAR1.
+   */
+  footer(groups: readonly RowGroupSizes[]): Uint8Array {
+    if (groups.some((g) => g.chunks.length !== this.leaves.length)) throw new Error(`a row group does not have ${this.leaves.length} column chunks`);
+    let at = PARQUET_MAGIC.byteLength;
+    const placed = groups.map((g) => ({
+      rows: g.rows,
+      chunks: g.chunks.map((c) => {
+        const offset = at;
+        at += c.compressed;
+        return { ...c, offset };
+      }),
+    }));
+    const rows = groups.reduce((n, g) => n + g.rows, 0);
     const footer = encodeStruct({
       1: { i32: 1 },
       2: { list: { struct: this.schemaElements } },
       3: { i64: rows },
-      4: { list: { struct: this.rowGroups.map((g, ordinal) => this.rowGroupStruct(g, ordinal)) } },
+      4: { list: { struct: placed.map((g, ordinal) => this.rowGroupStruct(g, ordinal)) } },
       5: { list: { struct: [{ 1: { string: 'ARROW:schema' }, 2: { string: arrowSchemaEntry(this.schema) } }] } },
       6: { string: CREATED_BY },
       // TYPE_ORDER for every leaf, as arrow-rs writes it.
@@ -166,19 +187,20 @@ export class ParquetSink implements BatchSink {
     });
     const tail = Buffer.alloc(8);
     tail.writeUInt32LE(footer.byteLength, 0);
-    MAGIC.copy(tail, 4);
-    await this.put(Buffer.concat([footer, tail]));
+    Buffer.from(PARQUET_MAGIC).copy(tail, 4);
+    return Buffer.concat([footer, tail]);
   }
 
-  private rowGroupStruct(g: RowGroupMeta, ordinal: number): ThriftStruct {
-    const columns = g.chunks.map(
-      (c): ThriftStruct => ({
+  private rowGroupStruct(g: { rows: number; chunks: Array<ChunkSizes & { offset: number }> }, ordinal: number): ThriftStruct {
+    const columns = g.chunks.map((c, k): ThriftStruct => {
+      const leaf = this.leaves[k]!;
+      return {
         2: { i64: c.offset },
         3: {
           struct: {
-            1: { i32: c.leaf.kind === 'utf8' ? TYPE.BYTE_ARRAY : TYPE.INT32 },
-            2: { list: { i32: c.leaf.list ? [ENCODING.PLAIN, ENCODING.RLE] : [ENCODING.PLAIN] } },
-            3: { list: { string: c.leaf.list ? [c.leaf.name, 'list', 'item'] : [c.leaf.name] } },
+            1: { i32: leaf.kind === 'utf8' ? TYPE.BYTE_ARRAY : TYPE.INT32 },
+            2: { list: { i32: leaf.list ? [ENCODING.PLAIN, ENCODING.RLE] : [ENCODING.PLAIN] } },
+            3: { list: { string: leaf.list ? [leaf.name, 'list', 'item'] : [leaf.name] } },
             4: { i32: this.codec.id },
             5: { i64: c.values },
             6: { i64: c.uncompressed },
@@ -186,8 +208,8 @@ export class ParquetSink implements BatchSink {
             9: { i64: c.offset },
           },
         },
-      }),
-    );
+      };
+    });
     return {
       1: { list: { struct: columns } },
       2: { i64: g.chunks.reduce((n, c) => n + c.uncompressed, 0) },
@@ -197,10 +219,44 @@ export class ParquetSink implements BatchSink {
       7: { i16: ordinal },
     };
   }
+}
 
-  private async put(bytes: Uint8Array): Promise<void> {
-    await this.file.write(bytes);
-    this.offset += bytes.byteLength;
+/** A Parquet file written record batch by record batch (the packed layout's path, and tests). */
+export class ParquetSink implements BatchSink {
+  private readonly encoder: ParquetEncoder;
+  private readonly rowGroups: RowGroupSizes[] = [];
+  private started = false;
+
+  constructor(
+    private readonly file: AtomicFile,
+    schema: arrow.Schema,
+    compression: ParquetCompression,
+  ) {
+    this.encoder = new ParquetEncoder(schema, compression, file.file);
+  }
+
+  async write(batch: arrow.RecordBatch): Promise<void> {
+    await this.start();
+    // An empty batch becomes no row group (the footer still carries the schema).
+    if (batch.numRows === 0) return;
+    const g = this.encoder.rowGroup(batch);
+    for (const b of g.bytes) await this.file.write(b);
+    this.rowGroups.push({ rows: g.rows, chunks: g.chunks });
+  }
+
+  async finish(rows: number): Promise<void> {
+    await this.start();
+    const written = this.rowGroups.reduce((n, g) => n + g.rows, 0);
+    if (written !== rows) {
+      throw new RetraceError('STAGE_FAILED', `Parquet writer wrote ${written} rows, expected ${rows}`, { item: this.file.file });
+    }
+    await this.file.write(this.encoder.footer(this.rowGroups));
+  }
+
+  private async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.file.write(PARQUET_MAGIC);
   }
 }
 
