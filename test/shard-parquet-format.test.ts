@@ -23,6 +23,9 @@ import type { DocSlice } from '../stages/shard/plan.ts';
 import type { TaskPool } from '../src/pool.ts';
 import type { ContentHash } from '../src/hash.ts';
 import { createHash } from 'node:crypto';
+import { parquetSchemaOf } from '../stages/shard/parquet-arrow.ts';
+import { DOCUMENTS_PARQUET } from '../stages/shard/documents-parquet.ts';
+import { documentsLayout } from '../stages/shard/layout.ts';
 import { queryShards, sqlPath } from './helpers/duckdb.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'retrace-pq-'));
@@ -142,6 +145,10 @@ test('empty shard: schema and ARROW:schema, no row group', async () => {
   assert.equal(m, { rows: 0, groups: 0, created_by: 'retrace shard writer version 1.0.0' });
 });
 
+test("the documents layout's Parquet schema as data (no apache-arrow in row-group workers) is layout.ts's", () => {
+  assert.equal(parquetSchemaOf(documentsLayout.schema, 'test'), DOCUMENTS_PARQUET);
+});
+
 test('a file laid out from cached row groups (the shard stage) is the bytes the writer writes whole', async () => {
   // The row-group task and the store's layout, in this thread: a pool that runs the task module here.
   const pool: TaskPool = { threads: 1, run: async <T>(url: string, payload: unknown) => ((await import(url)).default(payload) as Promise<T>), close: async () => undefined };
@@ -165,14 +172,14 @@ test('a file laid out from cached row groups (the shard stage) is the bytes the 
     refs.push({ rows: r.rows, tokens: r.tokens, chunks: r.chunks, blob: `g${k}` as ContentHash, bytes: r.bytes.byteLength });
   });
   const store = new ShardStore(join(dir, 'store'));
-  const f = await store.assemble('test', refs, 'zstd', pool, read);
+  const f = await store.assemble('test', refs, 'zstd', read);
   const whole = readFileSync(join(dir, 'docs-zstd.parquet'));
   assert.is(f.rows, docs.length);
   assert.is(f.tokens, docs.reduce((n, d) => n + d.inputIds.length, 0));
   assert.is(f.sha256, createHash('sha256').update(whole).digest('hex'));
   assert.ok(readFileSync(store.pathOf(f.sha256, 'parquet')).equals(whole), 'byte for byte the writer\'s file of row groups of 32');
   // An empty shard: no row group, the same file as the writer's.
-  const empty = await store.assemble('empty', [], 'zstd', pool, read);
+  const empty = await store.assemble('empty', [], 'zstd', read);
   assert.ok(readFileSync(store.pathOf(empty.sha256, 'parquet')).equals(readFileSync(join(dir, 'empty.parquet'))), 'empty shard');
 });
 

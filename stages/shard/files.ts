@@ -33,9 +33,9 @@ import { AtomicFile } from './atomic-file.ts';
 import type { EncodedRowGroupResult, RowGroupTask } from './row-group-task.ts';
 import type { FeedMessage, ShardTask, ShardTaskResult } from './task.ts';
 import { TOKENIZE_YOUNG_GENERATION_MB } from '../tokenize/stage.ts';
-import type { ParquetCompression, RowGroupSizes } from './parquet.ts';
-
-const PARQUET_MAGIC = Buffer.from('PAR1', 'latin1');
+import type { ParquetCompression } from './parquet-settings.ts';
+import { PARQUET_MAGIC, parquetFooter, type RowGroupSizes } from './parquet-footer.ts';
+import { DOCUMENTS_PARQUET } from './documents-parquet.ts';
 
 const TASK = new URL('./task.ts', import.meta.url).href;
 const INCOMING = '.incoming-';
@@ -136,15 +136,15 @@ export class ShardStore {
   }
 
   /**
-   * Lays out a Parquet shard of cached row groups (row-group.ts) in the store: PAR1, each row
-   * group's bytes (read by blob hash, in order), the footer the pool computes from their sizes,
-   * SHA-256 taken while writing. On this thread: it only copies bytes (measured, issue 17: ~10 ms
-   * for a 2M-token shard, where a worker would add a copy of every row group to the copy).
+   * Lays out a Parquet shard of the documents layout from cached row groups (row-group.ts) in the
+   * store: PAR1, each row group's bytes (read by blob hash, in order), the footer computed from
+   * their sizes (parquet-footer.ts), SHA-256 taken while writing. On this thread: it only copies
+   * bytes and needs neither apache-arrow nor a codec; a worker would add a copy of every row group.
    */
-  async assemble(item: string, groups: readonly RowGroupRef[], compression: ParquetCompression, pool: TaskPool, read: (h: ContentHash) => Promise<Uint8Array>, uses?: (bytes: Uint8Array) => Promise<unknown>): Promise<ShardFile> {
+  async assemble(item: string, groups: readonly RowGroupRef[], compression: ParquetCompression, read: (h: ContentHash) => Promise<Uint8Array>, uses?: (bytes: Uint8Array) => Promise<unknown>): Promise<ShardFile> {
     mkdirSync(this.dir, { recursive: true });
     const tmp = join(this.dir, `${INCOMING}${tempTag()}.parquet`);
-    const footer = parquetFooter(pool, item, compression, groups);
+    const footer = parquetFooter(DOCUMENTS_PARQUET, compression, groups);
     const file = await AtomicFile.create(tmp);
     try {
       await file.write(PARQUET_MAGIC);
@@ -154,12 +154,11 @@ export class ShardStore {
         if (bytes.byteLength !== g.bytes) throw new RetraceError('CACHE_BLOB_MISSING', `row group blob ${g.blob} has ${bytes.byteLength} bytes, its record says ${g.bytes}`, { item, hint: 'run `retrace cache verify --repair`, then build again' });
         await file.write(bytes);
       }
-      await file.write(await footer);
+      await file.write(footer);
       const done = await file.commit();
       renameSync(tmp, this.pathOf(done.sha256, 'parquet'));
       return { sha256: done.sha256, bytes: done.bytes, rows: groups.reduce((n, g) => n + g.rows, 0), tokens: groups.reduce((n, g) => n + g.tokens, 0), groups: [...groups] };
     } catch (err) {
-      await footer.catch(() => undefined);
       await file.abort();
       throw err;
     } finally {
@@ -178,18 +177,12 @@ export interface RowGroupRef extends RowGroupSizes {
 
 const ROW_GROUP_TASK = new URL('./row-group-task.ts', import.meta.url).href;
 
-/** The footer (and closing PAR1) of a documents-layout Parquet file of these row groups, computed in the pool. */
-export function parquetFooter(pool: TaskPool, item: string, compression: ParquetCompression, groups: readonly RowGroupSizes[]): Promise<Uint8Array> {
-  const task: RowGroupTask = { kind: 'footer', item, compression, groups: groups.map((g) => ({ rows: g.rows, chunks: g.chunks })) };
-  return pool.run<Uint8Array>(ROW_GROUP_TASK, task, { item });
-}
-
 /** Encodes one row group of the documents layout in the pool: its rows are streamed as for a shard. */
 export async function encodeRowGroup(pool: TaskPool, item: string, slices: readonly DocSlice[], compression: ParquetCompression, read: (h: ContentHash) => Promise<Uint8Array>): Promise<EncodedRowGroupResult> {
   const { port1, port2 } = new MessageChannel();
   const fed = feedSlices(port1, item, slices, true, read);
   try {
-    const task: RowGroupTask = { kind: 'encode', port: port2, item, compression };
+    const task: RowGroupTask = { port: port2, item, compression };
     return await pool.run<EncodedRowGroupResult>(ROW_GROUP_TASK, task, { transfer: [port2 as never], item, youngGenerationMb: TOKENIZE_YOUNG_GENERATION_MB });
   } finally {
     await fed.close();

@@ -88,7 +88,7 @@ export const shardStage = defineStage<ShardInput, ShardFile>({
   run: async (i, ctx) => {
     if (!fromRowGroups(i.settings)) return i.store.write(ctx.item, i.slices, i.settings, i.last, ctx.pool, (h) => ctx.getBlob(h), (b) => ctx.putBlob(b));
     const groups = await Promise.all(planRowGroups(i.slices, i.settings).map((slices) => i.rowGroup({ slices, compression: i.settings.compression })));
-    return i.store.assemble(ctx.item, groups, i.settings.compression, ctx.pool, (h) => ctx.getBlob(h), (b) => ctx.putBlob(b));
+    return i.store.assemble(ctx.item, groups, i.settings.compression, (h) => ctx.getBlob(h), (b) => ctx.putBlob(b));
   },
 });
 
@@ -144,7 +144,7 @@ export async function writeShards(run: PipelineRun, docs: Array<TokenizedRef & {
           const item = shardItem(input.slices);
           const groups = fileOf.get(shard.file)?.groups;
           // From the record's row groups when it has them (a copy of cached bytes), else encoded again.
-          const got = groups && fromRowGroups(out) ? await store.assemble(item, groups, out.compression, run.pool, (h) => run.blobs.get(h)) : await store.write(item, input.slices, out, input.last, run.pool, (h) => run.blobs.get(h));
+          const got = groups && fromRowGroups(out) ? await store.assemble(item, groups, out.compression, (h) => run.blobs.get(h)) : await store.write(item, input.slices, out, input.last, run.pool, (h) => run.blobs.get(h));
           written++;
           if (got.sha256 !== shard.sha256 || got.bytes !== shard.bytes) throw shardMismatch(item, shard, got);
           src = store.pathOf(got.sha256, out.format);
