@@ -8,13 +8,17 @@
  * the previous version without reading or encoding them. Files no version links to any more
  * (link count 1) are swept at the start of the next build that shards.
  *
- * The cache keeps what re-makes a shard, not its bytes: the shard stage's record (key: the exact
- * document slices and settings; output: SHA-256, size, rows, tokens) whose refs are the documents'
- * token, mask and text blobs, so a hit guarantees they are there and the version's closure (what
- * `cache push/pull/export` carry, a merged version's too) holds them. A version whose file is missing from the store (a fresh datasets folder, `merge` on
- * another machine, a deleted or damaged file) has the shard encoded again from those blobs; the
- * writers are deterministic, and a re-made file whose SHA-256 differs from the record's is an
- * error (SHARD_MISMATCH), never a silently different version.
+ * The cache keeps what re-makes a shard, not the file: the shard stage's record (key: the exact
+ * document slices and settings; output: SHA-256, size, rows, tokens, and for documents-layout
+ * Parquet its row groups) whose refs are the row groups' blobs (their encoded bytes: row-group.ts)
+ * or, for Arrow IPC and packed shards, the documents' token, mask and text blobs. So a hit
+ * guarantees they are there and the version's closure (what `cache push/pull/export` carry, a
+ * merged version's too) holds them. A version whose file is missing from the store (a fresh
+ * datasets folder, a warm build from a shared cache, `merge` on another machine, a deleted or
+ * damaged file) has the file laid out again from the row groups' bytes (`assemble`: a copy), or
+ * encoded again from the documents' blobs (`write`); both are deterministic, and a re-made file
+ * whose SHA-256 differs from the record's is an error (SHARD_MISMATCH), never a silently
+ * different version.
  *
  * Hard links share one inode: a shard edited in place (not replaced) inside one version folder is
  * edited in every version that links it. `dataset verify` finds it, and `build --recheck` (or a

@@ -4,10 +4,14 @@
  * counts and document ids alone. Each shard's key lists exactly the content it holds and the
  * settings that shape its bytes, never its position, so a shard whose documents did not change
  * is a cache hit wherever it lands in the version, and a changed document re-writes only the
- * shard holding it. Shards are encoded in worker threads, in parallel, their rows streamed to the
- * worker one document at a time; the file is written once, into the dataset's shard store, and
- * linked into the version folder (files.ts). The cache record holds the file's SHA-256, size,
- * rows and tokens: what the manifest needs, and what a re-made file is checked against.
+ * shard holding it. A Parquet shard of the documents layout is cut into row groups the same way
+ * (plan.ts planRowGroups), each an item of the row-group stage (row-group.ts: encoded in a worker,
+ * its bytes cached), and the file is laid out from their bytes on this thread, so a changed
+ * document re-encodes only its row group. Other shards (Arrow IPC, packed) are encoded whole in
+ * worker threads, in parallel, their rows streamed to the worker one document at a time. The file
+ * is written once, into the dataset's shard store, and linked into the version folder (files.ts).
+ * The cache record holds the file's SHA-256, size, rows and tokens (what the manifest needs, and
+ * what a re-made file is checked against) and its row groups (what re-makes it by copying).
  */
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -17,7 +21,7 @@ import { canonicalJson } from '../../src/key.ts';
 import type { OutputShard, PipelineRun } from '../../src/pipeline.ts';
 import type { TokenizedRef } from '../tokenize/stage.ts';
 import { ShardStore, linkInto, shardMismatch, type ShardFile, type ShardFileSettings } from './files.ts';
-import { NOASSERTION, planDocumentShards, planPackedShards, planRowGroups, rowGroupTarget, type DocSlice } from './plan.ts';
+import { planDocumentShards, planPackedShards, planRowGroups, rowGroupTarget, type DocSlice } from './plan.ts';
 import { rowGroupStage, sliceIdentity, type RowGroupInput } from './row-group.ts';
 import type { RowGroupRef } from './files.ts';
 
