@@ -37,7 +37,7 @@ const docs: TokenizedDoc[] = Array.from({ length: 120 }, (_, d) => {
   const inputIds = new Int32Array(n);
   for (let i = 0; i < n; i++) inputIds[i] = (d * 7919 + i * 104729) % 128256;
   const lossMask = Uint8Array.from(inputIds, (_, i) => (i % 5 === 0 ? 0 : 1));
-  const text = d === 41 ? 'é'.repeat(PAGE_BYTES) : `// fichier ${d} ✓ 🙂\n${'const x = 1;\n'.repeat(d)}`;
+  const text = d === 41 ? 'é'.repeat(PAGE_BYTES) : d === 42 ? '\uFEFF// starts with a BOM\n' : `// fichier ${d} ✓ 🙂\n${'const x = 1;\n'.repeat(d)}`;
   return { id: `repo-${d % 4}/file-${d}.js`, repo: `repo-${d % 4}`, license: d % 2 ? 'MIT' : 'NOASSERTION', text, inputIds, lossMask };
 });
 const seqs: PackedSequence[] = [

@@ -7,8 +7,20 @@
  * bytes against the Arrow writer's.
  */
 import { concatLists, listOffsets, utf8Buffers } from './buffers.ts';
-import type { TokenizedDoc } from './layout.ts';
 import type { ColumnData, ParquetSchema } from './parquet.ts';
+
+/**
+ * A row of the documents layout as the row-group worker holds it: layout.ts's TokenizedDoc with
+ * the text as the UTF-8 bytes the main thread sent, never decoded to a string and encoded again.
+ */
+export interface DocumentRow {
+  id: string;
+  repo: string;
+  license: string;
+  text: Uint8Array;
+  inputIds: Int32Array;
+  lossMask: Uint8Array;
+}
 
 /** documentsLayout.schema as the encoder sees it; arrowSchema: its IPC schema message, base64 (parquet-arrow.ts arrowSchemaEntry). */
 export const DOCUMENTS_PARQUET: ParquetSchema = {
@@ -32,19 +44,29 @@ function utf8Column(values: readonly string[]): ColumnData {
   return column(values.length, { valueOffsets: offsets, values: data });
 }
 
-function listColumn<A extends Int32Array | Uint8Array>(lists: readonly A[], make: (n: number) => A): ColumnData {
+/** Values back to back, and their offsets: a list's items, or (bytes) a string column's UTF-8. */
+function concatenated<A extends Int32Array | Uint8Array>(lists: readonly A[], make: (n: number) => A): { offsets: Int32Array; values: A } {
   const offsets = listOffsets(lists.length, (i) => lists[i]!.length);
-  const values = concatLists(lists, make(offsets[lists.length]!), offsets);
+  return { offsets, values: concatLists(lists, make(offsets[lists.length]!), offsets) };
+}
+
+function listColumn<A extends Int32Array | Uint8Array>(lists: readonly A[], make: (n: number) => A): ColumnData {
+  const { offsets, values } = concatenated(lists, make);
   return column(lists.length, { valueOffsets: offsets, children: [column(values.length, { values })] });
 }
 
+function utf8BytesColumn(texts: readonly Uint8Array[]): ColumnData {
+  const { offsets, values } = concatenated(texts, (n) => new Uint8Array(n));
+  return column(texts.length, { valueOffsets: offsets, values });
+}
+
 /** A row group's columns, in DOCUMENTS_PARQUET's field order: what documentsLayout.toBatch holds. */
-export function documentColumns(docs: readonly TokenizedDoc[]): ColumnData[] {
+export function documentColumns(docs: readonly DocumentRow[]): ColumnData[] {
   return [
     utf8Column(docs.map((d) => d.id)),
     utf8Column(docs.map((d) => d.repo)),
     utf8Column(docs.map((d) => d.license)),
-    utf8Column(docs.map((d) => d.text)),
+    utf8BytesColumn(docs.map((d) => d.text)),
     listColumn(docs.map((d) => d.inputIds), (n) => new Int32Array(n)),
     listColumn(docs.map((d) => d.lossMask), (n) => new Uint8Array(n)),
     column(docs.length, { values: Int32Array.from(docs, (d) => d.inputIds.length) }),

@@ -5,7 +5,8 @@
  * loaded (documents-parquet.ts builds the columns).
  */
 import type { MessagePort } from 'node:worker_threads';
-import { docOf, feed } from './task.ts';
+import { feed } from './task.ts';
+import type { DocumentRow } from './documents-parquet.ts';
 import type { ChunkSizes, ParquetCompression, ParquetEncoder } from './parquet.ts';
 
 export interface RowGroupTask {
@@ -40,8 +41,9 @@ export default async function rowGroupTask(task: RowGroupTask): Promise<EncodedR
     const encoder = await encoderFor(task.compression, task.item);
     const { documentColumns } = await import('./documents-parquet.ts');
     const next = feed(task.port);
-    const docs = [];
-    for (let m = await next(); m; m = await next()) docs.push(docOf(m, true));
+    const docs: DocumentRow[] = [];
+    // The text stays the UTF-8 bytes it came as: the text column holds exactly them.
+    for (let m = await next(); m; m = await next()) docs.push({ id: m.id, repo: m.repo, license: m.license, text: new Uint8Array(m.text), inputIds: new Int32Array(m.ids), lossMask: new Uint8Array(m.mask) });
     if (docs.length === 0) throw new Error(`row group ${task.item} has no rows`);
     const g = encoder.rowGroup(documentColumns(docs), docs.length);
     return { rows: g.rows, tokens: docs.reduce((n, d) => n + d.inputIds.length, 0), chunks: g.chunks, bytes: Buffer.concat(g.bytes) };

@@ -66,9 +66,10 @@ export function feed(port: MessagePort): () => Promise<SliceMessage | undefined>
   };
 }
 
-const utf8 = new TextDecoder();
+// ignoreBOM: a text starting with U+FEFF keeps it, as the row-group path (raw UTF-8 bytes) does.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
-export function docOf(m: SliceMessage, withText: boolean): TokenizedDoc {
+function docOf(m: SliceMessage, withText: boolean): TokenizedDoc {
   return { id: m.id, repo: m.repo, license: m.license, text: withText ? utf8.decode(m.text) : '', inputIds: new Int32Array(m.ids), lossMask: new Uint8Array(m.mask) };
 }
 
