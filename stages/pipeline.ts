@@ -40,6 +40,7 @@ import { tokenizeStage, type TokenizedRef } from './tokenize/stage.ts';
 import { llama3TokenizerId } from './tokenize/llama3.ts';
 import { datasetCard } from './shard/card.ts';
 import { shardStage, writeShards } from './shard/stage.ts';
+import { rowGroupStage } from './shard/row-group.ts';
 import { resolveSettings, type ResolvedSettings } from './settings.ts';
 import { llmSummary, renderTrajectory, trajectoryPins, trajectoryStages } from './trajectory.ts';
 import type { RenderedDoc } from './render/document.ts';
@@ -58,7 +59,7 @@ import type { ErrorCode } from '../src/errors.ts';
 
 type PipelineRun = EngineRun<PipelineConfig>;
 
-export const stages = [ingestStage, ...hygieneStages, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, shardStage, sourceMemoStage, sourceContentMemoStage] as const;
+export const stages = [ingestStage, ...hygieneStages, parseStage, graphStage, renderRawStage, ...trajectoryStages(), ...searchStages(), tokenizeStage, rowGroupStage, shardStage, sourceMemoStage, sourceContentMemoStage] as const;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 

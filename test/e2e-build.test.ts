@@ -80,6 +80,8 @@ test('changing one file recomputes only what depends on it, and explain names th
   assert.is(r.code, 0, r.stderr);
   const c = computed(r.json);
   assert.equal({ ingest: c.ingest, parse: c.parse, graph: c.graph, render: c.render, tokenize: c.tokenize, shard: c.shard }, { ingest: 1, parse: 1, graph: 0, render: 1, tokenize: 1, shard: 1 });
+  // + the one Parquet row group holding the changed document (stages/shard/row-group.ts).
+  assert.is(c['row-group'], 1);
   // + the changed file's secret scan (hygiene, a per-file item keyed by its content).
   assert.is(c['hygiene-secrets'], 1);
   // + the changed source's hygiene-scan memos (one keyed by its stat stamp, one by its content:
@@ -90,7 +92,7 @@ test('changing one file recomputes only what depends on it, and explain names th
   assert.is(c.source, 1);
   assert.is(c['source-content'], 1);
   assert.is(r.json.stages.source.cached, 1);
-  assert.is(Object.values(c).reduce((a, b) => a + b, 0), 10, 'no other stage computed anything');
+  assert.is(Object.values(c).reduce((a, b) => a + b, 0), 11, 'no other stage computed anything');
   assert.is.not(r.json.version, first.version);
   const ex = p.run(['explain', 'beta:src/greet.mjs', '--json']);
   assert.is(ex.code, 0, ex.stderr);

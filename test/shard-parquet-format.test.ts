@@ -18,6 +18,14 @@ import type { PackedSequence, TokenizedDoc } from '../stages/shard/layout.ts';
 import { PAGE_BYTES } from '../stages/shard/parquet.ts';
 import { encodeStruct } from '../stages/shard/thrift.ts';
 import { openShardWriter, type ShardWriterOptions } from '../stages/shard/writers.ts';
+import { encodeRowGroup, ShardStore, type RowGroupRef } from '../stages/shard/files.ts';
+import type { DocSlice } from '../stages/shard/plan.ts';
+import type { TaskPool } from '../src/pool.ts';
+import type { ContentHash } from '../src/hash.ts';
+import { createHash } from 'node:crypto';
+import { parquetSchemaOf } from '../stages/shard/parquet-arrow.ts';
+import { DOCUMENTS_PARQUET } from '../stages/shard/documents-parquet.ts';
+import { documentsLayout } from '../stages/shard/layout.ts';
 import { queryShards, sqlPath } from './helpers/duckdb.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'retrace-pq-'));
@@ -29,7 +37,7 @@ const docs: TokenizedDoc[] = Array.from({ length: 120 }, (_, d) => {
   const inputIds = new Int32Array(n);
   for (let i = 0; i < n; i++) inputIds[i] = (d * 7919 + i * 104729) % 128256;
   const lossMask = Uint8Array.from(inputIds, (_, i) => (i % 5 === 0 ? 0 : 1));
-  const text = d === 41 ? 'é'.repeat(PAGE_BYTES) : `// fichier ${d} ✓ 🙂\n${'const x = 1;\n'.repeat(d)}`;
+  const text = d === 41 ? 'é'.repeat(PAGE_BYTES) : d === 42 ? '\uFEFF// starts with a BOM\n' : `// fichier ${d} ✓ 🙂\n${'const x = 1;\n'.repeat(d)}`;
   return { id: `repo-${d % 4}/file-${d}.js`, repo: `repo-${d % 4}`, license: d % 2 ? 'MIT' : 'NOASSERTION', text, inputIds, lossMask };
 });
 const seqs: PackedSequence[] = [
@@ -135,6 +143,44 @@ test('empty shard: schema and ARROW:schema, no row group', async () => {
   assert.equal(schemaOf(got).metadata, { 'retrace.layout': 'documents' });
   const [m] = await queryShards(`SELECT num_rows::INT AS rows, num_row_groups::INT AS groups, created_by FROM parquet_file_metadata(${sqlPath(pq)})`);
   assert.equal(m, { rows: 0, groups: 0, created_by: 'retrace shard writer version 1.0.0' });
+});
+
+test("the documents layout's Parquet schema as data (no apache-arrow in row-group workers) is layout.ts's", () => {
+  assert.equal(parquetSchemaOf(documentsLayout.schema, 'test'), DOCUMENTS_PARQUET);
+});
+
+test('a file laid out from cached row groups (the shard stage) is the bytes the writer writes whole', async () => {
+  // The row-group task and the store's layout, in this thread: a pool that runs the task module here.
+  const pool: TaskPool = { threads: 1, run: async <T>(url: string, payload: unknown) => ((await import(url)).default(payload) as Promise<T>), close: async () => undefined };
+  const blobs = new Map<string, Uint8Array>();
+  const refs: RowGroupRef[] = [];
+  const slices: DocSlice[] = docs.map((d) => {
+    const h = (kind: string, bytes: Uint8Array) => {
+      const key = `${kind}:${d.id}`;
+      blobs.set(key, bytes);
+      return key as ContentHash;
+    };
+    const ids = new Uint8Array(d.inputIds.buffer, d.inputIds.byteOffset, d.inputIds.byteLength);
+    return { doc: { id: d.id, repo: d.repo, license: d.license, text: h('t', Buffer.from(d.text)), ids: h('i', ids), mask: h('m', d.lossMask), tokens: d.inputIds.length, trained: 0 }, start: 0, end: d.inputIds.length };
+  });
+  const read = async (h: ContentHash) => blobs.get(h)!;
+  // Encoded last row group first: a row group's bytes do not depend on where it lands.
+  const encoded = [];
+  for (const a of [96, 64, 32, 0]) encoded.unshift(await encodeRowGroup(pool, 'test', slices.slice(a, a + 32), 'zstd', read));
+  encoded.forEach((r, k) => {
+    blobs.set(`g${k}`, r.bytes);
+    refs.push({ rows: r.rows, tokens: r.tokens, chunks: r.chunks, blob: `g${k}` as ContentHash, bytes: r.bytes.byteLength });
+  });
+  const store = new ShardStore(join(dir, 'store'));
+  const f = await store.assemble('test', refs, 'zstd', read);
+  const whole = readFileSync(join(dir, 'docs-zstd.parquet'));
+  assert.is(f.rows, docs.length);
+  assert.is(f.tokens, docs.reduce((n, d) => n + d.inputIds.length, 0));
+  assert.is(f.sha256, createHash('sha256').update(whole).digest('hex'));
+  assert.ok(readFileSync(store.pathOf(f.sha256, 'parquet')).equals(whole), 'byte for byte the writer\'s file of row groups of 32');
+  // An empty shard: no row group, the same file as the writer's.
+  const empty = await store.assemble('empty', [], 'zstd', read);
+  assert.ok(readFileSync(store.pathOf(empty.sha256, 'parquet')).equals(readFileSync(join(dir, 'empty.parquet'))), 'empty shard');
 });
 
 test('pyarrow and Hugging Face datasets read the shards (where the Python found has them)', () => {

@@ -4,7 +4,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { docOrder, planDocumentShards, shardBounds, type DocSlice } from '../stages/shard/plan.ts';
+import { docOrder, idUnit, rowGroupUnit, MAX_ROW_GROUP_TOKENS, MAX_TOKEN_BYTES, planDocumentShards, planRowGroups, rowGroupTarget, shardBounds, type DocSlice } from '../stages/shard/plan.ts';
+import { loadLlama3Vocab } from '../stages/tokenize/vocab.ts';
 import type { TokenizedRef } from '../stages/tokenize/stage.ts';
 import type { ContentHash } from '../src/hash.ts';
 
@@ -74,6 +75,69 @@ test('an added or removed repository changes only the shards near it', () => {
   const removed = planDocumentShards(docs.filter((d) => d.id !== 'pkg-1200'), SETTINGS);
   assert.ok(removed.filter((s) => !old.has(contentOf(s))).length <= 3, 'a removed repository likewise');
   assert.ok(before.length > 50, `a corpus of many shards: ${before.length}`);
+});
+
+/** Row groups of every shard of a plan: restarted at each shard's start. */
+const RG = { shardTokens: 20_000, rowGroupRows: 100_000 };
+const groupsOf = (plan: DocSlice[][], s = RG) => plan.flatMap((shard) => planRowGroups(shard, s));
+
+test('row groups: every slice of the shard once, in order; sizes within the bounds; not aligned with shard boundaries', () => {
+  const docs = corpus(2000);
+  const shards = planDocumentShards(docs, SETTINGS);
+  const target = rowGroupTarget(RG.shardTokens);
+  for (const shard of shards) {
+    const groups = planRowGroups(shard, RG);
+    assert.equal(groups.flat(), shard, 'the shard, cut');
+    const sizes = groups.map((g) => g.reduce((n, s) => n + s.end - s.start, 0));
+    sizes.forEach((n, k) => assert.ok(n <= 2 * target || groups[k]!.length === 1, `row group ${k}: ${n} tokens over ${2 * target}`));
+    sizes.slice(0, -1).forEach((n, k) => assert.ok(n >= Math.floor(target / 4), `row group ${k}: ${n} tokens under ${target / 4}`));
+  }
+  const groups = groupsOf(shards);
+  const mean = groups.reduce((n, g) => n + g.reduce((m, s) => m + s.end - s.start, 0), 0) / groups.length;
+  assert.ok(mean > target * 0.5 && mean < target * 1.5, `mean ${mean.toFixed(0)} near ${target}`);
+  assert.ok(groups.length > shards.length * 4, `several row groups per shard: ${groups.length} for ${shards.length} shards`);
+  // Salted: row groups end on documents whose row-group hash is low, not on those whose shard hash is.
+  const all = [...docs].sort(docOrder).map((d) => ({ doc: d, start: 0, end: d.tokens }));
+  const ends = planRowGroups(all, { shardTokens: 80_000, rowGroupRows: 100_000 }).slice(0, -1).map((g) => g.at(-1)!.doc.id);
+  const meanOf = (f: (id: string) => number) => ends.reduce((n, id) => n + f(id), 0) / ends.length;
+  assert.ok(ends.length > 20 && meanOf(rowGroupUnit) < 0.2, `row-group ends: mean row-group hash ${meanOf(rowGroupUnit).toFixed(2)}`);
+  assert.ok(meanOf(idUnit) > 0.35 && meanOf(idUnit) < 0.65, `row-group ends: mean shard hash ${meanOf(idUnit).toFixed(2)}, independent`);
+});
+
+test('row groups: a few tokens more in one document change only the row group holding it', () => {
+  const docs = corpus(2000);
+  const before = groupsOf(planDocumentShards(docs, SETTINGS));
+  const old = contents(before);
+  for (const k of [3, 400, 999, 1500, 1998]) {
+    const edited = docs.map((d, i) => (i === k ? doc(d.id, d.tokens + 3) : d));
+    const after = groupsOf(planDocumentShards(edited, SETTINGS));
+    const changed = after.filter((g) => !old.has(contentOf(g)));
+    assert.is(after.length, before.length);
+    assert.is(changed.length, 1, `edit of ${docs[k]!.id}`);
+    assert.ok(changed[0]!.some((s) => s.doc.id === docs[k]!.id));
+  }
+});
+
+test('row groups: forced cuts at rowGroupRows rows and at the size bound; a huge document alone', () => {
+  const small = Array.from({ length: 50 }, (_, k) => doc(`d${String(k).padStart(3, '0')}`, 1));
+  const groups = planRowGroups(planDocumentShards(small, { shardTokens: 1_000_000, seqLen: 1 }).flat(), { shardTokens: 1_000_000, rowGroupRows: 7 });
+  assert.ok(groups.every((g) => g.length <= 7), `at most 7 rows: ${groups.map((g) => g.length)}`);
+  assert.equal(groups.flat().map((s) => s.doc.id), small.map((d) => d.id));
+  // A shard target so large that the size bound (not 2 x target) cuts: at most MAX_ROW_GROUP_TOKENS tokens.
+  const big = Array.from({ length: 40 }, (_, k) => doc(`b${String(k).padStart(3, '0')}`, 1_000_000));
+  const cut = planRowGroups(big.map((d) => ({ doc: d, start: 0, end: d.tokens })), { shardTokens: 10 ** 9, rowGroupRows: 100_000 });
+  assert.ok(cut.length >= 5, `cut by size: ${cut.length}`);
+  for (const g of cut) assert.ok(g.reduce((n, s) => n + s.end - s.start, 0) <= MAX_ROW_GROUP_TOKENS);
+  const alone = planRowGroups([doc('a', 10), doc('b', MAX_ROW_GROUP_TOKENS + 5), doc('c', 10)].map((d) => ({ doc: d, start: 0, end: d.tokens })), { shardTokens: 10 ** 9, rowGroupRows: 100_000 });
+  assert.equal(alone.map((g) => g.map((s) => s.doc.id)), [['a'], ['b'], ['c']]);
+});
+
+test("the size bound holds for Llama-3: no token decodes to more than MAX_TOKEN_BYTES bytes", async () => {
+  const vocab = await loadLlama3Vocab();
+  let longest = 0;
+  for (const t of vocab.tokenBytes) if (t && t.length > longest) longest = t.length;
+  assert.ok(longest > 16 && longest <= MAX_TOKEN_BYTES, `longest token ${longest} bytes`);
+  assert.ok(MAX_ROW_GROUP_TOKENS * (MAX_TOKEN_BYTES + 5) <= 2 ** 30, 'one row group: at most 1 GiB of text, ids and mask');
 });
 
 test.run();

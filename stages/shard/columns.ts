@@ -5,6 +5,7 @@
  * Every column and list item is non-nullable: a shard row never has a missing value.
  */
 import * as arrow from 'apache-arrow';
+import { concatLists, listOffsets, utf8Buffers } from './buffers.ts';
 
 /** Child field name of every list: pyarrow's and arrow-rs's default, so schemas compare equal. */
 const ITEM = 'item';
@@ -14,37 +15,12 @@ export function listOf<T extends arrow.DataType>(type: T): arrow.List<T> {
 }
 
 export function utf8Data(values: readonly string[]): arrow.Data<arrow.Utf8> {
-  let total = 0;
-  for (const s of values) total += Buffer.byteLength(s, 'utf8');
-  const bytes = Buffer.allocUnsafe(total);
-  const offsets = new Int32Array(values.length + 1);
-  let at = 0;
-  for (let i = 0; i < values.length; i++) {
-    at += bytes.write(values[i]!, at, 'utf8');
-    offsets[i + 1] = at;
-  }
-  const data = new Uint8Array(bytes.buffer, bytes.byteOffset, total);
+  const { offsets, data } = utf8Buffers(values);
   return arrow.makeData({ type: new arrow.Utf8(), length: values.length, nullCount: 0, valueOffsets: offsets, data });
 }
 
 export function int32Data(values: Int32Array): arrow.Data<arrow.Int32> {
   return arrow.makeData({ type: new arrow.Int32(), length: values.length, nullCount: 0, data: values });
-}
-
-/** Offsets of a list column whose i-th row has `lengthOf(i)` items. */
-function listOffsets(rows: number, lengthOf: (i: number) => number): Int32Array {
-  const offsets = new Int32Array(rows + 1);
-  for (let i = 0; i < rows; i++) {
-    const next = offsets[i]! + lengthOf(i);
-    if (next > 0x7fffffff) throw new RangeError('a list column exceeds 2^31 items in one row group');
-    offsets[i + 1] = next;
-  }
-  return offsets;
-}
-
-function concatLists<A extends Int32Array | Uint8Array>(lists: readonly A[], values: A, offsets: Int32Array): A {
-  for (let i = 0; i < lists.length; i++) values.set(lists[i]!, offsets[i]!);
-  return values;
 }
 
 export function int32ListData(lists: readonly Int32Array[]): arrow.Data<arrow.List<arrow.Int32>> {

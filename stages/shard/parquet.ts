@@ -22,31 +22,19 @@
  * Pages: a column chunk is cut into data pages of about PAGE_BYTES of values, at row boundaries
  * (a row larger than that is one page).
  */
-import * as arrow from 'apache-arrow';
 import { Encoder } from '@toondepauw/node-zstd';
 import { compressSync as snappyCompress } from 'snappy';
 import { RetraceError } from '../../src/errors.ts';
-import type { AtomicFile } from './atomic-file.ts';
-import { encodeStruct, type ThriftStruct } from './thrift.ts';
-import type { BatchSink } from './writers.ts';
+import { encodeStruct } from './thrift.ts';
+import { CODEC_IDS, ENCODING, parquetFooter, type ChunkSizes, type ParquetField, type ParquetSchema, type RowGroupSizes, type ValueKind } from './parquet-footer.ts';
 
-export type ParquetCompression = 'zstd' | 'snappy' | 'none';
+import { PAGE_BYTES, ZSTD_LEVEL, type ParquetCompression } from './parquet-settings.ts';
 
-/** The zstd level parquet-wasm used (arrow-rs's default): fast, and the files stay small. */
-export const ZSTD_LEVEL = 1;
-/** Values per data page, about (arrow-rs's default data page size limit). */
-export const PAGE_BYTES = 1024 * 1024;
-/** Written as FileMetaData.created_by; fixed, so it never changes the bytes of a shard. */
-export const CREATED_BY = 'retrace shard writer version 1.0.0';
+export { PAGE_BYTES, ZSTD_LEVEL, type ParquetCompression } from './parquet-settings.ts';
+export { CREATED_BY, PARQUET_MAGIC, type ChunkSizes, type ParquetField, type ParquetSchema, type RowGroupSizes, type ValueKind } from './parquet-footer.ts';
 
-const MAGIC = Buffer.from('PAR1', 'latin1');
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-// parquet.thrift enums
-const TYPE = { INT32: 1, BYTE_ARRAY: 6 } as const;
-const REPETITION = { REQUIRED: 0, REPEATED: 2 } as const;
-const CONVERTED = { UTF8: 0, LIST: 3, UINT_8: 11 } as const;
-const ENCODING = { PLAIN: 0, RLE: 3 } as const;
 const PAGE_DATA = 0;
 
 interface Codec {
@@ -62,73 +50,74 @@ const CODECS: Record<ParquetCompression, () => Codec> = {
     function zstdCompress(page: Uint8Array): Uint8Array {
       return encoder.encodeSync(Buffer.from(page.buffer, page.byteOffset, page.byteLength));
     }
-    return { id: 6, compress: zstdCompress };
+    return { id: CODEC_IDS.zstd, compress: zstdCompress };
   },
   // Parquet's SNAPPY is the raw (unframed) format: the one-shot compressSync.
-  snappy: () => ({ id: 1, compress: (page) => snappyCompress(page) }),
-  none: () => ({ id: 0, compress: (page) => page }),
+  snappy: () => ({ id: CODEC_IDS.snappy, compress: (page) => snappyCompress(page) }),
+  none: () => ({ id: CODEC_IDS.none, compress: (page) => page }),
 };
 
-/** What a leaf column holds: Parquet's physical type follows from it. */
-type ValueKind = 'utf8' | 'int32' | 'uint8';
+/**
+ * One column's values as the encoder reads them: the shape of an Arrow `Data` (which passes as
+ * one), built without apache-arrow by documents-parquet.ts. Strings: `valueOffsets` + UTF-8
+ * `values`; lists: `valueOffsets` + one child.
+ */
+export interface ColumnData {
+  readonly length: number;
+  readonly offset: number;
+  readonly valueOffsets?: Int32Array;
+  readonly values?: Int32Array | Uint8Array;
+  readonly children: readonly ColumnData[];
+}
 
 /** One Parquet leaf column: a top-level field, or the items of a list field. */
-interface Leaf {
-  name: string;
+interface Leaf extends ParquetField {
   /** Index of the top-level field in the record batch. */
   field: number;
-  list: boolean;
-  kind: ValueKind;
 }
 
-interface ChunkMeta {
-  leaf: Leaf;
-  offset: number;
-  values: number;
-  compressed: number;
-  uncompressed: number;
+/** One encoded row group: its column chunks' bytes (position independent) and sizes. */
+export interface EncodedRowGroup extends RowGroupSizes {
+  /** One buffer per column chunk, in leaf order. */
+  bytes: Uint8Array[];
 }
 
-interface RowGroupMeta {
-  rows: number;
-  chunks: ChunkMeta[];
-}
-
-export class ParquetSink implements BatchSink {
+/**
+ * Row groups of one schema and codec. A row group's bytes depend on its rows alone (a page header
+ * holds sizes and counts, never an offset): the file's absolute offsets live only in the footer
+ * (parquet-footer.ts), computed from the sizes when the file is laid out as PAR1, the row groups'
+ * bytes in order, the footer, its length and PAR1. So a row group encoded once can be copied into
+ * any file (row-group.ts caches them by content) and the file is the same bytes as one written whole.
+ */
+export class ParquetEncoder {
   private readonly codec: Codec;
   private readonly leaves: Leaf[];
-  private readonly schemaElements: ThriftStruct[];
-  private readonly rowGroups: RowGroupMeta[] = [];
-  /** Bytes written so far = the offset of the next one. */
-  private offset = 0;
 
   constructor(
-    private readonly file: AtomicFile,
-    private readonly schema: arrow.Schema,
-    compression: ParquetCompression,
+    private readonly schema: ParquetSchema,
+    private readonly compression: ParquetCompression,
+    item: string,
   ) {
     const make = Object.hasOwn(CODECS, compression) ? CODECS[compression] : undefined;
     if (make === undefined) {
       throw new RetraceError('CONFIG_INVALID', `unknown Parquet compression "${compression}"`, {
-        item: file.file,
+        item,
         hint: `use one of ${Object.keys(CODECS).join(', ')}`,
       });
     }
     this.codec = make();
-    const { leaves, elements } = parquetSchema(schema, file.file);
-    this.leaves = leaves;
-    this.schemaElements = elements;
+    this.leaves = schema.fields.map((f, field) => ({ ...f, field }));
   }
 
-  async write(batch: arrow.RecordBatch): Promise<void> {
-    if (this.offset === 0) await this.put(MAGIC);
-    // An empty batch becomes no row group (the footer still carries the schema).
-    if (batch.numRows === 0) return;
-    const chunks: ChunkMeta[] = [];
+  /** Non-empty columns (one per field, in order, `rows` values each) as one row group. */
+  rowGroup(columns: readonly ColumnData[], rows: number): EncodedRowGroup {
+    const chunks: ChunkSizes[] = [];
+    const bytes: Uint8Array[] = [];
     for (const leaf of this.leaves) {
-      const data = batch.data.children[leaf.field]!;
+      const data = columns[leaf.field]!;
+      if (data.length !== rows) throw new Error(`column ${leaf.name} has ${data.length} values, not ${rows}`);
       const pieces: Uint8Array[] = [];
-      const meta = { leaf, offset: this.offset, values: 0, compressed: 0, uncompressed: 0 };
+      const meta: ChunkSizes = { values: 0, compressed: 0, uncompressed: 0 };
       for (const page of pagesOf(leaf, data)) {
         const compressed = this.codec.compress(page.body);
         const header = encodeStruct({
@@ -142,126 +131,16 @@ export class ParquetSink implements BatchSink {
         meta.uncompressed += header.byteLength + page.body.byteLength;
         meta.compressed += header.byteLength + compressed.byteLength;
       }
-      await this.put(Buffer.concat(pieces));
+      bytes.push(Buffer.concat(pieces));
       chunks.push(meta);
     }
-    this.rowGroups.push({ rows: batch.numRows, chunks });
+    return { rows, chunks, bytes };
   }
 
-  async finish(rows: number): Promise<void> {
-    if (this.offset === 0) await this.put(MAGIC);
-    const written = this.rowGroups.reduce((n, g) => n + g.rows, 0);
-    if (written !== rows) {
-      throw new RetraceError('STAGE_FAILED', `Parquet writer wrote ${written} rows, expected ${rows}`, { item: this.file.file });
-    }
-    const footer = encodeStruct({
-      1: { i32: 1 },
-      2: { list: { struct: this.schemaElements } },
-      3: { i64: rows },
-      4: { list: { struct: this.rowGroups.map((g, ordinal) => this.rowGroupStruct(g, ordinal)) } },
-      5: { list: { struct: [{ 1: { string: 'ARROW:schema' }, 2: { string: arrowSchemaEntry(this.schema) } }] } },
-      6: { string: CREATED_BY },
-      // TYPE_ORDER for every leaf, as arrow-rs writes it.
-      7: { list: { struct: this.leaves.map(() => ({ 1: { struct: {} } })) } },
-    });
-    const tail = Buffer.alloc(8);
-    tail.writeUInt32LE(footer.byteLength, 0);
-    MAGIC.copy(tail, 4);
-    await this.put(Buffer.concat([footer, tail]));
+  /** The file's tail for these row groups (parquet-footer.ts). */
+  footer(groups: readonly RowGroupSizes[]): Uint8Array {
+    return parquetFooter(this.schema, this.compression, groups);
   }
-
-  private rowGroupStruct(g: RowGroupMeta, ordinal: number): ThriftStruct {
-    const columns = g.chunks.map(
-      (c): ThriftStruct => ({
-        2: { i64: c.offset },
-        3: {
-          struct: {
-            1: { i32: c.leaf.kind === 'utf8' ? TYPE.BYTE_ARRAY : TYPE.INT32 },
-            2: { list: { i32: c.leaf.list ? [ENCODING.PLAIN, ENCODING.RLE] : [ENCODING.PLAIN] } },
-            3: { list: { string: c.leaf.list ? [c.leaf.name, 'list', 'item'] : [c.leaf.name] } },
-            4: { i32: this.codec.id },
-            5: { i64: c.values },
-            6: { i64: c.uncompressed },
-            7: { i64: c.compressed },
-            9: { i64: c.offset },
-          },
-        },
-      }),
-    );
-    return {
-      1: { list: { struct: columns } },
-      2: { i64: g.chunks.reduce((n, c) => n + c.uncompressed, 0) },
-      3: { i64: g.rows },
-      5: { i64: g.chunks[0]!.offset },
-      6: { i64: g.chunks.reduce((n, c) => n + c.compressed, 0) },
-      7: { i16: ordinal },
-    };
-  }
-
-  private async put(bytes: Uint8Array): Promise<void> {
-    await this.file.write(bytes);
-    this.offset += bytes.byteLength;
-  }
-}
-
-/** The Parquet schema of an Arrow schema of non-nullable utf8 / int32 / uint8 fields and lists of them. */
-function parquetSchema(schema: arrow.Schema, item: string): { leaves: Leaf[]; elements: ThriftStruct[] } {
-  const unsupported = (f: arrow.Field, why: string) =>
-    new RetraceError('STAGE_FAILED', `the Parquet writer cannot write field "${f.name}" (${f.type}): ${why}`, { item, hint: 'this is a bug in the shard layouts (layout.ts)' });
-  const leaves: Leaf[] = [];
-  const elements: ThriftStruct[] = [{ 4: { string: 'arrow_schema' }, 5: { i32: schema.fields.length } }];
-  schema.fields.forEach((f, field) => {
-    if (f.nullable) throw unsupported(f, 'nullable fields are not supported');
-    if (arrow.DataType.isList(f.type)) {
-      const child = (f.type as arrow.List).children[0]!;
-      if (child.nullable) throw unsupported(f, 'nullable list items are not supported');
-      const kind = kindOf(child.type);
-      if (!kind || child.name !== 'item') throw unsupported(f, 'list items must be utf8, int32 or uint8 named "item"');
-      leaves.push({ name: f.name, field, list: true, kind });
-      elements.push(
-        { 3: { i32: REPETITION.REQUIRED }, 4: { string: f.name }, 5: { i32: 1 }, 6: { i32: CONVERTED.LIST }, 10: { struct: { 3: { struct: {} } } } },
-        { 3: { i32: REPETITION.REPEATED }, 4: { string: 'list' }, 5: { i32: 1 } },
-        leafElement('item', kind),
-      );
-    } else {
-      const kind = kindOf(f.type);
-      if (!kind) throw unsupported(f, 'columns must be utf8, int32, uint8 or lists of them');
-      leaves.push({ name: f.name, field, list: false, kind });
-      elements.push(leafElement(f.name, kind));
-    }
-  });
-  return { leaves, elements };
-}
-
-function kindOf(type: arrow.DataType): ValueKind | undefined {
-  if (arrow.DataType.isUtf8(type)) return 'utf8';
-  if (arrow.DataType.isInt(type) && type.bitWidth === 32 && type.isSigned) return 'int32';
-  if (arrow.DataType.isInt(type) && type.bitWidth === 8 && !type.isSigned) return 'uint8';
-  return undefined;
-}
-
-function leafElement(name: string, kind: ValueKind): ThriftStruct {
-  const base: ThriftStruct = { 3: { i32: REPETITION.REQUIRED }, 4: { string: name } };
-  if (kind === 'utf8') return { ...base, 1: { i32: TYPE.BYTE_ARRAY }, 6: { i32: CONVERTED.UTF8 }, 10: { struct: { 1: { struct: {} } } } };
-  if (kind === 'uint8') return { ...base, 1: { i32: TYPE.INT32 }, 6: { i32: CONVERTED.UINT_8 }, 10: { struct: { 10: { struct: { 1: { i8: 8 }, 2: { bool: false } } } } } };
-  return { ...base, 1: { i32: TYPE.INT32 } };
-}
-
-/** The Arrow schema as arrow-rs and pyarrow store it: an IPC schema message (continuation marker, length, flatbuffer), base64. */
-const arrowSchemas = new WeakMap<arrow.Schema, string>();
-function arrowSchemaEntry(schema: arrow.Schema): string {
-  let entry = arrowSchemas.get(schema);
-  if (entry === undefined) {
-    const writer = new arrow.RecordBatchStreamWriter();
-    writer.reset(undefined, schema);
-    writer.finish();
-    const stream = writer.toUint8Array(true);
-    const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
-    if (view.getUint32(0, true) !== 0xffffffff) throw new Error('apache-arrow wrote an IPC stream without a continuation marker');
-    entry = Buffer.from(stream.subarray(0, 8 + view.getInt32(4, true))).toString('base64');
-    arrowSchemas.set(schema, entry);
-  }
-  return entry;
 }
 
 interface Page {
@@ -272,9 +151,9 @@ interface Page {
 }
 
 /** Data pages of one column of a record batch, cut at row boundaries every ~PAGE_BYTES of values. */
-function* pagesOf(leaf: Leaf, data: arrow.Data): Generator<Page> {
+function* pagesOf(leaf: Leaf, data: ColumnData): Generator<Page> {
   const rows = data.length;
-  if (data.offset !== 0) throw new Error(`column ${leaf.name}: sliced Arrow data is not supported`);
+  if (data.offset !== 0) throw new Error(`column ${leaf.name}: sliced data is not supported`);
   if (!leaf.list) {
     for (let r0 = 0; r0 < rows; ) {
       const r1 = pageEnd(r0, rows, leaf.kind, data, (r) => r);
@@ -319,7 +198,7 @@ function* pagesOf(leaf: Leaf, data: arrow.Data): Generator<Page> {
 }
 
 /** The end of a page starting at row r0: rows are added while the values stay under PAGE_BYTES (at least one row). */
-function pageEnd(r0: number, rows: number, kind: ValueKind, values: arrow.Data, itemAt: (row: number) => number): number {
+function pageEnd(r0: number, rows: number, kind: ValueKind, values: ColumnData, itemAt: (row: number) => number): number {
   const start = itemAt(r0);
   const bytesTo = (r: number): number => {
     const end = itemAt(r);
@@ -340,7 +219,7 @@ function pageEnd(r0: number, rows: number, kind: ValueKind, values: arrow.Data, 
 }
 
 /** PLAIN encoding of values [i0, i1) of a flat Arrow column. */
-function plainValues(kind: ValueKind, data: arrow.Data, i0: number, i1: number): Uint8Array {
+function plainValues(kind: ValueKind, data: ColumnData, i0: number, i1: number): Uint8Array {
   if (kind === 'int32') {
     const v = (data.values as Int32Array).subarray(i0, i1);
     return LITTLE_ENDIAN ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : int32LE(v);

@@ -23,6 +23,9 @@
 import type { TokenizedRef } from '../tokenize/stage.ts';
 import { fmix32, fnv1a } from '../hash32.ts';
 
+/** The license column's value when no license was found (SPDX's term). */
+export const NOASSERTION = 'NOASSERTION';
+
 /** A slice [start, end) of one document's tokens. */
 export interface DocSlice {
   /** With the repository's license (the shard's `license` column), set when the build assembles. */
@@ -66,26 +69,75 @@ export function idUnit(id: string): number {
 
 /** Documents layout: whole documents in identity order, content-defined boundaries (see above). */
 export function planDocumentShards<D extends TokenizedRef>(docs: readonly D[], s: PlanSettings): DocSlice[][] {
-  const { min, max } = shardBounds(s.shardTokens);
-  const shards: DocSlice[][] = [];
+  return cutByContent(
+    [...docs].sort(docOrder).map((doc) => ({ doc, start: 0, end: doc.tokens })),
+    s.shardTokens,
+    { maxTokens: shardBounds(s.shardTokens).max, maxRows: Infinity },
+    idUnit,
+  );
+}
+
+/**
+ * The content-defined cut shared by shards and row groups: natural boundaries after a slice by
+ * its id's hash `unit` (token-weighted, at least target / 4 tokens before one), forced ones
+ * before a slice that would take the group over `maxTokens` tokens or `maxRows` rows.
+ */
+function cutByContent(slices: readonly DocSlice[], target: number, caps: { maxTokens: number; maxRows: number }, unit: (id: string) => number): DocSlice[][] {
+  const min = Math.floor(target / 4);
+  const groups: DocSlice[][] = [];
   let cur: DocSlice[] = [];
   let acc = 0;
-  for (const doc of [...docs].sort(docOrder)) {
-    if (cur.length > 0 && acc + doc.tokens > max) {
-      shards.push(cur);
+  for (const slice of slices) {
+    const tokens = slice.end - slice.start;
+    if (cur.length > 0 && (acc + tokens > caps.maxTokens || cur.length >= caps.maxRows)) {
+      groups.push(cur);
       cur = [];
       acc = 0;
     }
-    cur.push({ doc, start: 0, end: doc.tokens });
-    acc += doc.tokens;
-    if (acc >= min && idUnit(doc.id) * (s.shardTokens - min) < doc.tokens) {
-      shards.push(cur);
+    cur.push(slice);
+    acc += tokens;
+    if (acc >= min && unit(slice.doc.id) * (target - min) < tokens) {
+      groups.push(cur);
       cur = [];
       acc = 0;
     }
   }
-  if (cur.length > 0) shards.push(cur);
-  return shards;
+  if (cur.length > 0) groups.push(cur);
+  return groups;
+}
+
+/**
+ * Row groups of a Parquet shard of the documents layout, planned like shards (same rule, a
+ * smaller target: shardTokens / ROW_GROUPS_PER_SHARD, at least 1) from the shard's own slices, so
+ * they restart at each shard's start and a one-line edit changes one row group, whose encoded
+ * bytes are all the shard stage computes again (row-group.ts). The id hash is salted
+ * (`rowGroupUnit`): row-group boundaries do not follow shard boundaries, which would leave most
+ * shards of a single row group ending on a document that also ends the shard.
+ *
+ * Forced cuts: `rowGroupRows` rows, and a size bound that keeps one row group's text far below
+ * Arrow's 2^31 string offsets. The plan knows tokens, not text lengths; the text is tokenized
+ * whole (BOS + text + EOS) and Llama-3's longest token is 128 bytes, so a row group's text is at
+ * most 128 bytes per token: MAX_ROW_GROUP_TOKENS tokens hold at most 1 GiB of text, ids and mask
+ * (133 bytes a token). A single document larger than that is a row group of its own, as before.
+ */
+export const ROW_GROUPS_PER_SHARD = 8;
+/** Upper bound on the UTF-8 bytes one Llama-3 token decodes to (its vocabulary's longest token). */
+export const MAX_TOKEN_BYTES = 128;
+export const MAX_ROW_GROUP_TOKENS = Math.floor(2 ** 30 / (MAX_TOKEN_BYTES + 5));
+
+export function rowGroupTarget(shardTokens: number): number {
+  return Math.max(1, Math.floor(shardTokens / ROW_GROUPS_PER_SHARD));
+}
+
+const ROW_GROUP_SALT = 0x9e3779b9;
+/** u'(id) in [0, 1): a hash of the id independent of idUnit's. */
+export function rowGroupUnit(id: string): number {
+  return fmix32((fnv1a(id) ^ ROW_GROUP_SALT) >>> 0) / 2 ** 32;
+}
+
+export function planRowGroups(slices: readonly DocSlice[], s: { shardTokens: number; rowGroupRows: number }): DocSlice[][] {
+  const target = rowGroupTarget(s.shardTokens);
+  return cutByContent(slices, target, { maxTokens: Math.min(2 * target, MAX_ROW_GROUP_TOKENS), maxRows: s.rowGroupRows }, rowGroupUnit);
 }
 
 /** Packed layout: shard k holds sequences [k*S, (k+1)*S) of the concatenated token stream. */

@@ -4,10 +4,14 @@
  * counts and document ids alone. Each shard's key lists exactly the content it holds and the
  * settings that shape its bytes, never its position, so a shard whose documents did not change
  * is a cache hit wherever it lands in the version, and a changed document re-writes only the
- * shard holding it. Shards are encoded in worker threads, in parallel, their rows streamed to the
- * worker one document at a time; the file is written once, into the dataset's shard store, and
- * linked into the version folder (files.ts). The cache record holds the file's SHA-256, size,
- * rows and tokens: what the manifest needs, and what a re-made file is checked against.
+ * shard holding it. A Parquet shard of the documents layout is cut into row groups the same way
+ * (plan.ts planRowGroups), each an item of the row-group stage (row-group.ts: encoded in a worker,
+ * its bytes cached), and the file is laid out from their bytes on this thread, so a changed
+ * document re-encodes only its row group. Other shards (Arrow IPC, packed) are encoded whole in
+ * worker threads, in parallel, their rows streamed to the worker one document at a time. The file
+ * is written once, into the dataset's shard store, and linked into the version folder (files.ts).
+ * The cache record holds the file's SHA-256, size, rows and tokens (what the manifest needs, and
+ * what a re-made file is checked against) and its row groups (what re-makes it by copying).
  */
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -17,16 +21,15 @@ import { canonicalJson } from '../../src/key.ts';
 import type { OutputShard, PipelineRun } from '../../src/pipeline.ts';
 import type { TokenizedRef } from '../tokenize/stage.ts';
 import { ShardStore, linkInto, shardMismatch, type ShardFile, type ShardFileSettings } from './files.ts';
-import { planDocumentShards, planPackedShards, type DocSlice } from './plan.ts';
+import { planDocumentShards, planPackedShards, planRowGroups, rowGroupTarget, type DocSlice } from './plan.ts';
+import { rowGroupStage, sliceIdentity, type RowGroupInput } from './row-group.ts';
+import type { RowGroupRef } from './files.ts';
 
-export { planDocumentShards, planPackedShards, docOrder, shardBounds, type DocSlice } from './plan.ts';
+export { planDocumentShards, planPackedShards, planRowGroups, docOrder, shardBounds, NOASSERTION, type DocSlice } from './plan.ts';
 
 export interface ShardSettings extends ShardFileSettings {
   shardTokens: number;
 }
-
-/** The license column's value when no license was found (SPDX's term). */
-export const NOASSERTION = 'NOASSERTION';
 
 export interface ShardInput {
   slices: DocSlice[];
@@ -35,7 +38,16 @@ export interface ShardInput {
   settings: ShardSettings;
   /** Where the file is written (not part of the key: the store only holds files by SHA-256). */
   store: ShardStore;
+  /** Runs one row group through the row-group stage (the stage context has no executor). */
+  rowGroup: (input: RowGroupInput) => Promise<RowGroupRef>;
 }
+
+/**
+ * Parquet shards of the documents layout are laid out from cached row groups (row-group.ts);
+ * Arrow IPC shards and the packed layout are encoded whole in a worker (task.ts): a packed
+ * shard's sequences cross document boundaries, so an edit moves every later row anyway.
+ */
+export const fromRowGroups = (s: Pick<ShardSettings, 'layout' | 'format'>): boolean => s.layout === 'documents' && s.format === 'parquet';
 
 /** A shard's item name: its first document (and where in it a packed shard starts), not its position. */
 export function shardItem(slices: readonly DocSlice[]): string {
@@ -60,21 +72,28 @@ export const shardStage = defineStage<ShardInput, ShardFile>({
   name: 'shard',
   // 2: position-free keys, identity order, content-defined boundaries, parquet without dictionaries;
   // 3: nor statistics; 4: the documents' blobs are the record's refs; 5: our own Parquet encoder
-  // (parquet.ts) instead of parquet-wasm: same schema and rows, other bytes.
-  version: '5',
-  deps: ['tokenize'],
-  description: 'Parquet or Arrow IPC shard files (documents or packed sequences), encoded in worker threads',
+  // (parquet.ts) instead of parquet-wasm: same schema and rows, other bytes; 6: documents-layout
+  // Parquet laid out from content-defined row groups (row-group stage), whose blobs are the refs.
+  version: '6',
+  deps: ['tokenize', 'row-group'],
+  description: 'Parquet or Arrow IPC shard files (documents or packed sequences): documents-layout Parquet laid out from cached row groups, the rest encoded in worker threads',
   item: (i) => shardItem(i.slices),
   key: (i) => {
     const s = i.settings;
     const layoutSettings = s.layout === 'packed' ? { seqLen: s.seqLen, lastPartial: i.last ? s.lastPartial : 'n/a', padId: s.padId } : {};
+    const groupSettings = fromRowGroups(s) ? { rowGroupTokens: rowGroupTarget(s.shardTokens) } : {};
     return {
-      inputs: { content: hashText(canonicalJson(i.slices.map((x) => [x.doc.id, x.doc.repo, x.doc.license ?? NOASSERTION, x.doc.text, x.doc.ids, x.doc.mask, x.start, x.end]))) },
-      settings: { layout: s.layout, format: s.format, compression: s.format === 'parquet' ? s.compression : 'none', rowGroupRows: s.rowGroupRows, ...layoutSettings },
+      inputs: { content: hashText(canonicalJson(i.slices.map(sliceIdentity))) },
+      settings: { layout: s.layout, format: s.format, compression: s.format === 'parquet' ? s.compression : 'none', rowGroupRows: s.rowGroupRows, ...layoutSettings, ...groupSettings },
     };
   },
-  // The documents' blobs become the record's refs: what re-makes the file travels with it.
-  run: (i, ctx) => i.store.write(ctx.item, i.slices, i.settings, i.last, ctx.pool, (h) => ctx.getBlob(h), (b) => ctx.putBlob(b)),
+  // What re-makes the file becomes the record's refs, so it travels with it (cache push/pull/export):
+  // the row groups' blobs, or else the documents' blobs.
+  run: async (i, ctx) => {
+    if (!fromRowGroups(i.settings)) return i.store.write(ctx.item, i.slices, i.settings, i.last, ctx.pool, (h) => ctx.getBlob(h), (b) => ctx.putBlob(b));
+    const groups = await Promise.all(planRowGroups(i.slices, i.settings).map((slices) => i.rowGroup({ slices, compression: i.settings.compression })));
+    return i.store.assemble(ctx.item, groups, i.settings.compression, (h) => ctx.getBlob(h), (b) => ctx.putBlob(b));
+  },
 });
 
 export interface WrittenShards {
@@ -97,7 +116,8 @@ export async function writeShards(run: PipelineRun, docs: Array<TokenizedRef & {
   const plan = out.layout === 'packed' ? planPackedShards(docs, out) : planDocumentShards(docs, out);
   run.reporter.emit({ type: 'phase', name: 'sharding', detail: `${plan.length} shard(s)` });
   run.reporter.emit({ type: 'plan', unit: 'shard', total: plan.length });
-  const inputs: ShardInput[] = plan.map((slices, k) => ({ slices, last: k === plan.length - 1, settings: out, store }));
+  const rowGroup = async (input: RowGroupInput) => (await run.exec.run(rowGroupStage, input)).value;
+  const inputs: ShardInput[] = plan.map((slices, k) => ({ slices, last: k === plan.length - 1, settings: out, store, rowGroup }));
   // Every parse and tokenize task is done: their threads (vocabulary, tree-sitter's WASM memory,
   // grown heaps) are let go rather than kept idle beside the shard encoders; shards start fresh ones.
   await run.pool.trim?.();
@@ -113,6 +133,7 @@ export async function writeShards(run: PipelineRun, docs: Array<TokenizedRef & {
       }),
     ),
   );
+  const fileOf = new Map(files.map((f, k) => [publishedShardName(k, files.length, out), f]));
   const shards: OutputShard[] = files.map((f, k) => ({ file: publishedShardName(k, files.length, out), sha256: f.sha256, bytes: f.bytes, rows: f.rows, tokens: f.tokens }));
   const inputOf = new Map(shards.map((s, k) => [s.file, inputs[k]!]));
   return {
@@ -125,7 +146,9 @@ export async function writeShards(run: PipelineRun, docs: Array<TokenizedRef & {
         let src = await store.find(shard, out.format, verify);
         if (!src) {
           const item = shardItem(input.slices);
-          const got = await store.write(item, input.slices, out, input.last, run.pool, (h) => run.blobs.get(h));
+          const groups = fileOf.get(shard.file)?.groups;
+          // From the record's row groups when it has them (a copy of cached bytes), else encoded again.
+          const got = groups && fromRowGroups(out) ? await store.assemble(item, groups, out.compression, (h) => run.blobs.get(h)) : await store.write(item, input.slices, out, input.last, run.pool, (h) => run.blobs.get(h));
           written++;
           if (got.sha256 !== shard.sha256 || got.bytes !== shard.bytes) throw shardMismatch(item, shard, got);
           src = store.pathOf(got.sha256, out.format);

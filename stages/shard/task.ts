@@ -47,7 +47,7 @@ export interface ShardTaskResult {
 }
 
 /** Reads the feed: asks for the next slice as soon as one arrives (one ahead). */
-function feed(port: MessagePort): () => Promise<SliceMessage | undefined> {
+export function feed(port: MessagePort): () => Promise<SliceMessage | undefined> {
   const queue: FeedMessage[] = [];
   let wake: (() => void) | undefined;
   port.on('message', (m: FeedMessage) => {
@@ -66,7 +66,8 @@ function feed(port: MessagePort): () => Promise<SliceMessage | undefined> {
   };
 }
 
-const utf8 = new TextDecoder();
+// ignoreBOM: a text starting with U+FEFF keeps it, as the row-group path (raw UTF-8 bytes) does.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 function docOf(m: SliceMessage, withText: boolean): TokenizedDoc {
   return { id: m.id, repo: m.repo, license: m.license, text: withText ? utf8.decode(m.text) : '', inputIds: new Int32Array(m.ids), lossMask: new Uint8Array(m.mask) };

@@ -14,7 +14,8 @@ import { asRetraceError, RetraceError } from '../../src/errors.ts';
 import { ArrowIpcSink } from './arrow-ipc.ts';
 import { AtomicFile } from './atomic-file.ts';
 import { layouts, type Layout, type LayoutName, type RowOf } from './layout.ts';
-import { ParquetSink, type ParquetCompression } from './parquet.ts';
+import { ParquetSink } from './parquet-arrow.ts';
+import type { ParquetCompression } from './parquet.ts';
 
 export type { ParquetCompression } from './parquet.ts';
 
