@@ -34,7 +34,9 @@ export interface TaskPool {
    * Lets go of the threads of every set that has no task running or queued (the next task starts
    * new ones). A phase that follows all work of another (shards after parsing and tokenizing)
    * calls it, so threads holding the earlier phase's heaps and WASM memories do not stay alive
-   * beside the new phase's (their idle timeout is 60 s).
+   * beside the new phase's (their idle timeout is 60 s). A set given at most TRIM_BELOW_TASKS
+   * tasks is kept: its heaps are small, and a one-line edit's shard phase then reuses the thread
+   * its one tokenize task started instead of starting another.
    */
   trim?(): Promise<void>;
   close(): Promise<void>;
@@ -65,6 +67,9 @@ export function taskModuleUrl(moduleUrl: string): string {
 
 let threadsStarted = 0;
 
+/** `trim` keeps an idle set that was given at most this many tasks. */
+export const TRIM_BELOW_TASKS = 32;
+
 /** Worker threads started in this process so far (all pools): a build answered from the cache starts none. */
 export function workerThreadsStarted(): number {
   return threadsStarted;
@@ -75,6 +80,8 @@ export class PiscinaPool implements TaskPool {
   private readonly pools = new Map<number, Promise<Piscina>>();
   /** Tasks running or queued, per set of threads (by young-generation size). */
   private readonly busy = new Map<number, number>();
+  /** Tasks each set has been given since it started. */
+  private readonly given = new Map<number, number>();
 
   constructor(threads = defaultThreads()) {
     this.threads = threads;
@@ -110,6 +117,7 @@ export class PiscinaPool implements TaskPool {
   async run<T>(moduleUrl: string, payload: unknown, opts: TaskOptions = {}): Promise<T> {
     const young = opts.youngGenerationMb ?? 0;
     this.busy.set(young, (this.busy.get(young) ?? 0) + 1);
+    this.given.set(young, (this.given.get(young) ?? 0) + 1);
     try {
       const url = taskModuleUrl(moduleUrl);
       const pool = await this.start(young);
@@ -128,8 +136,13 @@ export class PiscinaPool implements TaskPool {
   }
 
   async trim(): Promise<void> {
-    const idle = [...this.pools].filter(([young]) => (this.busy.get(young) ?? 0) === 0);
-    for (const [young] of idle) this.pools.delete(young);
+    // A set that was given few tasks holds little (an edit's one parse, one tokenize): kept, so
+    // the next phase's tasks of the same set run on threads already started.
+    const idle = [...this.pools].filter(([young]) => (this.busy.get(young) ?? 0) === 0 && (this.given.get(young) ?? 0) > TRIM_BELOW_TASKS);
+    for (const [young] of idle) {
+      this.pools.delete(young);
+      this.given.delete(young);
+    }
     await Promise.all(idle.map(async ([, p]) => (await p).close()));
   }
 

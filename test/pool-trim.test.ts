@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PiscinaPool, workerThreadsStarted } from '../src/pool.ts';
+import { PiscinaPool, TRIM_BELOW_TASKS, workerThreadsStarted } from '../src/pool.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'retrace-pool-trim-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -27,7 +27,8 @@ test('trim closes idle sets of threads only; the next task starts a new thread',
     const a1 = await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 8 });
     const b1 = await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 16 });
     assert.is(workerThreadsStarted() - started0, 2, 'one thread per set');
-    assert.is(await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 8 }), a1, 'an idle thread is reused before a trim');
+    // Set 8 is given more tasks than a trim keeps a set for.
+    for (let i = 0; i < TRIM_BELOW_TASKS; i++) assert.is(await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 8 }), a1, 'an idle thread is reused before a trim');
 
     // Set 16 is busy while the pool is trimmed: its thread stays and finishes the task.
     const busy = pool.run<number>(URL_, { ms: 400 }, { youngGenerationMb: 16 });
@@ -42,12 +43,26 @@ test('trim closes idle sets of threads only; the next task starts a new thread',
     assert.is(await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 16 }), b1, 'the set that was busy still has its thread');
 
     // A failed task counts as finished: its set can be trimmed afterwards.
+    for (let i = 0; i < TRIM_BELOW_TASKS; i++) await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 8 });
     await pool.run(pathToFileURL(join(tmp, 'missing.mjs')).href, {}, { youngGenerationMb: 8 }).then(
       () => assert.unreachable('a missing module fails'),
       () => undefined,
     );
     await pool.trim();
     assert.is.not(await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 8 }), a2, 'trimmed after a failure too');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('trim keeps a set that was given few tasks (an edit: the shard phase reuses the tokenizer thread)', async () => {
+  const pool = new PiscinaPool(1);
+  try {
+    const started0 = workerThreadsStarted();
+    const t = await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 8 });
+    await pool.trim();
+    assert.is(await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 8 }), t, 'the same thread after the trim');
+    assert.is(workerThreadsStarted() - started0, 1);
   } finally {
     await pool.close();
   }
