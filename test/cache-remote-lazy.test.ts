@@ -3,8 +3,9 @@
  * shared directory: a remote hit fetches its record and output blob and checks that its refs
  * exist, but downloads a ref only when something reads it; the local tier gets the record once
  * its refs are local (never a record without its blobs); a missing ref is a miss; a damaged or
- * refused ref found when read is reported and never used; the prefetch fetches records and
- * outputs of the latest pushed version, not its refs; a small output comes inside its record.
+ * refused ref found when read is reported and never used; the prefetch reads the latest pushed
+ * version's records ahead of the build (its packs), and a record and its output land only when
+ * read, never its refs unless read; a small output comes inside its record.
  * Signatures still decide trust.
  */
 import { test } from 'uvu';
@@ -144,7 +145,7 @@ test('signatures: with a key required, an unsigned remote record is ignored and 
   await cache.close();
 });
 
-test('prefetch: the latest version\'s records and outputs arrive ahead of the build, a bounded window at a time, refs left on the remote', async () => {
+test('prefetch: the latest version\'s records are read ahead of the build, a bounded window at a time; a record and its output land when read, refs left on the remote', async () => {
   const root = dir();
   const writer = new RemoteCache(new DirStore(root), { requireSignatures: false });
   const keys = Array.from({ length: 40 }, (_, i) => key(100 + i));
@@ -163,8 +164,10 @@ test('prefetch: the latest version\'s records and outputs arrive ahead of the bu
   const store = new DirStore(root);
   let inFlight = 0;
   let most = 0;
+  let records = 0;
   const get = store.get.bind(store);
   store.get = async (p, l) => {
+    if (p.startsWith('ac/')) records++;
     most = Math.max(most, ++inFlight);
     try {
       await new Promise((r) => setTimeout(r, 1));
@@ -180,13 +183,18 @@ test('prefetch: the latest version\'s records and outputs arrive ahead of the bu
   assert.ok(most <= 8 + 1, `at most the window in flight (saw ${most})`);
   const s = cache.summary();
   assert.is(s.actionsFetched, 40);
-  assert.is(s.blobsFetched, 40 + 1 + root1.refs.length, 'the 40 outputs and the root\'s key list');
-  assert.is(s.blobsLeft, 80, 'no ref downloaded');
-  for (const [i, o] of outs.entries()) assert.ok(await local.getBlob(o), `output ${i} local`);
-  // The build's own lookups are answered without asking the remote again.
-  const before = s.requests;
+  assert.is(records, 40);
+  assert.is(s.blobsFetched, 1 + root1.refs.length, 'the root\'s key list; an output waits for its record to be read');
+  // Nothing lands locally before the build reads it.
+  for (const [i, k] of keys.entries()) assert.not.ok(await local.getAction(k), `record ${i} not local`);
+  for (const [i, o] of outs.entries()) assert.not.ok(await local.hasBlob(o), `output ${i} not local`);
+  // The build's own lookups are answered without reading a record again: only their outputs are fetched.
   for (const k of keys) assert.ok(await cache.getAction(k));
-  assert.is(cache.summary().requests, before);
+  await cache.flush();
+  assert.is(records, 40);
+  assert.is(cache.summary().blobsFetched, 40 + 1 + root1.refs.length, 'the 40 outputs, once read');
+  assert.is(cache.summary().blobsLeft, 80, 'no ref downloaded');
+  for (const [i, o] of outs.entries()) assert.ok(await local.getBlob(o), `output ${i} local`);
   await cache.close();
 });
 
@@ -224,14 +232,14 @@ test('prefetch reads a pushed version\'s packs: a few requests for all its recor
   cache.prefetch('ds');
   await cache.flush();
   assert.equal(asked.filter((p) => p.startsWith('ac/')), [actionPath(keys[3]!)], 'only the rejected entry is read from ac/');
-  // The key list, and the output of the entry read from ac/ (written there without inlining).
-  assert.equal(asked.filter((p) => p.startsWith('cas/')).sort(), [root1.output, ...root1.refs, recs[3]![1].output].map((h) => blobPath(h)).sort(), 'the pack\'s outputs came inlined');
   assert.ok(warnings.some((w) => w.startsWith('REMOTE_UNTRUSTED') && w.includes('bad signature')), warnings.join('\n'));
   const before = cache.summary().requests;
+  // latest, root, its key list, pack 0, pack 1 (absent), and the rejected entry's record.
+  assert.is(before, 6 + root1.refs.length, `${before} requests for 30 records`);
   for (const k of keys) assert.ok(await cache.getAction(k), k);
-  assert.is(cache.summary().requests, before, 'the build asks nothing more');
-  // latest, root, its key list, pack 0, pack 1 (absent), and the rejected entry's record and output.
-  assert.is(before, 7 + root1.refs.length, `${before} requests for 30 records`);
+  // The key list, and the output of the entry read from ac/ (written there without inlining), once read.
+  assert.equal(asked.filter((p) => p.startsWith('cas/')).sort(), [root1.output, ...root1.refs, recs[3]![1].output].map((h) => blobPath(h)).sort(), 'the pack\'s outputs came inlined');
+  assert.is(cache.summary().requests, before + 1, 'the build asks only for that output');
   await cache.close();
 });
 
