@@ -16,7 +16,7 @@ import type { ActionRecord, Cache, ItemState } from './cache.ts';
 import type { LmdbCache } from './lmdb-store.ts';
 import { rootKeyChunks } from './closure.ts';
 import { getEngineRecord, putEngineRecord } from './records.ts';
-import { blobPath, filterAsync, openRemote, type RemoteCache, type RemoteCounters } from './remote-cache.ts';
+import { blobPath, filterAsync, openRemote, type RemoteCache, type RemoteCounters, type RemoteEntry } from './remote-cache.ts';
 import { RemoteLease, TieredClaims } from './remote-lease.ts';
 
 export type RemoteMode = 'read-write' | 'read-only';
@@ -53,7 +53,6 @@ const PREFETCH_WINDOW = 64;
  */
 const LISTED_MAX = 65_536;
 
-type RemoteEntry = { record: ActionRecord; output?: Uint8Array };
 
 export class TieredCache implements Cache {
   private disabled?: RetraceError;
@@ -80,7 +79,7 @@ export class TieredCache implements Cache {
    * repositories; one it reads is accepted then (fetchAction), and a memo's chain counts the
    * others as present without landing them (hasActions). Bounded by LISTED_MAX.
    */
-  private readonly listed = new Map<ActionKey, Promise<RemoteEntry | undefined>>();
+  private readonly listed = new Map<ActionKey, RemoteEntry | Promise<RemoteEntry | undefined>>();
   /** The prefetch's read of the version's packs, which a memo's existence check waits for. */
   private packsRead: Promise<void> = Promise.resolve();
   /** Local hits whose presence on the remote was checked (or uploaded) this run. */
@@ -153,10 +152,14 @@ export class TieredCache implements Cache {
   async hasActions(keys: readonly ActionKey[]): Promise<boolean> {
     if (await this.local.hasActions(keys)) return true;
     if (this.disabled) return false;
-    const away = keys.filter((k) => !this.landing.actions.has(k));
-    if (away.length === 0 || (await this.local.hasActions(away))) return true;
     await this.packsRead;
-    const gone = await filterAsync(away, async (k) => !(this.landing.actions.has(k) || (await this.local.hasActions([k])) || (await this.onRemoteAction(k))));
+    // Most keys of a warm machine's chain are listed by the packs: answered without a promise each.
+    const unsure = keys.filter((k) => {
+      const e = this.listed.get(k);
+      return !(e && !(e instanceof Promise)) && !this.landing.actions.has(k);
+    });
+    if (unsure.length === 0) return true;
+    const gone = await filterAsync(unsure, async (k) => !((await this.local.hasActions([k])) || (await this.onRemoteAction(k))));
     return gone.length === 0;
   }
 
@@ -267,7 +270,7 @@ export class TieredCache implements Cache {
       if (!pack) return;
       for (const e of pack) {
         if (this.known(e.key) || (await this.local.hasActions([e.key]))) continue;
-        this.listed.set(e.key, Promise.resolve(e));
+        this.listed.set(e.key, e);
       }
     }
   }
@@ -351,7 +354,10 @@ export class TieredCache implements Cache {
     const remote = got.record;
     this.checked.add(key);
     // An output inlined in its record needs no request of its own.
-    if (got.output && !this.landing.blobs.has(remote.output) && !this.asked.blobs.has(remote.output) && !(await this.local.hasBlob(remote.output))) this.keepFetched(remote.output, got.output);
+    if (!this.landing.blobs.has(remote.output) && !this.asked.blobs.has(remote.output) && !(await this.local.hasBlob(remote.output))) {
+      const inline = this.remote.entryOutput(got);
+      if (inline) this.keepFetched(remote.output, inline);
+    }
     const [output, refs] = await Promise.all([this.fetchBlob(remote.output), this.refsAvailable(remote)]);
     if (!output || !refs) return undefined;
     const copy: ActionRecord = { ...remote, usedAt: Date.now() };
@@ -400,7 +406,7 @@ export class TieredCache implements Cache {
           this.lost(hash);
           return false;
         }
-        this.land(this.landing.blobs, hash, bytes, () => this.local.putBlob(bytes));
+        this.land(this.landing.blobs, hash, bytes, () => this.local.putBlob(bytes, hash));
         this.arrived(hash);
         return true;
       })();
@@ -412,7 +418,7 @@ export class TieredCache implements Cache {
   /** A blob that arrived verified without a fetch of its own (inlined in its record). */
   private keepFetched(hash: ContentHash, bytes: Uint8Array): void {
     this.asked.blobs.set(hash, Promise.resolve(true));
-    this.land(this.landing.blobs, hash, bytes, () => this.local.putBlob(bytes));
+    this.land(this.landing.blobs, hash, bytes, () => this.local.putBlob(bytes, hash));
     this.arrived(hash);
   }
 
