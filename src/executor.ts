@@ -288,8 +288,10 @@ export class Executor {
       }
       // The chain's records must all be there: gc may have taken some (the chain then runs,
       // answering what is left from the cache). An old memo also refreshes their last use.
+      // (A tier that leaves records elsewhere checks those there: Cache.touchActions.)
       const stale = Date.now() - record.usedAt > USE_REFRESH_MS;
-      const present = stale || !cache.hasActions ? (await Promise.all(entry.keys.map((k) => cache.getAction(k)))).every(Boolean) : await cache.hasActions(entry.keys);
+      const readAll = async (): Promise<boolean> => (await Promise.all(entry.keys.map((k) => cache.getAction(k)))).every(Boolean);
+      const present = stale ? await (cache.touchActions ? cache.touchActions(entry.keys) : readAll()) : cache.hasActions ? await cache.hasActions(entry.keys) : await readAll();
       if (!present) return undefined;
       for (const r of record.refs) if (!(await cache.hasBlob(r))) return undefined;
       return entry;

@@ -243,6 +243,59 @@ test('prefetch reads a pushed version\'s packs: a few requests for all its recor
   await cache.close();
 });
 
+test('a memo\'s chain on the remote: present from the packs\' listing or an existence request, never fetched or landed; a stale memo re-stamps what is local', async () => {
+  const root = dir();
+  const writer = new RemoteCache(new DirStore(root), { requireSignatures: false });
+  const src = LmdbCache.open(dir());
+  const keys = Array.from({ length: 12 }, (_, i) => key(300 + i));
+  const recs: Array<[ActionKey, ActionRecord]> = [];
+  for (const [i, k] of keys.entries()) {
+    const b = bytes(`chain output ${i}`);
+    await writer.putBlob(await src.putBlob(b), b);
+    const rec = record(hashBytes(b), []);
+    await writer.putAction(k, rec, src);
+    recs.push([k, rec]);
+  }
+  // Packs list the first ten; the last two are only under ac/ (uploaded by a read-write build).
+  await recordRoot(src, 'ds', 'v1', keys);
+  const { rootKey } = await import('../src/cache/closure.ts');
+  const root1 = (await src.getAction(rootKey('ds', 'v1')))!;
+  for (const h of [root1.output, ...root1.refs]) await writer.putBlob(h, (await src.getBlob(h))!);
+  await writer.putPacks('ds', 'v1', recs.slice(0, 10), src);
+  await writer.putRoot('ds', 'v1', root1);
+  await src.close();
+
+  const { cache, local, asked, warnings } = tier(root);
+  // One record of the chain is local already, stamped long ago.
+  const old = { ...recs[0]![1], usedAt: 1 };
+  await local.putBlob(bytes('chain output 0'));
+  await local.putAction(keys[0]!, old);
+  // Without a prefetch: an existence request per key, no record read.
+  assert.ok(await cache.hasActions(keys), 'all there');
+  assert.not.ok(await cache.hasActions([...keys, key(399)]), 'a key the remote lacks is a miss');
+  assert.equal(asked, [], 'no record read');
+  const requests = cache.summary().requests;
+  // With the prefetch: the packs list ten (the two others are read ahead, in memory); a stale
+  // memo's check reads the local record (re-stamping it) and asks nothing more.
+  cache.prefetch('ds');
+  await cache.flush();
+  const ahead = cache.summary().requests;
+  assert.ok(await cache.touchActions(keys));
+  assert.is(cache.summary().requests, ahead, 'answered from the listing');
+  assert.ok(ahead > requests);
+  assert.ok((await local.getAction(keys[0]!))!.usedAt > 1, 'the local record was read, so re-stamped');
+  for (const k of keys.slice(1)) assert.is(await local.getAction(k), undefined, `${k} not landed`);
+  assert.equal(asked.filter((p) => p.startsWith('cas/') && ![root1.output, ...root1.refs].some((h) => p.endsWith(h))), [], 'no output fetched for the chain');
+  assert.equal(asked.filter((p) => p.startsWith('ac/')).sort(), keys.slice(10).map((k) => actionPath(k)), 'only the two keys no pack lists are read, ahead');
+  assert.equal(warnings, []);
+  // A record the build reads is accepted then, from its pack entry (inline output), and lands.
+  assert.ok(await cache.getAction(keys[1]!));
+  await cache.flush();
+  assert.ok(await local.getAction(keys[1]!));
+  assert.is(asked.filter((p) => p.startsWith('ac/')).length, 2, 'not read from ac/');
+  await cache.close();
+});
+
 test('a small output travels inside its record: one request answers a hit; a damaged inline copy is ignored for the blob', async () => {
   const root = dir();
   const writer = new RemoteCache(new DirStore(root), { signingKey: 'k', requireSignatures: true });

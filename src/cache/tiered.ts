@@ -163,6 +163,16 @@ export class TieredCache implements Cache {
     return gone.length === 0;
   }
 
+  /**
+   * A stale memo's check (Executor.memo): the chain's local records are read, which re-stamps
+   * them for gc by age; the rest are checked where they are, as hasActions does, not fetched.
+   */
+  async touchActions(keys: readonly ActionKey[]): Promise<boolean> {
+    const here = await Promise.all(keys.map(async (k) => this.landing.actions.has(k) || (await this.local.getAction(k)) !== undefined));
+    const away = keys.filter((_, i) => !here[i]);
+    return away.length === 0 || this.hasActions(away);
+  }
+
   /** Whether the remote has record `key`, as this run knows it (listed, fetched) or as one existence request says. */
   private async onRemoteAction(key: ActionKey): Promise<boolean> {
     const listed = this.listed.get(key);
