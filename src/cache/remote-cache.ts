@@ -195,10 +195,10 @@ export class RemoteCache {
   }
 
   /**
-   * Pack `n` of a version: its records, each checked as a record read from ac/ is (an entry that
-   * fails is reported and left out), with inlined outputs re-hashed; undefined past the last pack.
+   * Pack `n` of a version: its entries, each record checked when used (checkPacked); an entry
+   * that is not [key, record] is reported and left out; undefined past the last pack.
    */
-  async getPack(name: string, id: string, n: number): Promise<Array<{ key: ActionKey } & RemoteEntry> | undefined> {
+  async getPack(name: string, id: string, n: number): Promise<PackedEntry[] | undefined> {
     const path = packPath(name, id, n);
     const bytes = await this.readEntry(path);
     if (!bytes) return undefined;
@@ -213,27 +213,34 @@ export class RemoteCache {
       this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}`, 'remote pack ignored: not a JSON list of records');
       return undefined;
     }
-    const out: Array<{ key: ActionKey } & RemoteEntry> = [];
+    const out: PackedEntry[] = [];
     for (const e of entries) {
       const key = Array.isArray(e) && typeof e[0] === 'string' && /^[0-9a-f]{32}$/.test(e[0]) ? (e[0] as ActionKey) : undefined;
-      const reject = (why: string): undefined => {
-        this.counters.rejectedRecords++;
-        this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}${key ? ` (${key})` : ''}`, `remote result ignored: ${why}`);
-        return undefined;
-      };
       if (!key) {
-        reject('a pack entry that is not [key, record]');
+        this.counters.rejectedRecords++;
+        this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}`, 'remote result ignored: a pack entry that is not [key, record]');
         continue;
       }
-      const got = this.checkRecord(e[1], key, reject);
-      if (!got) continue;
-      // A version's packs list far more records than a warm build reads: an inlined output is
-      // decoded and re-hashed when its record is used (entryOutput), not here.
-      this.counters.actionsFetched++;
-      const { inline, ...record } = got;
-      out.push({ key, record, ...(inline === undefined ? {} : { inline: { value: inline, where: `${this.location}/${path} (${key})` } }) });
+      out.push({ key, body: e[1], where: `${this.location}/${path} (${key})` });
     }
     return out;
+  }
+
+  /**
+   * A pack entry's record, checked as a record read from ac/ is (format, signature, sizes; a
+   * failure is reported and undefined), its inlined output left for entryOutput. A version's
+   * packs list far more records than a warm build reads: each is checked when used, not listed.
+   */
+  checkPacked(e: PackedEntry): RemoteEntry | undefined {
+    const got = this.checkRecord(e.body, e.key, (why) => {
+      this.counters.rejectedRecords++;
+      this.onProblem('REMOTE_UNTRUSTED', e.where, `remote result ignored: ${why}`);
+      return undefined;
+    });
+    if (!got) return undefined;
+    this.counters.actionsFetched++;
+    const { inline, ...record } = got;
+    return { record, ...(inline === undefined ? {} : { inline: { value: inline, where: e.where } }) };
   }
 
   /** The output blob an entry carries: its bytes, or its inlined copy checked now (as splitInline does). */
@@ -375,6 +382,13 @@ export const rootAddress = (name: string, id: string): string => `version:${name
  * A checked remote record and its output when it came with it: bytes already checked, or (a
  * pack entry) the inlined copy, checked when the record is used (RemoteCache.entryOutput).
  */
+/** A record as a pack lists it: the key, and the body not checked yet (RemoteCache.checkPacked). */
+export interface PackedEntry {
+  key: ActionKey;
+  body: unknown;
+  where: string;
+}
+
 export interface RemoteEntry {
   record: ActionRecord;
   output?: Uint8Array;

@@ -16,7 +16,7 @@ import type { ActionRecord, Cache, ItemState } from './cache.ts';
 import type { LmdbCache } from './lmdb-store.ts';
 import { rootKeyChunks } from './closure.ts';
 import { getEngineRecord, putEngineRecord } from './records.ts';
-import { blobPath, filterAsync, openRemote, type RemoteCache, type RemoteCounters, type RemoteEntry } from './remote-cache.ts';
+import { blobPath, filterAsync, openRemote, type PackedEntry, type RemoteCache, type RemoteCounters, type RemoteEntry } from './remote-cache.ts';
 import { RemoteLease, TieredClaims } from './remote-lease.ts';
 
 export type RemoteMode = 'read-write' | 'read-only';
@@ -73,13 +73,15 @@ export class TieredCache implements Cache {
   /** The other way round: a ref only on the remote -> the deferred records naming it. */
   private readonly namedBy = new Map<ContentHash, Set<ActionKey>>();
   /**
-   * Records the remote served ahead of the build (its latest version's packs, or looked up one
-   * by one for keys no pack lists), checked for trust and nothing more: no output fetched, no
-   * ref checked, nothing written locally. The build reads few of them once memos answer whole
-   * repositories; one it reads is accepted then (fetchAction), and a memo's chain counts the
-   * others as present without landing them (hasActions). Bounded by LISTED_MAX.
+   * Records the remote served ahead of the build: its latest version's pack entries (not even
+   * checked yet: RemoteCache.checkPacked), or records looked up one by one for keys no pack
+   * lists. No output fetched, no ref checked, nothing written locally. The build reads few of
+   * them once memos answer whole repositories; one it reads is checked and accepted then
+   * (fetchAction), and a memo's chain counts the others as present without landing them
+   * (hasActions): a listing is the remote's word that a record exists, as an existence request
+   * is; its content is trusted only once checked. Bounded by LISTED_MAX.
    */
-  private readonly listed = new Map<ActionKey, RemoteEntry | Promise<RemoteEntry | undefined>>();
+  private readonly listed = new Map<ActionKey, PackedEntry | Promise<RemoteEntry | undefined>>();
   /** The prefetch's read of the version's packs, which a memo's existence check waits for. */
   private packsRead: Promise<void> = Promise.resolve();
   /** Local hits whose presence on the remote was checked (or uploaded) this run. */
@@ -269,19 +271,17 @@ export class TieredCache implements Cache {
   }
 
   /**
-   * The version's packs (remote-cache.ts), one request per thousand records, each record
-   * checked as one read from ac/; those this cache lacks are listed for the build's lookups.
-   * Keys a pack does not answer are looked up one by one afterwards (a pushed version without
-   * packs, an entry refused).
+   * The version's packs (remote-cache.ts), one request per thousand records, listed for the
+   * build's lookups (each record checked as one read from ac/ when used; a refused one is then
+   * read from ac/). Keys no pack lists are looked up one by one afterwards (a pushed version
+   * without packs, an entry that is not [key, record]).
    */
   private async fromPacks(name: string, id: string): Promise<void> {
     for (let n = 0; !this.disabled && this.listed.size < LISTED_MAX; n++) {
       const pack = await this.remote.getPack(name, id, n);
       if (!pack) return;
-      for (const e of pack) {
-        if (this.known(e.key) || (await this.local.hasActions([e.key]))) continue;
-        this.listed.set(e.key, e);
-      }
+      // Listed whether or not this tier holds them (every lookup asks it first): no read per entry.
+      for (const e of pack) if (!this.known(e.key)) this.listed.set(e.key, e);
     }
   }
 
@@ -351,7 +351,8 @@ export class TieredCache implements Cache {
       const ahead = this.listed.get(key);
       this.listed.delete(key);
       p = this.guard(async () => {
-        const got = ahead ? await ahead : await this.remote.getActionWithOutput(key);
+        // A pack entry is checked now; one that fails is looked up on its own, from ac/.
+        const got = ahead instanceof Promise ? await ahead : ((ahead && this.remote.checkPacked(ahead)) ?? (await this.remote.getActionWithOutput(key)));
         return got && this.accept(key, got);
       }, undefined);
       this.asked.actions.set(key, p);
