@@ -378,10 +378,6 @@ export class RemoteCache {
 
 export const rootAddress = (name: string, id: string): string => `version:${name}/${id}`;
 
-/**
- * A checked remote record and its output when it came with it: bytes already checked, or (a
- * pack entry) the inlined copy, checked when the record is used (RemoteCache.entryOutput).
- */
 /** A record as a pack lists it: the key, and the body not checked yet (RemoteCache.checkPacked). */
 export interface PackedEntry {
   key: ActionKey;
@@ -389,6 +385,10 @@ export interface PackedEntry {
   where: string;
 }
 
+/**
+ * A checked remote record and its output when it came with it: bytes already checked, or (a
+ * pack entry) the inlined copy, checked when the record is used (RemoteCache.entryOutput).
+ */
 export interface RemoteEntry {
   record: ActionRecord;
   output?: Uint8Array;

@@ -53,7 +53,6 @@ const PREFETCH_WINDOW = 64;
  */
 const LISTED_MAX = 65_536;
 
-
 export class TieredCache implements Cache {
   private disabled?: RetraceError;
   private readonly pending = new Set<Promise<void>>();

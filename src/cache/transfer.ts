@@ -46,10 +46,10 @@ export async function pushVersion(local: Cache, remote: RemoteCache, name: strin
   // A warm build from this remote leaves on it the records a memo answered without reading
   // (tiered.ts hasActions): a record this cache lacks is fine when the remote has it (with its
   // blobs, which went before it); its packs entry is read back from the remote (checked).
-  const onRemote = async (keys: ActionKey[]): Promise<number> => (await filterAsync(keys, async (k) => !(await remote.hasAction(k)))).length;
+  const notOnRemote = async (keys: ActionKey[]): Promise<number> => (await filterAsync(keys, async (k) => !(await remote.hasAction(k)))).length;
   // A first pass (records read, not kept) refuses an incomplete closure before anything is sent.
   let missing = 0;
-  for await (const chunk of closureChunks(local, v, { withRecords: false })) if (chunk.missing.length > 0) missing += await onRemote(chunk.missing);
+  for await (const chunk of closureChunks(local, v, { withRecords: false })) if (chunk.missing.length > 0) missing += await notOnRemote(chunk.missing);
   if (missing > 0) throw incomplete(missing);
   const before = { ...remote.counters };
   const seen = new BoundedSeen<ContentHash>(READ_DEDUP_KEYS);
