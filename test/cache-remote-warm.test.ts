@@ -6,11 +6,11 @@
  * builds on top pushes (the records left on the remote are checked there, not sent again) and
  * pulls whole; local gc and a rebuild work. A record the remote lost (remote gc evicts it, and
  * with it the packs listing it) makes that repository's memo miss and its chain run: computed
- * where needed, no error.
+ * where needed, no error; so does a document blob it lost (the memo's refs name them).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Project, computed } from './helpers/project.ts';
@@ -128,6 +128,16 @@ test('a record the remote lost: remote gc evicts it and the packs naming it; the
   assert.is(d.json.failures?.length ?? 0, 0);
   assert.is(computed(d.json).parse, 1, JSON.stringify(computed(d.json)));
   assert.ok(d.json.stages.source.computed + d.json.stages['source-content'].computed >= 1, 'alpha\'s memo missed');
+});
+
+test('a document blob the remote lost: the memos that name it miss and the chain makes it again, no error', () => {
+  const memo = remoteRecords().find((r) => r.rec.stage === 'source-content' && r.rec.item.includes('alpha')) as { rec: { refs: string[] } } | undefined;
+  assert.ok(memo && memo.rec.refs.length >= 3, 'the memo names its documents\' blobs');
+  for (const h of memo!.rec.refs) rmSync(join(shared, 'cas', h.slice(0, 2), h), { force: true });
+  const e = run(['build'], 'cacheE', 'ro.config.ts');
+  assert.is(e.json.version, v1);
+  assert.is(e.json.failures?.length ?? 0, 0);
+  assert.ok(computed(e.json).tokenize >= 1, JSON.stringify(computed(e.json)));
 });
 
 test.after(() => p.cleanup());
