@@ -261,8 +261,9 @@ export class Executor {
    * as if answered one by one, its items count as cached in their stages' stats, and its
    * tallies come back for the caller to replay. A miss runs the chain under a trace and stores
    * the value with the trace, unless an item of the chain failed (a failure is never cached)
-   * or this is `status`, which stores nothing. Refs are the blobs the value names beyond the
-   * chain's records.
+   * or this is `status`, which stores nothing. Refs are the blobs the value names
+   * (`StageDef.valueRefs`, and any the chain stored through its own context): a hit checks them
+   * like any hit's refs, while the chain's records are only checked to exist.
    */
   async memo<I, O>(stage: StageDef<I, O>, input: I): Promise<MemoResult<O>> {
     const parts = this.keyParts(stage, input);
@@ -288,10 +289,16 @@ export class Executor {
       }
       // The chain's records must all be there: gc may have taken some (the chain then runs,
       // answering what is left from the cache). An old memo also refreshes their last use.
+      // (A tier that leaves records elsewhere checks those there: Cache.touchActions.)
       const stale = Date.now() - record.usedAt > USE_REFRESH_MS;
-      const present = stale || !cache.hasActions ? (await Promise.all(entry.keys.map((k) => cache.getAction(k)))).every(Boolean) : await cache.hasActions(entry.keys);
+      const readAll = async (): Promise<boolean> => (await Promise.all(entry.keys.map((k) => cache.getAction(k)))).every(Boolean);
+      const present = stale ? await (cache.touchActions ? cache.touchActions(entry.keys) : readAll()) : cache.hasActions ? await cache.hasActions(entry.keys) : await readAll();
       if (!present) return undefined;
-      for (const r of record.refs) if (!(await cache.hasBlob(r))) return undefined;
+      // The blobs its value names (StageDef.valueRefs): there to read, as any hit's refs are
+      // (a tier that fetches on read answers without the bytes), so later stages never miss one.
+      if (cache.refsAvailable) {
+        if (!(await cache.refsAvailable(record))) return undefined;
+      } else for (const r of record.refs) if (!(await cache.hasBlob(r))) return undefined;
       return entry;
     });
     if (hit) {
@@ -324,6 +331,7 @@ export class Executor {
       stats.items--; // not an item of its own: its chain's items were counted
       return { value, cached: false, tallies: trace.tallies };
     }
+    for (const h of stage.valueRefs?.(value) ?? []) refs.add(h);
     const entry: MemoEntry<O> = { format: 1, value, keys: [...trace.keys], items: trace.items, tallies: trace.tallies };
     const bytes = jsonCodec<MemoEntry<O>>().encode(entry);
     const output = await cache.putBlob(bytes);

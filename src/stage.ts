@@ -55,6 +55,13 @@ export interface StageDef<I, O> {
    * output. A pipeline leaves memos out of what pins a version (their versions are not part of it).
    */
   readonly memo?: boolean;
+  /**
+   * For a chain run through Executor.memo: the blobs its value names that later stages read
+   * (for Retrace, a repository's documents). They are the memo record's refs, so a hit checks
+   * them as any hit checks its refs (read back, or known to exist on a remote), where the
+   * chain's own records are only checked to exist (Cache.hasActions).
+   */
+  valueRefs?(output: O): ContentHash[];
   /** How the output is stored; JSON by default. */
   readonly codec?: Codec<O>;
 }

@@ -12,7 +12,7 @@
  * Not pinned in the manifest (a memo): it changes how fast an outcome is found, never what it
  * is. `--recheck` and sources without a stamp (remote git) run the chain as before.
  */
-import { hashText } from '../src/hash.ts';
+import { hashText, type ContentHash } from '../src/hash.ts';
 import { canonicalJson } from '../src/key.ts';
 import { redactDeep } from '../src/redact.ts';
 import { defineStage } from '../src/stage.ts';
@@ -43,14 +43,26 @@ export interface SourceMemoInput<T> {
 function chainMemo<I extends { where: string; settings: Record<string, unknown>; chain: () => Promise<unknown> }>(name: string, description: string, inputs: (i: I) => Record<string, string>) {
   return defineStage<I, unknown>({
     name,
-    version: '1',
+    // 2: the record's refs name the documents' blobs (valueRefs).
+    version: '2',
     deps: ['ingest', 'parse', 'graph', 'render', 'tokenize'],
     description,
     memo: true,
     item: (i) => i.where,
     key: (i) => ({ inputs: inputs(i), settings: i.settings }),
     run: (i) => i.chain(),
+    valueRefs: documentBlobs,
   });
+}
+
+/**
+ * The blobs of a repository's outcome that the shard step reads: each document's text, token
+ * ids and loss mask. A hit checks them (the chain's tokenize records, which name them too, are
+ * only checked to exist), so a remote that lost one makes the memo miss and the chain run.
+ */
+function documentBlobs(outcome: unknown): ContentHash[] {
+  const docs = (outcome as { docs?: Array<{ text: ContentHash; ids: ContentHash; mask: ContentHash }> } | undefined)?.docs ?? [];
+  return docs.flatMap((d) => [d.text, d.ids, d.mask]);
 }
 
 export const sourceMemoStage = chainMemo<SourceMemoInput<unknown>>('source', "one repository's outcome (documents, graph figures, skipped files), reused while its stat stamp, the code and the settings are unchanged", (i) => ({ stamp: i.stamp, code: i.code }));

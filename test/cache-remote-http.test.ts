@@ -42,8 +42,8 @@ function config(file: string, remote: Record<string, unknown>): string {
   return file;
 }
 
-function build(cfg: string, cache: string, extraEnv: Record<string, string> = {}) {
-  const r = p.run(['build', '--json', '--config', cfg], { cacheDir: p.path(cache), outDir: p.path('out-' + cache), env: { ...env, ...extraEnv } });
+function build(cfg: string, cache: string, extraEnv: Record<string, string> = {}, args: string[] = []) {
+  const r = p.run(['build', '--json', '--config', cfg, ...args], { cacheDir: p.path(cache), outDir: p.path('out-' + cache), env: { ...env, ...extraEnv } });
   assert.is(r.code, 0, r.stderr);
   return r;
 }
@@ -63,6 +63,12 @@ function serverRecords(): Array<{ file: string; rec: any }> {
  * what the build reads (a forged pack entry is covered in cache-remote-lazy.test.ts).
  */
 const dropPacks = () => rmSync(join(dav.root, 'packs'), { recursive: true, force: true });
+/**
+ * A repository's memo answers its whole chain after checking that the chain's records exist on
+ * the remote, without reading them (tiered.ts hasActions): the builds that must meet damaged
+ * entries walk every item with --recheck, which reads them as any build reading them would.
+ */
+const RECHECK = ['--recheck'];
 const recordOf = (stage: string, item: string) => {
   const r = serverRecords().find((x) => x.rec.stage === stage && x.rec.item === item);
   assert.ok(r, `no ${stage} record for ${item} on the server`);
@@ -155,7 +161,7 @@ test('a corrupted remote blob is discarded and recomputed; the version is unchan
   const bytes = readFileSync(path);
   bytes[0] ^= 0x20;
   writeFileSync(path, bytes);
-  const e = build('rw.config.ts', 'cacheE');
+  const e = build('rw.config.ts', 'cacheE', {}, RECHECK);
   assert.is(e.json.version, version);
   assert.is(e.json.stages.ingest.computed, 1, JSON.stringify(computed(e.json)));
   assert.is(e.json.remote.corruptBlobs, 1);
@@ -179,7 +185,7 @@ test('with signing on, unsigned, foreign-signed and altered results are ignored'
   writeFileSync(altered.file, JSON.stringify({ ...altered.rec, output: other.rec.output, refs: other.rec.refs }));
   dropPacks();
   const before = dav.log().length;
-  const f = build('ro.config.ts', 'cacheF');
+  const f = build('ro.config.ts', 'cacheF', {}, RECHECK);
   assert.is(f.json.version, version);
   assert.is(f.json.stages.ingest.computed, 3, JSON.stringify(computed(f.json)));
   assert.is(f.json.remote.rejectedRecords, 3);

@@ -3,8 +3,9 @@
  * shared directory: a remote hit fetches its record and output blob and checks that its refs
  * exist, but downloads a ref only when something reads it; the local tier gets the record once
  * its refs are local (never a record without its blobs); a missing ref is a miss; a damaged or
- * refused ref found when read is reported and never used; the prefetch fetches records and
- * outputs of the latest pushed version, not its refs; a small output comes inside its record.
+ * refused ref found when read is reported and never used; the prefetch reads the latest pushed
+ * version's records ahead of the build (its packs), and a record and its output land only when
+ * read, never its refs unless read; a small output comes inside its record.
  * Signatures still decide trust.
  */
 import { test } from 'uvu';
@@ -144,7 +145,7 @@ test('signatures: with a key required, an unsigned remote record is ignored and 
   await cache.close();
 });
 
-test('prefetch: the latest version\'s records and outputs arrive ahead of the build, a bounded window at a time, refs left on the remote', async () => {
+test('prefetch: the latest version\'s records are read ahead of the build, a bounded window at a time; a record and its output land when read, refs left on the remote', async () => {
   const root = dir();
   const writer = new RemoteCache(new DirStore(root), { requireSignatures: false });
   const keys = Array.from({ length: 40 }, (_, i) => key(100 + i));
@@ -163,8 +164,10 @@ test('prefetch: the latest version\'s records and outputs arrive ahead of the bu
   const store = new DirStore(root);
   let inFlight = 0;
   let most = 0;
+  let records = 0;
   const get = store.get.bind(store);
   store.get = async (p, l) => {
+    if (p.startsWith('ac/')) records++;
     most = Math.max(most, ++inFlight);
     try {
       await new Promise((r) => setTimeout(r, 1));
@@ -180,17 +183,22 @@ test('prefetch: the latest version\'s records and outputs arrive ahead of the bu
   assert.ok(most <= 8 + 1, `at most the window in flight (saw ${most})`);
   const s = cache.summary();
   assert.is(s.actionsFetched, 40);
-  assert.is(s.blobsFetched, 40 + 1 + root1.refs.length, 'the 40 outputs and the root\'s key list');
-  assert.is(s.blobsLeft, 80, 'no ref downloaded');
-  for (const [i, o] of outs.entries()) assert.ok(await local.getBlob(o), `output ${i} local`);
-  // The build's own lookups are answered without asking the remote again.
-  const before = s.requests;
+  assert.is(records, 40);
+  assert.is(s.blobsFetched, 1 + root1.refs.length, 'the root\'s key list; an output waits for its record to be read');
+  // Nothing lands locally before the build reads it.
+  for (const [i, k] of keys.entries()) assert.not.ok(await local.getAction(k), `record ${i} not local`);
+  for (const [i, o] of outs.entries()) assert.not.ok(await local.hasBlob(o), `output ${i} not local`);
+  // The build's own lookups are answered without reading a record again: only their outputs are fetched.
   for (const k of keys) assert.ok(await cache.getAction(k));
-  assert.is(cache.summary().requests, before);
+  await cache.flush();
+  assert.is(records, 40);
+  assert.is(cache.summary().blobsFetched, 40 + 1 + root1.refs.length, 'the 40 outputs, once read');
+  assert.is(cache.summary().blobsLeft, 80, 'no ref downloaded');
+  for (const [i, o] of outs.entries()) assert.ok(await local.getBlob(o), `output ${i} local`);
   await cache.close();
 });
 
-test('prefetch reads a pushed version\'s packs: a few requests for all its records; a bad pack entry is looked up on its own', async () => {
+test('prefetch reads a pushed version\'s packs: a few requests for all its records; a bad pack entry is found when used and looked up on its own', async () => {
   const root = dir();
   const writer = new RemoteCache(new DirStore(root), { signingKey: 'k', requireSignatures: true });
   const keys = Array.from({ length: 30 }, (_, i) => key(200 + i));
@@ -223,15 +231,71 @@ test('prefetch reads a pushed version\'s packs: a few requests for all its recor
   const { cache, asked, warnings } = tier(root, { signingKey: 'k', requireSignatures: true });
   cache.prefetch('ds');
   await cache.flush();
-  assert.equal(asked.filter((p) => p.startsWith('ac/')), [actionPath(keys[3]!)], 'only the rejected entry is read from ac/');
-  // The key list, and the output of the entry read from ac/ (written there without inlining).
-  assert.equal(asked.filter((p) => p.startsWith('cas/')).sort(), [root1.output, ...root1.refs, recs[3]![1].output].map((h) => blobPath(h)).sort(), 'the pack\'s outputs came inlined');
-  assert.ok(warnings.some((w) => w.startsWith('REMOTE_UNTRUSTED') && w.includes('bad signature')), warnings.join('\n'));
   const before = cache.summary().requests;
+  // latest, root, its key list, pack 0, pack 1 (absent): entries are checked when used.
+  assert.is(before, 5 + root1.refs.length, `${before} requests for 30 records`);
+  assert.equal(asked.filter((p) => p.startsWith('ac/')), [], 'nothing read from ac/ ahead');
+  assert.equal(warnings, []);
   for (const k of keys) assert.ok(await cache.getAction(k), k);
-  assert.is(cache.summary().requests, before, 'the build asks nothing more');
-  // latest, root, its key list, pack 0, pack 1 (absent), and the rejected entry's record and output.
-  assert.is(before, 7 + root1.refs.length, `${before} requests for 30 records`);
+  // The altered entry, checked when read: refused, then read from ac/ on its own.
+  assert.ok(warnings.some((w) => w.startsWith('REMOTE_UNTRUSTED') && w.includes('bad signature')), warnings.join('\n'));
+  assert.equal(asked.filter((p) => p.startsWith('ac/')), [actionPath(keys[3]!)], 'only the rejected entry is read from ac/');
+  // The key list, and the output of the entry read from ac/ (written there without inlining), once read.
+  assert.equal(asked.filter((p) => p.startsWith('cas/')).sort(), [root1.output, ...root1.refs, recs[3]![1].output].map((h) => blobPath(h)).sort(), 'the pack\'s outputs came inlined');
+  assert.is(cache.summary().requests, before + 2, 'the build asks only for that record and its output');
+  await cache.close();
+});
+
+test('a memo\'s chain on the remote: present from the packs\' listing or an existence request, never fetched or landed; a stale memo re-stamps what is local', async () => {
+  const root = dir();
+  const writer = new RemoteCache(new DirStore(root), { requireSignatures: false });
+  const src = LmdbCache.open(dir());
+  const keys = Array.from({ length: 12 }, (_, i) => key(300 + i));
+  const recs: Array<[ActionKey, ActionRecord]> = [];
+  for (const [i, k] of keys.entries()) {
+    const b = bytes(`chain output ${i}`);
+    await writer.putBlob(await src.putBlob(b), b);
+    const rec = record(hashBytes(b), []);
+    await writer.putAction(k, rec, src);
+    recs.push([k, rec]);
+  }
+  // Packs list the first ten; the last two are only under ac/ (uploaded by a read-write build).
+  await recordRoot(src, 'ds', 'v1', keys);
+  const { rootKey } = await import('../src/cache/closure.ts');
+  const root1 = (await src.getAction(rootKey('ds', 'v1')))!;
+  for (const h of [root1.output, ...root1.refs]) await writer.putBlob(h, (await src.getBlob(h))!);
+  await writer.putPacks('ds', 'v1', recs.slice(0, 10), src);
+  await writer.putRoot('ds', 'v1', root1);
+  await src.close();
+
+  const { cache, local, asked, warnings } = tier(root);
+  // One record of the chain is local already, stamped long ago.
+  const old = { ...recs[0]![1], usedAt: 1 };
+  await local.putBlob(bytes('chain output 0'));
+  await local.putAction(keys[0]!, old);
+  // Without a prefetch: an existence request per key, no record read.
+  assert.ok(await cache.hasActions(keys), 'all there');
+  assert.not.ok(await cache.hasActions([...keys, key(399)]), 'a key the remote lacks is a miss');
+  assert.equal(asked, [], 'no record read');
+  const requests = cache.summary().requests;
+  // With the prefetch: the packs list ten (the two others are read ahead, in memory); a stale
+  // memo's check reads the local record (re-stamping it) and asks nothing more.
+  cache.prefetch('ds');
+  await cache.flush();
+  const ahead = cache.summary().requests;
+  assert.ok(await cache.touchActions(keys));
+  assert.is(cache.summary().requests, ahead, 'answered from the listing');
+  assert.ok(ahead > requests);
+  assert.ok((await local.getAction(keys[0]!))!.usedAt > 1, 'the local record was read, so re-stamped');
+  for (const k of keys.slice(1)) assert.is(await local.getAction(k), undefined, `${k} not landed`);
+  assert.equal(asked.filter((p) => p.startsWith('cas/') && ![root1.output, ...root1.refs].some((h) => p.endsWith(h))), [], 'no output fetched for the chain');
+  assert.equal(asked.filter((p) => p.startsWith('ac/')).sort(), keys.slice(10).map((k) => actionPath(k)), 'only the two keys no pack lists are read, ahead');
+  assert.equal(warnings, []);
+  // A record the build reads is accepted then, from its pack entry (inline output), and lands.
+  assert.ok(await cache.getAction(keys[1]!));
+  await cache.flush();
+  assert.ok(await local.getAction(keys[1]!));
+  assert.is(asked.filter((p) => p.startsWith('ac/')).length, 2, 'not read from ac/');
   await cache.close();
 });
 

@@ -78,6 +78,12 @@ export interface Cache {
    */
   hasActions?(keys: readonly ActionKey[]): Promise<boolean>;
   /**
+   * hasActions for a memo whose chain is due a fresh stamp: the records held here are read,
+   * which stamps them used (gc by age); records a tier leaves elsewhere are only checked there
+   * (tiered.ts). Without it, the executor reads each record.
+   */
+  touchActions?(keys: readonly ActionKey[]): Promise<boolean>;
+  /**
    * Whether every ref of a hit's record can be read when a stage asks for it. Without this, a
    * hit reads every ref back (re-hashed); a tier that fetches blobs on read (tiered.ts) answers
    * it without the bytes, so a hit downloads only the blobs a stage goes on to read.

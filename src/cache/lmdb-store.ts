@@ -512,11 +512,12 @@ export class LmdbCache implements Cache {
    * Store bytes, and stamp the blob as written now unless it was stamped within FRESH_MS: gc
    * keeps blobs stamped after the oldest live build's start - FRESH_MS, so a blob a build writes
    * (or finds already there) survives until the record naming it is committed. Bytes and stamp go
-   * in one transaction, so a blob gc removed a moment ago is written again.
+   * in one transaction, so a blob gc removed a moment ago is written again. `checked`: the bytes'
+   * hash, taken by a caller that just re-hashed them (the remote tier, on fetching): not taken again.
    */
-  async putBlob(bytes: Uint8Array): Promise<ContentHash> {
+  async putBlob(bytes: Uint8Array, checked?: ContentHash): Promise<ContentHash> {
     this.check();
-    const hash = hashBytes(bytes);
+    const hash = checked ?? hashBytes(bytes);
     if (this.overlay.blobs.has(hash)) return hash;
     const now = Date.now();
     const fresh = !this.redo.has(hash) && !this.damaged && (() => {

@@ -195,10 +195,10 @@ export class RemoteCache {
   }
 
   /**
-   * Pack `n` of a version: its records, each checked as a record read from ac/ is (an entry that
-   * fails is reported and left out), with inlined outputs re-hashed; undefined past the last pack.
+   * Pack `n` of a version: its entries, each record checked when used (checkPacked); an entry
+   * that is not [key, record] is reported and left out; undefined past the last pack.
    */
-  async getPack(name: string, id: string, n: number): Promise<Array<{ key: ActionKey; record: ActionRecord; output?: Uint8Array }> | undefined> {
+  async getPack(name: string, id: string, n: number): Promise<PackedEntry[] | undefined> {
     const path = packPath(name, id, n);
     const bytes = await this.readEntry(path);
     if (!bytes) return undefined;
@@ -213,22 +213,40 @@ export class RemoteCache {
       this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}`, 'remote pack ignored: not a JSON list of records');
       return undefined;
     }
-    const out: Array<{ key: ActionKey; record: ActionRecord; output?: Uint8Array }> = [];
+    const out: PackedEntry[] = [];
     for (const e of entries) {
       const key = Array.isArray(e) && typeof e[0] === 'string' && /^[0-9a-f]{32}$/.test(e[0]) ? (e[0] as ActionKey) : undefined;
-      const reject = (why: string): undefined => {
-        this.counters.rejectedRecords++;
-        this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}${key ? ` (${key})` : ''}`, `remote result ignored: ${why}`);
-        return undefined;
-      };
       if (!key) {
-        reject('a pack entry that is not [key, record]');
+        this.counters.rejectedRecords++;
+        this.onProblem('REMOTE_UNTRUSTED', `${this.location}/${path}`, 'remote result ignored: a pack entry that is not [key, record]');
         continue;
       }
-      const got = this.checkRecord(e[1], key, reject);
-      if (got) out.push({ key, ...this.splitInline(got, `${this.location}/${path} (${key})`) });
+      out.push({ key, body: e[1], where: `${this.location}/${path} (${key})` });
     }
     return out;
+  }
+
+  /**
+   * A pack entry's record, checked as a record read from ac/ is (format, signature, sizes; a
+   * failure is reported and undefined), its inlined output left for entryOutput. A version's
+   * packs list far more records than a warm build reads: each is checked when used, not listed.
+   */
+  checkPacked(e: PackedEntry): RemoteEntry | undefined {
+    const got = this.checkRecord(e.body, e.key, (why) => {
+      this.counters.rejectedRecords++;
+      this.onProblem('REMOTE_UNTRUSTED', e.where, `remote result ignored: ${why}`);
+      return undefined;
+    });
+    if (!got) return undefined;
+    this.counters.actionsFetched++;
+    const { inline, ...record } = got;
+    return { record, ...(inline === undefined ? {} : { inline: { value: inline, where: e.where } }) };
+  }
+
+  /** The output blob an entry carries: its bytes, or its inlined copy checked now (as splitInline does). */
+  entryOutput(entry: RemoteEntry): Uint8Array | undefined {
+    if (entry.output || !entry.inline) return entry.output;
+    return this.checkInline(entry.record, entry.inline.value, entry.inline.where);
   }
 
   /**
@@ -246,16 +264,21 @@ export class RemoteCache {
     this.counters.actionsFetched++;
     const { inline, ...record } = got;
     if (inline === undefined) return { record };
+    return { record, output: this.checkInline(record, inline, where) };
+  }
+
+  /** An inlined output's bytes if they re-hash to the record's output; else reported, and undefined (the blob is fetched on its own). */
+  private checkInline(record: ActionRecord, inline: unknown, where: string): Uint8Array | undefined {
     const bytes = typeof inline === 'string' && inline.length <= ((INLINE_MAX_BYTES + 2) / 3) * 4 + 4 ? Buffer.from(inline, 'base64') : undefined;
     if (!bytes || hashBytes(bytes) !== record.output) {
       this.counters.corruptBlobs++;
       this.onProblem('REMOTE_BLOB_CORRUPT', where, 'the output inlined in this remote record failed its hash check: ignored, the blob is fetched on its own');
-      return { record };
+      return undefined;
     }
     this.present.add(record.output);
     this.counters.blobsInlined++;
     this.counters.bytesFetched += bytes.byteLength;
-    return { record, output: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   async hasAction(key: ActionKey): Promise<boolean> {
@@ -354,6 +377,23 @@ export class RemoteCache {
 }
 
 export const rootAddress = (name: string, id: string): string => `version:${name}/${id}`;
+
+/** A record as a pack lists it: the key, and the body not checked yet (RemoteCache.checkPacked). */
+export interface PackedEntry {
+  key: ActionKey;
+  body: unknown;
+  where: string;
+}
+
+/**
+ * A checked remote record and its output when it came with it: bytes already checked, or (a
+ * pack entry) the inlined copy, checked when the record is used (RemoteCache.entryOutput).
+ */
+export interface RemoteEntry {
+  record: ActionRecord;
+  output?: Uint8Array;
+  inline?: { value: unknown; where: string };
+}
 
 function isRecord(v: unknown): v is ActionRecord & { sig?: unknown } {
   if (typeof v !== 'object' || v === null) return false;

@@ -97,6 +97,20 @@ export async function gcRemote(remote: RemoteCache, opts: { maxAgeMs?: number; m
     const batch = Math.max(1, Math.ceil(oldest.length / 50));
     for (let i = 0; i < oldest.length && bytesOf(live()) > opts.maxBytes; i += batch) for (const [k] of oldest.slice(i, i + batch)) evict.add(k);
   }
+  const keptVersions = new Set(rootsKept.map((f) => f.path.split('/').slice(1).join('/')));
+  const packFiles = (await store.list('packs')) ?? [];
+  // Before the records, a kept version's packs go too when they name a record removed here: a
+  // warm build takes a pack's keys as the remote's word that those records are there (tiered.ts
+  // hasActions), so a pack never outlives a record it lists (readers then ask record by record).
+  const versionOf = (f: StoredFile): string => f.path.split('/').slice(1, 3).join('/');
+  const stalePacks = new Set<string>();
+  if (evict.size > 0) {
+    for (const f of packFiles) {
+      if (!keptVersions.has(versionOf(f)) || stalePacks.has(versionOf(f))) continue;
+      if (await packNames(store, f.path, evict)) stalePacks.add(versionOf(f));
+    }
+  }
+  await Promise.all([...stalePacks].map((v) => Promise.all(packFiles.filter((f) => versionOf(f) === v).map((f) => store.delete(f.path)))));
   // Records go before the blobs they point at, so no reader meets a record without its data.
   await Promise.all([...evict].map((k) => store.delete(actionPath(k))));
   const rootsGone = rootFiles.filter((f) => !f.path.endsWith('/latest') && !rootsKept.includes(f));
@@ -112,8 +126,7 @@ export async function gcRemote(remote: RemoteCache, opts: { maxAgeMs?: number; m
   await Promise.all(orphans.map((f) => store.delete(blobPath(f.path.split('/').pop()!))));
   // Packs (many records a file, written by push) of versions whose root is gone: a pack only
   // speeds up the prefetch of its version, and every entry in it is checked when read.
-  const keptVersions = new Set(rootsKept.map((f) => f.path.split('/').slice(1).join('/')));
-  const packsGone = ((await store.list('packs')) ?? []).filter((f) => !keptVersions.has(f.path.split('/').slice(1, 3).join('/')) && !fresh(f));
+  const packsGone = packFiles.filter((f) => !keptVersions.has(versionOf(f)) && !fresh(f));
   await Promise.all(packsGone.map((f) => store.delete(f.path)));
   // Lease and claim files of builds gone for over a day.
   await Promise.all(leases.stale.map((f) => store.delete(f.path)));
@@ -121,9 +134,21 @@ export async function gcRemote(remote: RemoteCache, opts: { maxAgeMs?: number; m
     pinned,
     actionsRemoved: evict.size,
     rootsRemoved: rootsGone.length,
-    packsRemoved: packsGone.length,
+    packsRemoved: packsGone.length + packFiles.filter((f) => stalePacks.has(versionOf(f))).length,
     blobsRemoved: orphans.length,
     bytesFreed: orphans.reduce((n, f) => n + f.size, 0),
     liveBuilds: leases.live,
   };
+}
+
+/** Whether the pack at `path` lists one of `keys` (an unreadable pack counts as naming them: it goes). */
+async function packNames(store: RemoteCache['store'], path: string, keys: Set<string>): Promise<boolean> {
+  try {
+    const bytes = await store.get(path);
+    const entries = bytes && JSON.parse(decoder.decode(bytes));
+    if (!Array.isArray(entries)) return true;
+    return entries.some((e) => Array.isArray(e) && keys.has(e[0]));
+  } catch {
+    return true;
+  }
 }

@@ -16,7 +16,7 @@ import type { ActionRecord, Cache, ItemState } from './cache.ts';
 import type { LmdbCache } from './lmdb-store.ts';
 import { rootKeyChunks } from './closure.ts';
 import { getEngineRecord, putEngineRecord } from './records.ts';
-import { blobPath, openRemote, type RemoteCache, type RemoteCounters } from './remote-cache.ts';
+import { blobPath, filterAsync, openRemote, type PackedEntry, type RemoteCache, type RemoteCounters, type RemoteEntry } from './remote-cache.ts';
 import { RemoteLease, TieredClaims } from './remote-lease.ts';
 
 export type RemoteMode = 'read-write' | 'read-only';
@@ -46,6 +46,13 @@ const LAND_DELAY_MS = 25;
 /** Records the prefetch fetches at once: enough to hide round trips, few enough to bound memory. */
 const PREFETCH_WINDOW = 64;
 
+/**
+ * Remote records the prefetch keeps in memory, read but not accepted (see `listed`): past this
+ * many it stops, and the rest are fetched when the build asks for them (and, for a memo's
+ * chain, checked one existence request each). About 1-2 KB each.
+ */
+const LISTED_MAX = 65_536;
+
 export class TieredCache implements Cache {
   private disabled?: RetraceError;
   private readonly pending = new Set<Promise<void>>();
@@ -64,6 +71,18 @@ export class TieredCache implements Cache {
   private readonly deferred = new Map<ActionKey, Set<ContentHash>>();
   /** The other way round: a ref only on the remote -> the deferred records naming it. */
   private readonly namedBy = new Map<ContentHash, Set<ActionKey>>();
+  /**
+   * Records the remote served ahead of the build: its latest version's pack entries (not even
+   * checked yet: RemoteCache.checkPacked), or records looked up one by one for keys no pack
+   * lists. No output fetched, no ref checked, nothing written locally. The build reads few of
+   * them once memos answer whole repositories; one it reads is checked and accepted then
+   * (fetchAction), and a memo's chain counts the others as present without landing them
+   * (hasActions): a listing is the remote's word that a record exists, as an existence request
+   * is; its content is trusted only once checked. Bounded by LISTED_MAX.
+   */
+  private readonly listed = new Map<ActionKey, PackedEntry | Promise<RemoteEntry | undefined>>();
+  /** The prefetch's read of the version's packs, which a memo's existence check waits for. */
+  private packsRead: Promise<void> = Promise.resolve();
   /** Local hits whose presence on the remote was checked (or uploaded) this run. */
   private readonly checked = new Set<ActionKey>();
   /** One remote lookup per key, per blob fetch and per existence check, shared by the build and the prefetch, answer kept. */
@@ -71,6 +90,8 @@ export class TieredCache implements Cache {
     actions: new Map<ActionKey, Promise<ActionRecord | undefined>>(),
     blobs: new Map<ContentHash, Promise<boolean>>(),
     present: new Map<ContentHash, Promise<boolean>>(),
+    /** Records whose existence alone was asked (a memo's chain, keys no pack listed). */
+    exists: new Map<ActionKey, Promise<boolean>>(),
   };
 
   /** This build's lease on the remote (remote-lease.ts), in read-write mode. */
@@ -117,11 +138,54 @@ export class TieredCache implements Cache {
     remote.onProblem = warn;
   }
 
-  /** Present here, landing, or fetched from the remote (one round trip per key this tier lacks). */
+  /**
+   * Whether a memo's chain is all there (Executor.memo): each key present here, landing, or on
+   * the remote, without fetching or landing any record. The remote's word is what it already
+   * said in bulk (the prefetched packs of its latest version: `listed`), else one existence
+   * request per key, in parallel; a record this run fetched counts if it was accepted. So a warm
+   * machine answers a repository from its memo without writing the chain's records locally;
+   * they land when a build reads them (getAction), or all at once with `cache pull`. A later
+   * `cache push` of a version naming them sends what the remote lacks and checks the rest there
+   * (transfer.ts). A pack can name a record that went from the remote by hand (remote gc drops
+   * the packs naming what it evicts): the memo then hits, and a build reading that record
+   * recomputes it, as for any record gone from a shared cache.
+   */
   async hasActions(keys: readonly ActionKey[]): Promise<boolean> {
     if (await this.local.hasActions(keys)) return true;
-    for (const key of keys) if (!this.landing.actions.has(key) && !(await this.local.hasActions([key])) && !(await this.getAction(key))) return false;
-    return true;
+    if (this.disabled) return false;
+    await this.packsRead;
+    // Most keys of a warm machine's chain are listed by the packs: answered without a promise each.
+    const unsure = keys.filter((k) => {
+      const e = this.listed.get(k);
+      return !(e && !(e instanceof Promise)) && !this.landing.actions.has(k);
+    });
+    if (unsure.length === 0) return true;
+    const gone = await filterAsync(unsure, async (k) => !((await this.local.hasActions([k])) || (await this.onRemoteAction(k))));
+    return gone.length === 0;
+  }
+
+  /**
+   * A stale memo's check (Executor.memo): the chain's local records are read, which re-stamps
+   * them for gc by age; the rest are checked where they are, as hasActions does, not fetched.
+   */
+  async touchActions(keys: readonly ActionKey[]): Promise<boolean> {
+    const here = await Promise.all(keys.map(async (k) => this.landing.actions.has(k) || (await this.local.getAction(k)) !== undefined));
+    const away = keys.filter((_, i) => !here[i]);
+    return away.length === 0 || this.hasActions(away);
+  }
+
+  /** Whether the remote has record `key`, as this run knows it (listed, fetched) or as one existence request says. */
+  private async onRemoteAction(key: ActionKey): Promise<boolean> {
+    const listed = this.listed.get(key);
+    if (listed) return (await listed) !== undefined;
+    const asked = this.asked.actions.get(key);
+    if (asked) return (await asked) !== undefined;
+    let p = this.asked.exists.get(key);
+    if (!p) {
+      p = this.guard(() => this.remote.hasAction(key), false);
+      this.asked.exists.set(key, p);
+    }
+    return p;
   }
 
   async getAction(key: ActionKey): Promise<ActionRecord | undefined> {
@@ -157,60 +221,66 @@ export class TieredCache implements Cache {
   }
 
   /**
-   * Start fetching, in the background, what the remote's latest pushed version of `name`
-   * needs and this cache lacks. A build asks for results one after another along each
-   * repository's chain of stages, one round trip each; fetched ahead of it (records and their
-   * output blobs, a bounded window at a time), they are mostly here by the time it asks (it
-   * waits on the same request when one is in flight). Refs are not fetched: see refsAvailable.
+   * Start reading, in the background, what the remote's latest pushed version of `name` holds
+   * and this cache lacks: its packs first (a request per thousand records), then, one by one
+   * with a bounded window, keys no pack listed. A build asks for results one after another along
+   * each repository's chain of stages; read ahead of it, they are mostly here by the time it
+   * asks (it waits on the same request when one is in flight). What is read is only kept in
+   * memory (`listed`): a record is accepted (its output fetched unless inlined, its refs checked)
+   * and written locally when the build reads it, so a warm build whose memos answer whole
+   * repositories writes only what it reads. Refs are never fetched ahead: see refsAvailable.
    */
   prefetch(name: string): void {
+    let packsDone!: () => void;
+    this.packsRead = new Promise((r) => (packsDone = r));
     this.track(
       this.guard(async () => {
         const id = await this.remote.latest(name);
         const root = id && (await this.remote.getRoot(name, id));
         if (!id || !root || !(await this.fetchBlob(root.output))) return;
         await this.fromPacks(name, id);
+        packsDone();
         // The root's keys, a chunk at a time (cache/closure.ts); each chunk is fetched when reached.
         const read = async (h: ContentHash): Promise<Uint8Array | undefined> => ((await this.fetchBlob(h)) ? this.landing.blobs.get(h) ?? (await this.local.getBlob(h)) : undefined);
         try {
           for await (const keys of rootKeyChunks(read, root, `${name}/${id}`)) {
             let next = 0;
             const worker = async (): Promise<void> => {
-              while (next < keys.length && !this.disabled) {
+              while (next < keys.length && !this.disabled && this.listed.size < LISTED_MAX) {
                 const k = keys[next++]!;
-                if (!this.landing.actions.has(k) && !this.asked.actions.has(k) && !(await this.local.getAction(k))) await this.fetchAction(k);
+                if (this.known(k) || (await this.local.hasActions([k]))) continue;
+                const p = this.guard(() => this.remote.getActionWithOutput(k), undefined);
+                this.listed.set(k, p);
+                await p;
               }
             };
             await Promise.all(Array.from({ length: Math.min(this.prefetchWindow, keys.length) }, worker));
-            if (this.disabled) break;
+            if (this.disabled || this.listed.size >= LISTED_MAX) break;
           }
         } catch (err) {
           this.warn('REMOTE_PREFETCH_FAILED', `${this.remote.location} ${name}/${id}`, `${(err as Error).message}; not prefetching it`);
         }
-      }, undefined),
+      }, undefined).finally(() => packsDone()),
     );
   }
 
+  /** A key this run has an answer or a request for already. */
+  private known(key: ActionKey): boolean {
+    return this.landing.actions.has(key) || this.listed.has(key) || this.asked.actions.has(key);
+  }
+
   /**
-   * The version's packs (remote-cache.ts), one request per thousand records, each record
-   * checked as one read from ac/; those this cache lacks become answers to the build's lookups.
-   * Keys a pack does not answer are looked up one by one afterwards (a pushed version without
-   * packs, an entry refused).
+   * The version's packs (remote-cache.ts), one request per thousand records, listed for the
+   * build's lookups (each record checked as one read from ac/ when used; a refused one is then
+   * read from ac/). Keys no pack lists are looked up one by one afterwards (a pushed version
+   * without packs, an entry that is not [key, record]).
    */
   private async fromPacks(name: string, id: string): Promise<void> {
-    for (let n = 0; !this.disabled; n++) {
+    for (let n = 0; !this.disabled && this.listed.size < LISTED_MAX; n++) {
       const pack = await this.remote.getPack(name, id, n);
       if (!pack) return;
-      const accepted: Promise<unknown>[] = [];
-      for (const e of pack) {
-        if (this.landing.actions.has(e.key) || this.asked.actions.has(e.key) || (await this.local.getAction(e.key))) continue;
-        const p = this.guard(() => this.accept(e.key, e), undefined);
-        this.asked.actions.set(e.key, p);
-        accepted.push(p);
-        // Bounded: at most a window of records waiting on their output and existence checks.
-        if (accepted.length >= this.prefetchWindow) await Promise.all(accepted.splice(0));
-      }
-      await Promise.all(accepted);
+      // Listed whether or not this tier holds them (every lookup asks it first): no read per entry.
+      for (const e of pack) if (!this.known(e.key)) this.listed.set(e.key, e);
     }
   }
 
@@ -276,8 +346,12 @@ export class TieredCache implements Cache {
   private fetchAction(key: ActionKey): Promise<ActionRecord | undefined> {
     let p = this.asked.actions.get(key);
     if (!p) {
+      // Read ahead by the prefetch, or fetched now; accepted once, then served from landing or the local tier.
+      const ahead = this.listed.get(key);
+      this.listed.delete(key);
       p = this.guard(async () => {
-        const got = await this.remote.getActionWithOutput(key);
+        // A pack entry is checked now; one that fails is looked up on its own, from ac/.
+        const got = ahead instanceof Promise ? await ahead : ((ahead && this.remote.checkPacked(ahead)) ?? (await this.remote.getActionWithOutput(key)));
         return got && this.accept(key, got);
       }, undefined);
       this.asked.actions.set(key, p);
@@ -286,11 +360,14 @@ export class TieredCache implements Cache {
   }
 
   /** A checked remote record (from ac/ or a pack) becomes a hit once its output is here and its refs on the remote. */
-  private async accept(key: ActionKey, got: { record: ActionRecord; output?: Uint8Array }): Promise<ActionRecord | undefined> {
+  private async accept(key: ActionKey, got: RemoteEntry): Promise<ActionRecord | undefined> {
     const remote = got.record;
     this.checked.add(key);
     // An output inlined in its record needs no request of its own.
-    if (got.output && !this.landing.blobs.has(remote.output) && !this.asked.blobs.has(remote.output) && !(await this.local.hasBlob(remote.output))) this.keepFetched(remote.output, got.output);
+    if (!this.landing.blobs.has(remote.output) && !this.asked.blobs.has(remote.output) && !(await this.local.hasBlob(remote.output))) {
+      const inline = this.remote.entryOutput(got);
+      if (inline) this.keepFetched(remote.output, inline);
+    }
     const [output, refs] = await Promise.all([this.fetchBlob(remote.output), this.refsAvailable(remote)]);
     if (!output || !refs) return undefined;
     const copy: ActionRecord = { ...remote, usedAt: Date.now() };
@@ -339,7 +416,7 @@ export class TieredCache implements Cache {
           this.lost(hash);
           return false;
         }
-        this.land(this.landing.blobs, hash, bytes, () => this.local.putBlob(bytes));
+        this.land(this.landing.blobs, hash, bytes, () => this.local.putBlob(bytes, hash));
         this.arrived(hash);
         return true;
       })();
@@ -351,7 +428,7 @@ export class TieredCache implements Cache {
   /** A blob that arrived verified without a fetch of its own (inlined in its record). */
   private keepFetched(hash: ContentHash, bytes: Uint8Array): void {
     this.asked.blobs.set(hash, Promise.resolve(true));
-    this.land(this.landing.blobs, hash, bytes, () => this.local.putBlob(bytes));
+    this.land(this.landing.blobs, hash, bytes, () => this.local.putBlob(bytes, hash));
     this.arrived(hash);
   }
 

@@ -39,13 +39,17 @@ export async function pushVersion(local: Cache, remote: RemoteCache, name: strin
     });
   }
   const incomplete = (n: number): RetraceError =>
-    new RetraceError('CACHE_CLOSURE_INCOMPLETE', `${n} result(s) of ${name}/${version} are no longer in this cache (garbage-collected?)`, {
+    new RetraceError('CACHE_CLOSURE_INCOMPLETE', `${n} result(s) of ${name}/${version} are neither in this cache (garbage-collected?) nor on ${remote.location}`, {
       item: `${name}/${version}`,
-      hint: 'build the version again (only those are recomputed), then push; `retrace dataset pin` keeps a version through gc',
+      hint: 'build the version again (only those are recomputed), then push; `retrace dataset pin` keeps a version through gc; a version built warm from another remote: `retrace cache pull` it from there first',
     });
+  // A warm build from this remote leaves on it the records a memo answered without reading
+  // (tiered.ts hasActions): a record this cache lacks is fine when the remote has it (with its
+  // blobs, which went before it); its packs entry is read back from the remote (checked).
+  const notOnRemote = async (keys: ActionKey[]): Promise<number> => (await filterAsync(keys, async (k) => !(await remote.hasAction(k)))).length;
   // A first pass (records read, not kept) refuses an incomplete closure before anything is sent.
   let missing = 0;
-  for await (const chunk of closureChunks(local, v, { withRecords: false })) missing += chunk.missing.length;
+  for await (const chunk of closureChunks(local, v, { withRecords: false })) if (chunk.missing.length > 0) missing += await notOnRemote(chunk.missing);
   if (missing > 0) throw incomplete(missing);
   const before = { ...remote.counters };
   const seen = new BoundedSeen<ContentHash>(READ_DEDUP_KEYS);
@@ -64,10 +68,20 @@ export async function pushVersion(local: Cache, remote: RemoteCache, name: strin
   // The version's records in packs too (remote-cache.ts): a reader's prefetch gets them in a few requests.
   const packs = await remote.packWriter(name, version, local);
   for await (const chunk of closureChunks(local, v)) {
-    if (chunk.missing.length > 0) throw incomplete(chunk.missing.length);
+    // Records only on the remote (see above): nothing to send; their packs entries are read back from it.
+    const elsewhere = new Set(chunk.missing);
+    if (elsewhere.size > 0) {
+      let gone = 0;
+      await inChunks(chunk.missing, async (k) => {
+        const rec = packs ? await remote.getAction(k) : (await remote.hasAction(k)) || undefined;
+        if (!rec) gone++;
+        else if (rec !== true) chunk.actions.set(k, rec);
+      });
+      if (gone > 0) throw incomplete(gone);
+    }
     // Blobs first, records after: a reader never finds a record whose blobs are not there yet.
     await sendBlobs(chunk.blobs);
-    const missingActions = await filterAsync(chunk.keys, async (k) => !(await remote.hasAction(k)));
+    const missingActions = await filterAsync(chunk.keys, async (k) => !elsewhere.has(k) && !(await remote.hasAction(k)));
     await inChunks(missingActions, (k) => remote.putAction(k, chunk.actions.get(k)!, local));
     await packs?.add(chunk.keys.map((k) => [k, chunk.actions.get(k)!]));
     actions += chunk.keys.length;

@@ -33,15 +33,21 @@ function versionOf(languages: unknown[]): string {
   return `parse-${FACTS_VERSION}.${EXTRACTOR_VERSION}/${BINDING}/${hashText(JSON.stringify(parts)).slice(0, 16)}`;
 }
 
-// Computed on first use, not at load: hashing the grammars' WASM files costs ~0.1 s of CPU, which
-// a no-op build and every parse worker (which imports this module but needs no version) skip.
-let perLanguage: Map<string, string> | undefined;
-const versions = (): Map<string, string> => (perLanguage ??= new Map(LANGUAGES.map((lang) => [lang.id, versionOf([languagePart(lang)])])));
+// Computed on first use, language by language, not at load: hashing the grammars' WASM files
+// costs ~0.1 s of CPU, which a no-op build and every parse worker (which imports this module but
+// needs no version) skip, and a build whose memos answer every repository pays only for the
+// languages its manifest pins.
+const perLanguage = new Map<string, string>();
 
 /** The parser version of one language (the parse stage's key setting for its files). */
 export function parserVersionFor(language: string): string {
-  const v = versions().get(language);
-  if (!v) throw new Error(`no language '${language}' is registered`);
+  let v = perLanguage.get(language);
+  if (v === undefined) {
+    const lang = LANGUAGES.find((l) => l.id === language);
+    if (!lang) throw new Error(`no language '${language}' is registered`);
+    v = versionOf([languagePart(lang)]);
+    perLanguage.set(language, v);
+  }
   return v;
 }
 
