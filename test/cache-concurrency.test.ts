@@ -49,7 +49,7 @@ function cli(args: string[], timeoutMs = BUILD_TIMEOUT_MS): Promise<CliResult & 
   });
 }
 
-const build = (cache: string, out = 'out') => cli(['build', '--json', '--config', 'pipeline.config.ts', '--cache-dir', p.path(cache), '--out', p.path(out)]);
+const build = (cache: string, out = 'out', ...more: string[]) => cli(['build', '--json', '--config', 'pipeline.config.ts', '--cache-dir', p.path(cache), '--out', p.path(out), ...more]);
 const cacheCmd = (cache: string, ...args: string[]) => cli(['cache', ...args, '--json', '--config', 'pipeline.config.ts', '--cache-dir', p.path(cache)], 60_000);
 
 function succeeded(r: CliResult & { hung: boolean }, what: string): any {
@@ -90,7 +90,9 @@ test('gc in every local mode, repeatedly, during concurrent builds: every build 
         gcs++;
       }
     })();
-    const runs = await Promise.all([build('gcd', `outg${round}a`), build('gcd', `outg${round}b`)]);
+    // --recheck: every item is read (a repository's memo would answer it without a read), so the
+    // builds' reads race the collections, and last long enough for several to overlap them.
+    const runs = await Promise.all([build('gcd', `outg${round}a`, '--recheck'), build('gcd', `outg${round}b`, '--recheck')]);
     stop = true;
     await gcLoop;
     runs.forEach((r, i) => assert.is(succeeded(r, `round ${round} build ${i}`).version, reference));
