@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { excerptLines } from '../stages/llm/budget.ts';
 import { copiedSpan, copyIndex, COPY_WORDS } from '../stages/implement/loop.ts';
+import { fnv1a, fnv1aWords } from '../stages/hash32.ts';
 import { resampleSeed } from '../stages/llm/providers.ts';
 import { planParts, filesPerAnswer } from '../stages/plan/parts.ts';
 import type { FileBrief } from '../stages/plan/brief.ts';
@@ -39,6 +40,18 @@ test('copy check: a thought repeating COPY_WORDS words of the file in a row is c
   assert.is(copiedSpan('parse walks argv and collects positional arguments in out._, returning out.', index), undefined);
   const copy = code.split(/\s+/).slice(0, COPY_WORDS).join(' ');
   assert.ok(copiedSpan(`I write ${copy} and more`, index));
+  assert.is(copiedSpan(`I write ${copy} and more`, index), copy, 'the span is the copied words');
+});
+
+test('copy check: windows hashed in place equal FNV-1a of the joined words (cached trajectories depend on the same answers)', () => {
+  const rnd = (n: number) => Math.floor(Math.random() * n);
+  const alphabet = ['a', 'Z', '_', '0', 'é', '漢', '\u{1F600}', '$', '.', '(', ')'];
+  for (let t = 0; t < 200; t++) {
+    const words = Array.from({ length: 1 + rnd(40) }, () => Array.from({ length: 1 + rnd(8) }, () => alphabet[rnd(alphabet.length)]).join(''));
+    const from = rnd(words.length);
+    const count = 1 + rnd(words.length - from);
+    assert.is(fnv1aWords(words, from, count), fnv1a(words.slice(from, from + count).join(' ')));
+  }
 });
 
 test('re-sample seeds: always different from the request seed and each other', () => {
