@@ -129,7 +129,11 @@ test('a worker killed mid-way is run again: merge succeeds and no finished LLM c
     assert.is(again.code, 0, again.stderr);
     const after = successes(server.log.slice(from));
     assert.is(after.filter((b) => before.includes(b)).length, 0, 'a finished call was sent again');
-    assert.is(again.json.llm.cached, before.length, 'every finished answer was reused');
+    // Every answer whose event was seen is reused. One more may be: its record can be committed a
+    // moment before its `item` event is written, and the kill can land in between (seen at load
+    // 3.6 and 17); never more than the server answered before the rerun.
+    const answeredBeforeRerun = successes(server.log.slice(0, from)).length;
+    assert.ok(again.json.llm.cached >= before.length && again.json.llm.cached <= answeredBeforeRerun, `every finished answer was reused: ${again.json.llm.cached} cached, ${before.length} seen stored, ${answeredBeforeRerun} answered`);
     const m = p.run(['merge', '--shards', '1', '--json', '--config', config, '--cache-dir', p.path('traj-merge'), '--out', p.path('out')]);
     assert.is(m.code, 0, m.stderr);
     assert.is(m.json.documents, 2);
