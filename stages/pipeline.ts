@@ -36,7 +36,7 @@ import { graphStage } from './graph/stage.ts';
 import { formatRepoGraph, GRAPH_VERSION, type RepoGraph } from './graph/index.ts';
 import { isGraphConfigPath } from './graph/configs.ts';
 import { orderFiles, RAW_LAYOUT, renderRawStage } from './render/raw.ts';
-import { tokenizeStage, type TokenizedRef } from './tokenize/stage.ts';
+import { tokenizeStage, warmTokenizer, type TokenizedRef } from './tokenize/stage.ts';
 import { llama3TokenizerId } from './tokenize/llama3.ts';
 import { datasetCard } from './shard/card.ts';
 import { shardStage, writeShards } from './shard/stage.ts';
@@ -324,6 +324,7 @@ async function buildDecided(run: PipelineRun, indices: number[], decisions: Read
                 return r;
               };
               try {
+                if (run.mode !== 'status' && !run.recheck) warmTokenizer(run.pool);
                 const src = await openSource(o.spec, run.loaded.dir, settings.limits, run.writes);
                 c.identity = src.identity;
                 c.docId = src.identity.name;

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PiscinaPool, TRIM_BELOW_TASKS, workerThreadsStarted } from '../src/pool.ts';
+import { TOKENIZE_YOUNG_GENERATION_MB, warmTokenizer } from '../stages/tokenize/stage.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'retrace-pool-trim-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -63,6 +64,23 @@ test('trim keeps a set that was given few tasks (an edit: the shard phase reuses
     await pool.trim();
     assert.is(await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 8 }), t, 'the same thread after the trim');
     assert.is(workerThreadsStarted() - started0, 1);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('warmTokenizer starts one tokenizer thread per pool, which the first tokenize task then runs on', async () => {
+  const pool = new PiscinaPool(1);
+  try {
+    const started0 = workerThreadsStarted();
+    warmTokenizer(pool);
+    warmTokenizer(pool); // once per pool
+    for (let waited = 0; workerThreadsStarted() === started0 && waited < 5000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    assert.is(workerThreadsStarted() - started0, 1, 'the warm-up started a thread by itself');
+    // A task of the tokenizer's set after the warm-up: the same thread, none started for it.
+    const t = await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: TOKENIZE_YOUNG_GENERATION_MB });
+    assert.is(workerThreadsStarted() - started0, 1, 'one thread for the warm-up and the task after it');
+    assert.is(await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: TOKENIZE_YOUNG_GENERATION_MB }), t);
   } finally {
     await pool.close();
   }
