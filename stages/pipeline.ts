@@ -279,16 +279,21 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
   const hygiene = scanSources(run, settings.limits);
   try {
     const decisions = decisionsInOrder(hygiene.scans, hygiene.settings);
-    if (run.mode === 'status') countHygieneDrops(run, indices, new Map(await Promise.all(indices.map(async (i) => [i, await decisions[i]!] as const))));
-    return await buildDecided(run, indices, decisions, tokenizerId);
+    if (run.mode === 'status') countHygieneDrops(run, indices, new Map((await Promise.all(decisions)).map((d, i) => [i, d])));
+    return await buildDecided(run, settings, indices, decisions, tokenizerId);
   } finally {
     await Promise.allSettled(hygiene.scans); // nothing of the pass outlives the build
   }
 }
 
-async function buildDecided(run: PipelineRun, indices: number[], decisions: ReadonlyArray<Promise<SourceDecision>>, tokenizerId: string): Promise<SourceOutcome[] | undefined> {
+async function buildDecided(
+  run: PipelineRun,
+  settings: ResolvedSettings,
+  indices: number[],
+  decisions: ReadonlyArray<Promise<SourceDecision>>,
+  tokenizerId: string,
+): Promise<SourceOutcome[] | undefined> {
   const cfg = run.loaded.config;
-  const settings = resolveSettings(cfg);
   run.reporter.emit({ type: 'phase', name: 'building' });
   run.reporter.emit({ type: 'plan', unit: 'repositories', total: indices.length });
   const flight = inFlight(run.pool.threads);
