@@ -5,9 +5,12 @@
  * - the Llama-3 vocabulary's binary form equals tokenizer.json's, is keyed by its content and a
  *   damaged file is rebuilt;
  * - the compiled config is cached by the content of its files (no esbuild on an unchanged config);
- * - a plain `retrace build` is read without yargs, exactly as yargs would read it.
+ * - a plain `retrace build` is read without yargs, exactly as yargs would read it;
+ * - `npx retrace` runs node_modules/.bin/retrace directly: package.json declares no bin (npx would
+ *   install the project into its cache before each run) and the install links it.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -220,6 +223,32 @@ test('a plain `retrace build` is read without yargs; anything else goes to yargs
   for (const argv of [['status'], ['build', '--help'], ['build', '--recheck'], ['build', '--workers', '2'], ['build', '--json', '--json'], ['build', '--out'], ['build', '--out', '--json'], ['build', '--jsno'], ['build', 'extra'], ['build', '--config', '']]) {
     assert.is(plainBuild(argv), undefined, argv.join(' '));
   }
+});
+
+test('npx retrace runs the linked node_modules/.bin/retrace, not an npx-cache install of the project', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  assert.is(pkg.bin, undefined, 'a "bin" in package.json sends every `npx retrace` through an arborist install of the project');
+  assert.is(pkg.directories?.bin, undefined, '"directories.bin" is normalized into "bin"');
+  assert.match(pkg.scripts.postinstall, /scripts\/link-bin\.mjs/);
+  // The link the install made (scripts/link-bin.mjs), and the script re-making it when it is gone.
+  const link = join(root, 'node_modules/.bin/retrace');
+  assert.is(realpathSync(link), join(root, 'bin/retrace.js'));
+  const binDir = join(tmp, 'fake-root/node_modules/.bin');
+  mkdirSync(join(tmp, 'fake-root/scripts'), { recursive: true });
+  mkdirSync(join(tmp, 'fake-root/bin'), { recursive: true });
+  writeFileSync(join(tmp, 'fake-root/bin/retrace.js'), '');
+  writeFileSync(join(tmp, 'fake-root/scripts/link-bin.mjs'), readFileSync(join(root, 'scripts/link-bin.mjs')));
+  mkdirSync(binDir, { recursive: true });
+  writeFileSync(join(binDir, 'retrace'), 'a stale file in the way');
+  const made = spawnSync(process.execPath, [join(tmp, 'fake-root/scripts/link-bin.mjs')], { encoding: 'utf8' });
+  assert.is(made.status, 0, made.stderr);
+  assert.is(realpathSync(join(binDir, 'retrace')), realpathSync(join(tmp, 'fake-root/bin/retrace.js')));
+  // npx itself: no npx-cache install on the way (npm's --loglevel silly names what it does).
+  const r = spawnSync('npx', ['--loglevel', 'silly', 'retrace', '--version'], { cwd: root, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), `retrace ${pkg.version} (node ${process.version})`);
+  assert.not.match(r.stderr, /arborist|reify|npx-cache|_npx/i, r.stderr);
 });
 
 test.run();
