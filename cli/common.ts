@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { projectDirs } from '../src/build/index.ts';
-import { LmdbCache } from '../src/cache/lmdb-store.ts';
+import type { LmdbCache } from '../src/cache/lmdb-store.ts';
 import { RetraceError } from '../src/errors.ts';
 import { initHash } from '../src/hash.ts';
 import { EventLogReporter, PlainReporter, TtyReporter, type Reporter } from '../src/reporter.ts';
@@ -61,6 +61,8 @@ export async function withCache<T>(a: Common, fn: (cache: LmdbCache) => Promise<
       hint: 'build first, or pass the --cache-dir (or --config) the build used',
     });
   }
+  // lmdb loads on first use, not with the CLI: a no-op build never opens the cache.
+  const { LmdbCache } = await import('../src/cache/lmdb-store.ts');
   const cache = LmdbCache.open(cacheDir);
   try {
     return await fn(cache);

@@ -124,8 +124,11 @@ export interface Pipeline<C extends EngineConfig = EngineConfig> {
    * A stat stamp of every input the pipeline reads (sources, prompt folders), or undefined when
    * one cannot be taken cheaply. Equal stamps let the engine skip a build that would compute
    * nothing (see build/up-to-date.ts); anything else falls back to the content-addressed build.
+   * Taken before the build's session opens (no cache, pool or executor yet): it gets the loaded
+   * config and the folders the build writes. Stamps a pipeline memoises per build should be keyed
+   * by `loaded`, which the build's run shares.
    */
-  inputStamp?(run: PipelineRun<C>): string | undefined;
+  inputStamp?(at: Pick<PipelineRun<C>, 'loaded' | 'writes'>): string | undefined;
   /**
    * The summary fields a build answered by the up-to-date shortcut reports, from the fields the
    * last real build reported (e.g. no requests sent, every answer cached).

@@ -518,7 +518,7 @@ export const retracePipeline: Pipeline<PipelineConfig> = {
     const h = newStamp();
     const sources = run.loaded.config.sources;
     for (let i = 0; i < sources.length; i++) {
-      const stamp = sourceStampOf(run, i, sources[i]!, run.loaded.dir, run.writes);
+      const stamp = sourceStampOf(run.loaded, i, sources[i]!, run.loaded.dir, run.writes);
       if (stamp === undefined) return undefined;
       h.update(`${stamp}\n`);
     }

@@ -170,7 +170,7 @@ export function sourceMemoInput<T>(
   chain: () => Promise<T>,
 ): SourceMemoInput<T> | undefined {
   if (run.recheck) return undefined;
-  const stamp = sourceStampOf(run, index, spec, run.loaded.dir, run.writes);
+  const stamp = sourceStampOf(run.loaded, index, spec, run.loaded.dir, run.writes);
   const code = run.codeStamp();
   if (stamp === undefined || code === undefined) return undefined;
   return {

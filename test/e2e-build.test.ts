@@ -126,9 +126,34 @@ test('the up-to-date fast path: unchanged stats skip the build; any change, --re
   const { utimesSync, statSync, rmSync } = await import('node:fs');
   const base = p.run(['build', '--json']);
   assert.is(base.code, 0, base.stderr);
-  const fast = p.run(['build', '--json']);
+  // The no-op is answered before any session: no lmdb module loaded, nothing written to the cache.
+  const hook = p.path('loaded-modules-hook.mjs');
+  p.write('loaded-modules-hook.mjs', "import { createRequire } from 'node:module';\nimport { writeFileSync } from 'node:fs';\nconst require = createRequire(import.meta.url);\nprocess.on('exit', () => writeFileSync(process.env.LOADED_OUT, Object.keys(require.cache).join('\\n')));\n");
+  const data = p.path('cache/lmdb/data.mdb');
+  const dataBefore = statSync(data);
+  const fast = p.run(['build', '--json'], { env: { NODE_OPTIONS: `--import ${hook}`, LOADED_OUT: p.path('loaded.txt') } });
+  assert.is(fast.code, 0, fast.stderr);
   assert.is(fast.json.upToDate, true, 'nothing changed: answered from the last build');
   assert.is(fast.json.version, base.json.version);
+  const loaded = p.read('loaded.txt');
+  assert.ok(loaded.includes('node_modules'), 'the hook saw the CommonJS modules the CLI loaded');
+  assert.not.match(loaded, /node_modules\/(lmdb|msgpackr|node-gyp-build)/, 'a no-op build loaded the cache store');
+  assert.is(statSync(data).mtimeMs, dataBefore.mtimeMs, 'a no-op build wrote to the cache');
+  // A slot that does not parse is a miss (and is written again); a gc that removes results forgets every slot.
+  const slots = readdirSync(p.path('cache/up-to-date'));
+  assert.is(slots.length, 1);
+  p.write(`cache/up-to-date/${slots[0]}`, '{"format": 1, "key": ');
+  const damaged = p.run(['build', '--json']);
+  assert.is(damaged.code, 0, damaged.stderr);
+  assert.is(damaged.json.upToDate, undefined, 'an unreadable slot is a miss');
+  assert.is(p.run(['build', '--json']).json.upToDate, true, 'the slot was written again');
+  const gc = p.run(['cache', 'gc', '--max-age', '0s', '--no-keep-latest', '--json']);
+  assert.is(gc.code, 0, gc.stderr);
+  assert.ok(gc.json.actionsRemoved > 0);
+  const afterGc = p.run(['build', '--json']);
+  assert.is(afterGc.json.upToDate, undefined, 'after gc removed results, the build checks the cache');
+  assert.is(afterGc.json.version, base.json.version);
+  assert.ok(afterGc.json.stages.ingest.computed > 0, 'what gc removed is computed again');
   const recheck = p.run(['build', '--json', '--recheck']);
   assert.is(recheck.json.upToDate, undefined, '--recheck takes the content-addressed path');
   assert.is(recheck.json.version, base.json.version);

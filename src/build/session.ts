@@ -73,9 +73,10 @@ export interface Session<C extends EngineConfig> {
   close(): Promise<void>;
 }
 
-export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>, opts: BuildOptions, mode: 'build' | 'status'): Promise<Session<C>> {
+/** `loaded`: the config already loaded by the caller (the build's up-to-date check), shared with the run. */
+export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>, opts: BuildOptions, mode: 'build' | 'status', preloaded?: LoadedConfig<C>): Promise<Session<C>> {
   await initHash();
-  const loaded = await loadConfig(opts.config, pipeline.config);
+  const loaded = preloaded ?? (await loadConfig(opts.config, pipeline.config));
   const { cacheDir, outDir } = resolveDirs(loaded, opts);
   const local = await openLocalForBuild(cacheDir, opts.reporter, opts.repairCache);
   // A running build holds a lease: gc keeps what it uses, and its LLM calls are claimed.

@@ -13,7 +13,9 @@ import { redactUrl } from '../redact.ts';
 import { initHash } from '../hash.ts';
 import { exportVersion, importBundle } from './bundle.ts';
 import { pinnedKeys, rootKey } from './closure.ts';
-import { damageCount, LmdbCache, type VerifyReport } from './lmdb-store.ts';
+import type { LmdbCache, VerifyReport } from './lmdb-store.ts';
+import { damageCount } from './verify-report.ts';
+import { forgetUpToDate } from '../build/up-to-date.ts';
 import { repairEnvironment, type RepairOutcome } from './salvage.ts';
 import { pinPath, openRemote, trustFrom, type RemoteCache } from './remote-cache.ts';
 import { gcRemote, type RemoteGcReport } from './remote-gc.ts';
@@ -35,8 +37,14 @@ export async function cacheContext(opts: { config: string; cacheDir?: string; ou
   return { cacheDir, outDir, name: loaded?.config.name, remote: loaded?.config.cache?.remote };
 }
 
+/** The local environment (lmdb loads here, not with this module: a no-op build never needs it). */
+async function openLocal(cacheDir: string): Promise<LmdbCache> {
+  const { LmdbCache } = await import('./lmdb-store.ts');
+  return LmdbCache.open(cacheDir);
+}
+
 async function withLocal<T>(ctx: CacheContext, fn: (local: LmdbCache) => Promise<T>): Promise<T> {
-  const local = LmdbCache.open(ctx.cacheDir);
+  const local = await openLocal(ctx.cacheDir);
   try {
     return await fn(local);
   } finally {
@@ -116,7 +124,10 @@ export async function cacheGc(ctx: CacheContext, opts: { maxAgeMs?: number; maxB
   const remote = opts.remote ? remoteOf(ctx, true) : undefined;
   const local = await withLocal(ctx, async (cache) => {
     const { keep, unknown } = await pinnedKeys(cache, [...pins, ...latest]);
-    return { ...(await cache.gc({ maxAgeMs: opts.maxAgeMs, maxBytes: opts.maxBytes, keep, dryRun: opts.dryRun })), dryRun: opts.dryRun === true, pinned: pins, latest: latest.filter((v) => !unknown.includes(v)), unknownPins: unknown.filter((v) => pins.includes(v)) };
+    const r = await cache.gc({ maxAgeMs: opts.maxAgeMs, maxBytes: opts.maxBytes, keep, dryRun: opts.dryRun });
+    // Results went: the next build of each project checks the cache instead of answering "up to date".
+    if (!opts.dryRun && (r.actionsRemoved > 0 || r.blobsRemoved > 0)) forgetUpToDate(ctx.cacheDir);
+    return { ...r, dryRun: opts.dryRun === true, pinned: pins, latest: latest.filter((v) => !unknown.includes(v)), unknownPins: unknown.filter((v) => pins.includes(v)) };
   });
   return remote ? { ...local, remote: await gcRemote(remote, { ...opts, localPins: pins }) } : local;
 }
@@ -161,7 +172,7 @@ export interface VerifyOutcome {
 async function verifyOnce(cacheDir: string): Promise<{ report?: VerifyReport; environment?: string }> {
   let cache: LmdbCache;
   try {
-    cache = LmdbCache.open(cacheDir);
+    cache = await openLocal(cacheDir);
   } catch (err) {
     if (err instanceof RetraceError && err.code === 'CACHE_DAMAGED') return { environment: err.message };
     throw err;
@@ -189,8 +200,9 @@ export async function cacheVerify(cacheDir: string, opts: { repair?: boolean } =
   if (first.environment) {
     environment = await repairEnvironment(cacheDir);
   } else {
-    const cache = LmdbCache.open(cacheDir);
+    const cache = await openLocal(cacheDir);
     try {
+      forgetUpToDate(cacheDir); // results go: the next build checks the cache
       await cache.repair(first.report!);
       entries = damageCount(first.report!);
     } finally {

@@ -144,10 +144,6 @@ export interface VerifyReport {
   environment?: string;
 }
 
-export function damageCount(r: VerifyReport): number {
-  return r.corruptBlobs.length + r.missingBlobs.length + r.badRecords.length + r.badItems.length + (r.environment ? 1 : 0);
-}
-
 export class LmdbCache implements Cache {
   readonly dir: string;
   private readonly root: RootDatabase;

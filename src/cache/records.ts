@@ -1,6 +1,6 @@
 /**
- * Records the engine keeps beside stage results: the up-to-date stamp of the last build, the
- * completion markers of scale-out partitions, version roots. Each is a JSON value stored as a
+ * Records the engine keeps beside stage results: the completion markers of scale-out partitions,
+ * version roots. Each is a JSON value stored as a
  * blob and pointed at by a record under its own key, written here and nowhere else (stage results
  * are written only by the executor). Reads are checked: a record whose value is missing or does
  * not decode is a miss.
@@ -13,7 +13,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export interface EngineRecord<T> {
-  /** What kind of record (`up-to-date`, `partition`, `version`): recorded as its stage. */
+  /** What kind of record (`partition`, `version`, `remote-bad`): recorded as its stage. */
   kind: string;
   item: string;
   parts: KeyParts;

@@ -21,6 +21,7 @@ import { RetraceError } from '../errors.ts';
 import type { Reporter } from '../reporter.ts';
 import type { LmdbCache as LmdbCacheType } from './lmdb-store.ts';
 import { readMetas, otherUsers } from './lmdb-check.ts';
+import { forgetUpToDate } from '../build/up-to-date.ts';
 
 export interface SalvageCounts {
   blobs: number;
@@ -162,6 +163,7 @@ export async function repairEnvironment(cacheDir: string): Promise<RepairOutcome
       hint: 'wait for those builds to finish (or stop them), then run `retrace cache verify --repair`',
     });
   }
+  forgetUpToDate(cacheDir); // what the repair loses, the next build checks for
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const aside = join(cacheDir, `lmdb-damaged-${stamp}`);
   const work = join(cacheDir, `lmdb-salvage-${process.pid}`);

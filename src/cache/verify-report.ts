@@ -3,6 +3,11 @@ import type { VerifyReport } from './lmdb-store.ts';
 import type { VerifyOutcome } from './commands.ts';
 import { describeRepair } from './salvage.ts';
 
+/** Damaged entries in a report (a damaged environment counts one). */
+export function damageCount(r: VerifyReport): number {
+  return r.corruptBlobs.length + r.missingBlobs.length + r.badRecords.length + r.badItems.length + (r.environment ? 1 : 0);
+}
+
 function counts(r: VerifyReport): string {
   return `${r.corruptBlobs.length} corrupt blob(s), ${r.missingBlobs.length} result(s) missing blobs, ${r.badRecords.length} bad record(s), ${r.badItems.length} bad item histor${r.badItems.length === 1 ? 'y' : 'ies'}`;
 }

@@ -154,7 +154,7 @@ function scanSettings(run: PipelineRun, spec: SourceConfig, limits: FileLimits, 
 type Scanned = Omit<SourceScan, 'index' | 'failed'>;
 
 async function memoScan(run: PipelineRun, spec: SourceConfig, index: number, limits: FileLimits, s: HygieneSettings, budget: Budget, bench?: BenchmarkIndex): Promise<SourceScan> {
-  const stamp = run.mode !== 'status' && !run.recheck ? sourceStampOf(run, index, spec, run.loaded.dir, run.writes) : undefined;
+  const stamp = run.mode !== 'status' && !run.recheck ? sourceStampOf(run.loaded, index, spec, run.loaded.dir, run.writes) : undefined;
   // A hit opens nothing: opening a tarball reads and inflates it whole, a git source runs git.
   const memo = stamp === undefined ? undefined : { repo: `sources[${index}]`, stamp, settings: scanSettings(run, spec, limits, s, bench) };
   const hit = memo && (await run.exec.peek(scanMemoStage, { ...memo, scan: () => Promise.reject(new Error('a peek runs nothing')) }));

@@ -42,7 +42,8 @@ export function stampSource(h: Hash, spec: SourceSpec, baseDir: string, exclude:
 const taken = new WeakMap<object, Map<number, string | undefined>>();
 
 /**
- * The stamp digest of `sources[index]`, taken once per `owner` (a build's run): undefined where
+ * The stamp digest of `sources[index]`, taken once per `owner` (a build's loaded config, which
+ * the up-to-date check, taken before the session opens, shares with the build's run): undefined where
  * stampSource has none. Taken at the build's start, before any file is read, so a file changed
  * meanwhile is read as changed and stamped as changed by the next build.
  */
