@@ -8,8 +8,8 @@
  * repository's chain of stages, so per-request latency is what counts, and on loopback nginx
  * node:http answered a small GET in 0.21 ms against fetch's 0.75 ms (same run, sequential).
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import { lazy } from '../lazy.ts';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RetraceError } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
@@ -27,12 +27,17 @@ interface Answer {
   length?: number;
 }
 
+const httpModule = lazy<typeof http>('node:http');
+const httpsModule = lazy<typeof http>('node:https');
+
 export class HttpStore implements RemoteStore {
   readonly location: string;
   private readonly base: URL;
   private readonly headers: Record<string, string>;
   private readonly limit: LimitFunction;
   private readonly agent: http.Agent;
+  /** node:http or node:https, by the URL's scheme. */
+  private readonly client: typeof http;
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
 
@@ -43,7 +48,9 @@ export class HttpStore implements RemoteStore {
     this.headers = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
     const sockets = opts.maxConcurrency ?? 16;
     this.limit = pLimit(sockets);
-    this.agent = new (this.base.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: sockets });
+    // Loaded here, not with the module: most builds (and every no-op) never open a remote.
+    this.client = (this.base.protocol === 'https:' ? httpsModule : httpModule)();
+    this.agent = new this.client.Agent({ keepAlive: true, maxSockets: sockets });
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.maxRetries = opts.maxRetries ?? 3;
   }
@@ -138,7 +145,7 @@ export class HttpStore implements RemoteStore {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { ...this.headers };
       if (body) headers['content-length'] = body.byteLength;
-      const req = (this.base.protocol === 'https:' ? https : http).request(new URL(path, this.base), { method, headers, agent: this.agent }, (res) => {
+      const req = this.client.request(new URL(path, this.base), { method, headers, agent: this.agent }, (res) => {
         const chunks: Buffer[] = [];
         let received = 0;
         const tooBig = (n: number): void => {

@@ -13,11 +13,11 @@
  *     salvaged, the cache starts empty and the next build recomputes everything.
  * Nothing is written outside the cache folder.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, openSync, closeSync, readSync, writeSync, ftruncateSync, fstatSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RetraceError } from '../errors.ts';
+import { lazy } from '../lazy.ts';
 import type { Reporter } from '../reporter.ts';
 import type { LmdbCache as LmdbCacheType } from './lmdb-store.ts';
 import { readMetas, otherUsers } from './lmdb-check.ts';
@@ -84,12 +84,14 @@ function prepareCopy(dir: string, work: string): string | undefined {
   return undefined;
 }
 
+const childProcess = lazy<typeof import('node:child_process')>('node:child_process');
+
 type ChildResult = { ok: true; counts: SalvageCounts } | { ok: false; reason: string; last?: { store: string; range: number; counts: number[] } };
 
 function runChild(from: string, to: string, start?: { store: string; range: number }): Promise<ChildResult> {
   return new Promise((res) => {
     const args = [BIN, 'cache', 'salvage-into', from, to, ...(start ? ['--from-range', `${start.store}:${start.range}`] : [])];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = childProcess().spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

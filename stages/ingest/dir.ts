@@ -18,11 +18,15 @@ import type { Dirent } from 'node:fs';
 import { lstatSync, readFileSync } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
-import ignore, { type Ignore } from 'ignore';
+import type { Ignore } from 'ignore';
+import { lazy } from '../../src/lazy.ts';
 import { RetraceError } from '../../src/errors.ts';
 import { VENDORED_DIRS, vendoredDir } from './filter.ts';
 import { comparePaths } from './paths.ts';
 import { checkedFile, SkipLog } from './skips.ts';
+
+/** The `ignore` package, loaded with the first .gitignore read. */
+const loadIgnore = lazy<typeof import('ignore')>('ignore');
 import type { FileLimits, OpenedSource, SourceFile } from './types.ts';
 
 /** The rules of one ignore file and the directory (relative to the root) they are relative to. */
@@ -177,7 +181,7 @@ async function loadMatchers(inherited: Matcher[], base: string, file: string, so
     if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EISDIR') log.add({ path: source, code: 'FILE_UNREADABLE', reason: fsReason(err) });
     return inherited;
   }
-  return [...inherited, { base, source, rules: ignore({ ignorecase: false }).add(text) }];
+  return [...inherited, { base, source, rules: loadIgnore()({ ignorecase: false }).add(text) }];
 }
 
 /**

@@ -3,8 +3,11 @@
  * long-running `git cat-file --batch` that streams blob contents (one process per source, not per
  * file: spawning git costs milliseconds, a repository has thousands of files).
  */
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { RetraceError } from '../../src/errors.ts';
+import { lazy } from '../../src/lazy.ts';
+
+const childProcess = lazy<typeof import('node:child_process')>('node:child_process');
 
 /** Variables that would point git at another repository than the one we name (e.g. inside a git hook). */
 const INHERITED_GIT_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_CEILING_DIRECTORIES', 'GIT_COMMON_DIR'];
@@ -46,7 +49,7 @@ export interface GitOptions {
 export function git(args: string[], opts: GitOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const ms = childTimeoutMs();
-    execFile('git', args, { cwd: opts.cwd, env: gitEnv(opts.env), encoding: 'buffer', maxBuffer: MAX_OUTPUT_BYTES, timeout: ms, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    childProcess().execFile('git', args, { cwd: opts.cwd, env: gitEnv(opts.env), encoding: 'buffer', maxBuffer: MAX_OUTPUT_BYTES, timeout: ms, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       if ((err as { killed?: boolean }).killed && (err as { signal?: string }).signal === 'SIGKILL') return reject(timedOut(`git ${args.join(' ')}`, opts.item, ms));
       const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -76,7 +79,7 @@ export class CatFile {
     gitDir: string,
     private readonly item: string,
   ) {
-    this.child = spawn('git', ['--git-dir', gitDir, 'cat-file', '--batch'], { env: gitEnv() });
+    this.child = childProcess().spawn('git', ['--git-dir', gitDir, 'cat-file', '--batch'], { env: gitEnv() });
     this.child.stdout.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk);
       this.buffered += chunk.length;

@@ -4,11 +4,13 @@
  * source by the commit its revision resolves to, a tarball by the archive's stat. A remote git
  * URL has no stamp: the revision may move on the server.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
+import { lazy } from '../../src/lazy.ts';
 import { stampPath, stampTree } from '../../src/stamp.ts';
+
+const childProcess = lazy<typeof import('node:child_process')>('node:child_process');
 import { VENDORED_DIRS } from './filter.ts';
 import { isRemoteGit } from './git.ts';
 import type { SourceSpec } from './types.ts';
@@ -23,7 +25,7 @@ export function stampSource(h: Hash, spec: SourceSpec, baseDir: string, exclude:
       if (existsSync(gitExclude)) stampPath(h, gitExclude, '.git/info/exclude');
     } else if ('git' in spec) {
       if (isRemoteGit(spec.git)) return false;
-      const commit = execFileSync('git', ['rev-parse', '--verify', '--end-of-options', `${spec.rev ?? 'HEAD'}^{commit}`], {
+      const commit = childProcess().execFileSync('git', ['rev-parse', '--verify', '--end-of-options', `${spec.rev ?? 'HEAD'}^{commit}`], {
         cwd: resolve(baseDir, spec.git),
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],

@@ -11,7 +11,6 @@
  * absolute or `..` entries are skipped (FILE_UNSAFE_PATH); symlinks and hard links are resolved
  * inside the archive like the git reader does.
  */
-import { gunzipSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ReadEntry } from 'tar';
@@ -21,6 +20,9 @@ import { vendoredDir } from './filter.ts';
 import { comparePaths, impliedDirs, resolveLink, safeRelativePath, type NodeKind } from './paths.ts';
 import { checkedFile, SkipLog } from './skips.ts';
 import type { FileLimits, OpenedSource, SkippedFile, SourceFile } from './types.ts';
+import { lazy } from '../../src/lazy.ts';
+
+const zlib = lazy<typeof import('node:zlib')>('node:zlib');
 
 export const MAX_BUFFERED_BYTES = 512 * 1024 * 1024;
 
@@ -230,7 +232,7 @@ function archiveName(location: string): string {
 function isEmptyArchive(archive: Buffer): boolean {
   let raw = archive;
   try {
-    if (archive[0] === 0x1f && archive[1] === 0x8b) raw = gunzipSync(archive);
+    if (archive[0] === 0x1f && archive[1] === 0x8b) raw = zlib().gunzipSync(archive);
   } catch {
     return false;
   }

@@ -24,7 +24,7 @@
  * edited in every version that links it. `dataset verify` finds it, and `build --recheck` (or a
  * build finding a damaged file) checks the store's copy by SHA-256 before linking it.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { closeSync, copyFileSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RetraceError } from '../../src/errors.ts';
@@ -40,6 +40,9 @@ import { TOKENIZE_YOUNG_GENERATION_MB } from '../tokenize/stage.ts';
 import type { ParquetCompression } from './parquet-settings.ts';
 import { PARQUET_MAGIC, parquetFooter, type RowGroupSizes } from './parquet-footer.ts';
 import { DOCUMENTS_PARQUET } from './documents-parquet.ts';
+import { lazy } from '../../src/lazy.ts';
+
+const workerThreads = lazy<typeof import('node:worker_threads')>('node:worker_threads');
 
 const TASK = new URL('./task.ts', import.meta.url).href;
 const INCOMING = '.incoming-';
@@ -124,7 +127,7 @@ export class ShardStore {
   ): Promise<ShardFile> {
     mkdirSync(this.dir, { recursive: true });
     const tmp = join(this.dir, `${INCOMING}${tempTag()}.${extOf(s.format)}`);
-    const { port1, port2 } = new MessageChannel();
+    const { port1, port2 } = new (workerThreads().MessageChannel)();
     const fed = feedSlices(port1, item, slices, s.layout === 'documents', read, uses);
     try {
       const task: ShardTask = { port: port2, file: tmp, item, layout: s.layout, format: s.format, compression: s.compression, rowGroupRows: s.rowGroupRows, seqLen: s.seqLen, lastPartial: last ? s.lastPartial : 'keep', padId: s.padId };
@@ -183,7 +186,7 @@ const ROW_GROUP_TASK = new URL('./row-group-task.ts', import.meta.url).href;
 
 /** Encodes one row group of the documents layout in the pool: its rows are streamed as for a shard. */
 export async function encodeRowGroup(pool: TaskPool, item: string, slices: readonly DocSlice[], compression: ParquetCompression, read: (h: ContentHash) => Promise<Uint8Array>): Promise<EncodedRowGroupResult> {
-  const { port1, port2 } = new MessageChannel();
+  const { port1, port2 } = new (workerThreads().MessageChannel)();
   const fed = feedSlices(port1, item, slices, true, read);
   try {
     const task: RowGroupTask = { port: port2, item, compression };
