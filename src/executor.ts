@@ -80,6 +80,11 @@ interface MemoEntry<O> {
   keys: ActionKey[];
   items: Record<string, number>;
   tallies: Record<string, number>;
+  /**
+   * The cache's removal mark (Cache.removalMark) from before the chain ran until it was stored:
+   * while the cache still shows it, nothing the entry names can have been removed.
+   */
+  mark?: string;
 }
 
 export interface MemoResult<O> {
@@ -291,9 +296,13 @@ export class Executor {
       // answering what is left from the cache). An old memo also refreshes their last use.
       // (A tier that leaves records elsewhere checks those there: Cache.touchActions.)
       const stale = Date.now() - record.usedAt > USE_REFRESH_MS;
+      // Nothing removed from the cache since the chain ran (same removal mark): its records and
+      // blobs are all still there, without checking each (at 100k repositories, 7.5M lookups).
+      const untouched = entry.mark !== undefined && cache.removalMark?.() === entry.mark;
       const readAll = async (): Promise<boolean> => (await Promise.all(entry.keys.map((k) => cache.getAction(k)))).every(Boolean);
-      const present = stale ? await (cache.touchActions ? cache.touchActions(entry.keys) : readAll()) : cache.hasActions ? await cache.hasActions(entry.keys) : await readAll();
+      const present = stale ? await (cache.touchActions ? cache.touchActions(entry.keys) : readAll()) : untouched || (cache.hasActions ? await cache.hasActions(entry.keys) : await readAll());
       if (!present) return undefined;
+      if (untouched) return entry;
       // The blobs its value names (StageDef.valueRefs): there to read, as any hit's refs are
       // (a tier that fetches on read answers without the bytes), so later stages never miss one.
       if (cache.refsAvailable) {
@@ -317,6 +326,7 @@ export class Executor {
       return { value: hit.value, cached: true, tallies: hit.tallies };
     }
     const trace: Trace = { keys: new Set(), items: {}, tallies: {}, failed: 0, parent: this.traces.getStore() };
+    const mark = cache.removalMark?.(); // before any key of the chain is read or written
     const { ctx, refs, sizes } = this.context(stage.name, item, key);
     const t0 = performance.now();
     let value: O;
@@ -333,6 +343,7 @@ export class Executor {
     }
     for (const h of stage.valueRefs?.(value) ?? []) refs.add(h);
     const entry: MemoEntry<O> = { format: 1, value, keys: [...trace.keys], items: trace.items, tallies: trace.tallies };
+    if (mark !== undefined && cache.removalMark?.() === mark) entry.mark = mark;
     const bytes = jsonCodec<MemoEntry<O>>().encode(entry);
     const output = await cache.putBlob(bytes);
     const now = Date.now();

@@ -498,4 +498,51 @@ test('memo: a failed item or status mode stores nothing; a chain record gone is 
   assert.is((await back.memo(chainMemo(lines, back), { repo: 'r', stamp: 's', files })).cached, true, 'stored again once whole');
 });
 
+test('memo: while the cache\'s removal mark is unchanged a hit checks no key; a gc that removes one changes it and the hit checks again (and misses)', async () => {
+  await initHash();
+  const dir = mkdtempSync(join(tmpdir(), 'retrace-memo-mark-'));
+  const lmdb = LmdbCache.open(dir);
+  try {
+    await lmdb.startBuildLease(); // gives a new environment its mark
+    const mark = lmdb.removalMark();
+    assert.type(mark, 'string');
+    const checks = { actions: 0, blobs: 0 };
+    const hasActions = lmdb.hasActions.bind(lmdb);
+    const hasBlob = lmdb.hasBlob.bind(lmdb);
+    lmdb.hasActions = async (keys) => ((checks.actions += keys.length), hasActions(keys));
+    lmdb.hasBlob = async (h) => (checks.blobs++, hasBlob(h));
+    const { stage: lines, runs } = linesStage();
+    const files = [
+      { repo: 'r', path: 'a.txt', text: 'one' },
+      { repo: 'r', path: 'b.txt', text: 'two\nlines' },
+    ];
+    const build = () => {
+      const exec = new Executor({ cache: lmdb, pool: new StubPool(), reporter: new NullReporter(true) });
+      return exec.memo(chainMemo(lines, exec), { repo: 'r', stamp: 's', files });
+    };
+    assert.is((await build()).cached, false);
+    assert.is((await build()).cached, true);
+    assert.equal(checks, { actions: 0, blobs: 0 }, 'the mark vouched for every key');
+    // gc with nothing to remove leaves the mark alone.
+    await lmdb.gc({ maxAgeMs: 3_600_000 });
+    assert.is(lmdb.removalMark(), mark);
+    // A line record goes by gc (aged by hand; no lease then guards it): the mark changes, the hit checks its keys and misses.
+    await lmdb.close();
+    const again = LmdbCache.open(dir);
+    const key = actionKey({ stage: 'lines', version: '1', inputs: { text: hashText('one') }, settings: {} });
+    const rec = (await again.getAction(key))!;
+    await again.putAction(key, { ...rec, usedAt: 0, createdAt: 0 });
+    const gc = await again.gc({ maxAgeMs: 60_000 });
+    assert.ok(gc.actionsRemoved >= 1, JSON.stringify(gc));
+    assert.is.not(again.removalMark(), mark, 'a removal changes the mark');
+    const exec = new Executor({ cache: again, pool: new StubPool(), reporter: new NullReporter(true) });
+    const r = await exec.memo(chainMemo(lines, exec), { repo: 'r', stamp: 's', files });
+    assert.is(r.cached, false, 'the removed key made the memo miss');
+    assert.is(runs.length, 3, 'only the removed item ran again');
+    await again.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

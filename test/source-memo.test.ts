@@ -81,7 +81,7 @@ test('unchanged repositories are answered by their memos: same version, closure 
   assert.is(st.json.upToDate, true);
 });
 
-test('an edit re-runs only its repository, and equals a cold build; a chain record gone is a miss', () => {
+test('an edit re-runs only its repository, and equals a cold build; a chain record gone is a miss', async () => {
   p.write('repos/bravo/util.js', `/** Doubles x. */\nexports.twice = (x) => x * 2 + 0;\n`);
   const edit = build();
   assert.is(edit.stages.source.cached, 2);
@@ -92,15 +92,23 @@ test('an edit re-runs only its repository, and equals a cold build; a chain reco
   assert.is(fresh.code, 0, fresh.stderr);
   assert.is(edit.version, fresh.json.version, 'the same version as a cold build of the edited corpus');
 
-  // gc (or damage) took one of alpha's chain records: alpha's memo misses, its chain runs and
-  // computes only what is gone.
+  // gc took one of alpha's chain records: alpha's memo misses, its chain runs and computes only
+  // what is gone. (The cache's removal mark changed with the removal: without it, a memo hit
+  // would not look for its records one by one.)
   const root = open({ path: p.path('cache/lmdb'), maxDbs: 8, mapSize: 2 ** 40 });
   const actions = root.openDB<any, string>({ name: 'actions', encoding: 'msgpack' });
   // (Its render record: the graph's key is content-only, shared by the three same-shaped repositories.)
   const render = [...actions.getRange({})].find((e) => e.value?.stage === 'render' && e.value?.item === 'alpha')!;
   assert.ok(render, "alpha's render record");
-  actions.removeSync(render.key);
-  void root.close();
+  await actions.put(render.key, { ...render.value, usedAt: 0, createdAt: 0 }); // aged, so gc takes it alone
+  await root.close();
+  await initHash();
+  const local = LmdbCache.open(p.path('cache'));
+  const before = local.removalMark();
+  const gc = await local.gc({ maxAgeMs: 3_600_000 });
+  assert.is(gc.actionsRemoved, 1, JSON.stringify(gc));
+  assert.is.not(local.removalMark(), before, 'the removal changed the mark');
+  await local.close();
   const healed = build();
   assert.is(healed.version, edit.version);
   assert.is(healed.stages.source.computed, 1, "alpha's memo missed");

@@ -89,6 +89,14 @@ export interface Cache {
    * it without the bytes, so a hit downloads only the blobs a stage goes on to read.
    */
   refsAvailable?(record: ActionRecord): Promise<boolean>;
+  /**
+   * A token that changes whenever anything removes records or blobs here (gc, a dropped damaged
+   * entry, a repair; a salvaged environment starts without one), or undefined when it cannot
+   * vouch (none yet, a damaged environment, a tier whose other side removes on its own). Equal
+   * tokens at a memo's start and at a later hit mean nothing the memo named can have gone, so
+   * the hit skips checking each of its keys and refs (Executor.memo).
+   */
+  removalMark?(): string | undefined;
   putBlob(bytes: Uint8Array): Promise<ContentHash>;
   getItem(stage: string, item: string): Promise<ItemState | undefined>;
   recordItem(state: Omit<ItemState, 'previous'>): Promise<void>;

@@ -18,6 +18,7 @@
  */
 import { mkdirSync, statSync, statfsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { isDiskFull, RetraceError } from '../errors.ts';
 import { hashBytes, isContentHash, type ActionKey, type ContentHash, type RecordKey } from '../hash.ts';
@@ -144,6 +145,12 @@ export interface VerifyReport {
   environment?: string;
 }
 
+const REMOVAL_MARK = 'removals';
+
+function newRemovalMark(): string {
+  return `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`;
+}
+
 /** Whether `key` is in `db`, read from its keys only (the first key at or after it). */
 function hasKey(db: Database<unknown, string>, key: string): boolean {
   for (const k of db.getKeys({ start: key, limit: 1 })) return k === key;
@@ -160,6 +167,8 @@ export class LmdbCache implements Cache {
   private readonly blobAt: Database<number, string>;
   /** Build leases and claims (lease.ts). */
   readonly leases: Database<LeaseValue, string>;
+  /** Small values of the environment itself: the removal mark (removalMark). */
+  private readonly meta: Database<string, string>;
   private lease?: BuildLease;
   private isClosed = false;
   private readonly readOnly: boolean;
@@ -189,6 +198,23 @@ export class LmdbCache implements Cache {
     this.items = root.openDB<ItemState, string>({ name: 'items', encoding: 'msgpack' });
     this.blobAt = root.openDB<number, string>({ name: 'blobAt', encoding: 'msgpack' });
     this.leases = root.openDB<LeaseValue, string>({ name: 'leases', encoding: 'msgpack' });
+    this.meta = root.openDB<string, string>({ name: 'meta', encoding: 'msgpack' });
+  }
+
+  /** Cache.removalMark: changed in the transaction of every removal (gc, a dropped entry, repair). */
+  removalMark(): string | undefined {
+    if (this.damaged) return undefined;
+    try {
+      const mark = this.meta.get(REMOVAL_MARK);
+      return typeof mark === 'string' ? mark : undefined;
+    } catch {
+      return undefined; // unreadable: no promise made, the caller checks each key
+    }
+  }
+
+  /** A new removal mark; call inside the write transaction that removes. */
+  private markRemoval(): void {
+    void this.meta.put(REMOVAL_MARK, newRemovalMark());
   }
 
   /**
@@ -205,6 +231,12 @@ export class LmdbCache implements Cache {
   async startBuildLease(): Promise<BuildLease> {
     this.lease ??= new BuildLease(this.root, this.leases);
     await this.write('register a build lease', () => this.lease!.start(), () => undefined);
+    // An environment without a removal mark (new, salvaged, or older than marks) gets one.
+    if (this.removalMark() === undefined && !this.damaged) {
+      await this.write('start a removal mark', () => this.meta.transaction(() => {
+        if (this.meta.get(REMOVAL_MARK) === undefined) this.markRemoval();
+      }), () => undefined);
+    }
     return this.lease;
   }
 
@@ -352,7 +384,10 @@ export class LmdbCache implements Cache {
     const output = store === 'actions' ? (known.output ?? this.outputNow(key)) : undefined;
     this.root
       .transaction(() => {
-        if (stillDamaged(store, key, db, output)) void db.remove(key);
+        if (stillDamaged(store, key, db, output)) {
+          void db.remove(key);
+          this.markRemoval();
+        }
       })
       .catch((err: unknown) => {
         (err as { commitError?: Promise<unknown> })?.commitError?.catch?.(() => undefined);
@@ -737,6 +772,7 @@ export class LmdbCache implements Cache {
       for (const r of report.badRecords) settled(this.actions.remove(r.key));
       for (const m of report.missingBlobs) settled(this.actions.remove(m.key));
       for (const i of report.badItems) settled(this.items.remove(i.key));
+      this.markRemoval();
     });
   }
 
@@ -877,6 +913,7 @@ export class LmdbCache implements Cache {
     let blobsRemoved = 0;
     let bytesFreed = 0;
     if (remove) for (const key of evict) void this.actions.remove(key);
+    if (remove && evict.size > 0) this.markRemoval();
     for (const [hash, size] of blobSize) {
       if (live.has(hash)) continue;
       const at = this.blobAt.get(hash);
@@ -887,6 +924,7 @@ export class LmdbCache implements Cache {
       if (remove) {
         void this.blobs.remove(hash);
         void this.blobAt.remove(hash);
+        if (blobsRemoved === 0 && evict.size === 0) this.markRemoval();
       }
       blobsRemoved++;
       bytesFreed += size;

@@ -102,10 +102,15 @@ function keepRank(path: string): [number, number, number, string] {
   return [BUILD_DIR.test(path) ? 1 : 0, COMPILED_EXT.test(path) ? 1 : 0, path.split('/').length, path];
 }
 
-function byKeepRank(a: string, b: string): number {
-  const x = keepRank(a);
-  const y = keepRank(b);
+function byKeepRank(x: [number, number, number, string], y: [number, number, number, string]): number {
   return x[0] - y[0] || x[1] - y[1] || x[2] - y[2] || (x[3] < y[3] ? -1 : x[3] > y[3] ? 1 : 0);
+}
+
+/** `files` in keep order (the copy a duplicate keeps comes first); each rank computed once, not per comparison. */
+function inKeepOrder<F extends { path: string }>(files: readonly F[]): F[] {
+  const ranked = files.map((f) => ({ f, rank: keepRank(f.path) }));
+  ranked.sort((a, b) => byKeepRank(a.rank, b.rank));
+  return ranked.map((r) => r.f);
 }
 
 /** Runs a hygiene stage item through the cache; in `status` mode computes it directly (cheap, pure), so status can count what would be dropped. */
@@ -274,7 +279,7 @@ class Decider {
       }
     }
     const staged: Array<{ f: ScannedFile }> = [];
-    const ordered = [...scan.files].sort((a, b) => byKeepRank(a.path, b.path));
+    const ordered = inKeepOrder(scan.files);
     let dups = 0;
     for (const f of ordered) {
       if (f.contaminated !== undefined) {
