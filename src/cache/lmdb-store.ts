@@ -568,7 +568,7 @@ export class LmdbCache implements Cache {
       } catch {
         at = undefined;
       }
-      return typeof at === 'number' && now - at < FRESH_MS && this.read('blobs', hash, () => this.blobs.doesExist(hash)) === true;
+      return typeof at === 'number' && now - at < FRESH_MS && this.read('blobs', hash, () => hasKey(this.blobs, hash)) === true;
     })();
     if (!fresh) {
       const rewrite = this.redo.has(hash);
@@ -577,10 +577,13 @@ export class LmdbCache implements Cache {
         `blob ${hash}`,
         () => {
           const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-          return this.root.transaction(() => {
-            if (rewrite || !this.blobs.doesExist(hash)) void this.blobs.put(hash, buf);
-            void this.blobAt.put(hash, now);
-          });
+          // Conditional writes in lmdb-js's batch, not a transaction callback: a callback runs
+          // on the main thread inside the write transaction, compressing (LZ4, values over the
+          // threshold) and copying every blob there; batched writes are compressed on libuv's
+          // threads and written by lmdb-js's writer. Issued together, they commit in one batch:
+          // a blob gc removed a moment ago is written again (the condition is checked there).
+          const written = rewrite ? this.blobs.put(hash, buf) : this.blobs.ifNoExists(hash, () => void this.blobs.put(hash, buf));
+          return Promise.all([written, this.blobAt.put(hash, now)]);
         },
         // A copy of its own, taken before this call returns: the caller may then hand its buffer
         // to a worker (which detaches it and every view on it).
