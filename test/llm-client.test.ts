@@ -95,9 +95,14 @@ chat('20% faults over 50 requests: all succeed, the log shows the retries', asyn
     answers.forEach((a, i) => assert.match(a.content, new RegExp(`request number ${i}$`)));
     const faulted = server.log.filter((l) => l.fault).length;
     assert.ok(faulted >= 5, `only ${faulted} faults`);
-    assert.is(server.log.length, 50 + faulted);
+    // Every injected fault cost one retry; on a loaded machine a request the server was merely
+    // slow to answer (past the 250 ms timeout) is retried too, so retries can exceed the faults.
     const s = client.stats();
-    assert.equal([s.requests, s.retries, s.succeeded, s.failed], [server.log.length, faulted, 50, 0]);
+    assert.equal([s.requests, s.succeeded, s.failed], [server.log.length, 50, 0]);
+    assert.is(s.retries, server.log.length - 50, 'each request past the first of a call is a retry');
+    assert.ok(s.retries >= faulted, `${s.retries} retries for ${faulted} faults`);
+    const slow = s.retries - faulted;
+    assert.ok(slow === 0 || (s.failuresByKind.timeout ?? 0) >= slow, `retries beyond the faults are timeouts: ${JSON.stringify(s.failuresByKind)}`);
   } finally {
     await server.close();
   }
