@@ -5,8 +5,7 @@
  * another repository) never counts it again. A memo: the cut, and so every document, is the same
  * with or without it.
  */
-import { hashText } from '../../src/hash.ts';
-import { canonicalJson } from '../../src/key.ts';
+import { hashCanonicalStrings } from '../../src/key.ts';
 import { defineStage } from '../../src/stage.ts';
 import { TOKENIZE_YOUNG_GENERATION_MB } from '../tokenize/stage.ts';
 
@@ -26,7 +25,8 @@ export const priceStage = defineStage<PriceInput, number[]>({
   description: "Llama-3 token counts of a trajectory's sections (where its cut into parts falls), cached by their text",
   memo: true,
   item: (i) => i.docId,
-  key: (i) => ({ inputs: { texts: hashText(canonicalJson(i.texts)) }, settings: { tokenizer: 'llama3-bpe' } }),
+  // hashText(canonicalJson(texts)), streamed: the same key without the whole text serialised at once.
+  key: (i) => ({ inputs: { texts: hashCanonicalStrings(i.texts) }, settings: { tokenizer: 'llama3-bpe' } }),
   // On the tokenizer's threads (same young generation): they hold the vocabulary already, and a
   // set of threads of its own would load it twice more.
   run: (i, ctx) => ctx.pool.run<number[]>(COUNT_TASK, { texts: i.texts }, { item: i.docId, youngGenerationMb: TOKENIZE_YOUNG_GENERATION_MB }),
