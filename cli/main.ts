@@ -22,9 +22,10 @@ let exitCode = 0;
  * How far V8 lets a heap grow past what its last full collection left live (every thread of the
  * process: the flag is global). By default up to 4x under a high allocation rate, and a build's
  * main thread allocates fast and keeps little (issue 17): at 437 packages a trajectory build's
- * main heap reached 365 MB used with 50-80 MB live (heap snapshots), which made most of the
- * growth of its peak RSS with the corpus. 1.5x keeps each heap near its live set (peak 1,258 ->
- * 1,036 MB, anonymous 876 -> 666 MB) for more frequent collections (~5-10% more CPU).
+ * main heap reached 365 MB used with 30-80 MB live (heap snapshots), most of the growth of its
+ * peak RSS with the corpus. 1.5x keeps each heap near its live set (that build alone: peak
+ * 1,258 -> 1,036 MB, anonymous 876 -> 666 MB) for more frequent full collections (CPU cost within
+ * the noise of a shared machine, up to ~10%: bench/corpus-scale.rss.txt).
  */
 const HEAP_GROWING_PERCENT = 50;
 setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
