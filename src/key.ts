@@ -6,7 +6,7 @@
  * objects are canonicalised with sorted keys, and empty fields are kept, never dropped. The parts
  * are recorded with each result so `retrace explain` can say which part changed.
  */
-import { hashKey, type ActionKey } from './hash.ts';
+import { hashKey, TextHasher, type ActionKey, type ContentHash } from './hash.ts';
 
 export interface KeyParts {
   /** Stage name: different stages never share results. */
@@ -31,6 +31,17 @@ export function canonicalJson(value: unknown): string {
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
   return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}';
+}
+
+/**
+ * `hashText(canonicalJson(list))` of a list of strings, without building the JSON text: each
+ * string is serialised and hashed in turn (a trajectory's priced sections are tens of MB for a
+ * large repository; the whole text, and its UTF-8 copy, were allocated at once: issue 17).
+ */
+export function hashCanonicalStrings(list: readonly string[]): ContentHash {
+  const h = new TextHasher().updateText('[');
+  for (let k = 0; k < list.length; k++) h.updateText((k > 0 ? ',' : '') + JSON.stringify(list[k]));
+  return h.updateText(']').digest();
 }
 
 /** The canonical serialisation: fixed top-level order, declared input order, sorted settings. */

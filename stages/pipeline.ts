@@ -277,14 +277,21 @@ async function buildSources(run: PipelineRun, indices: number[]): Promise<Source
   // chain starts then, while later sources are still being scanned.
   run.reporter.emit({ type: 'phase', name: 'hygiene' });
   const hygiene = scanSources(run, settings.limits);
+  // Nothing of the pass outlives the build: every scan is waited for. Only its settling is kept
+  // here, not its value: a scan (every file's path, hash and signatures) is let go once its
+  // source is decided, so the pass's results never sit in memory for the whole corpus at once.
+  const scanned = Promise.all(hygiene.scans.map((p) => p.then(noValue, noValue)));
   try {
     const decisions = decisionsInOrder(hygiene.scans, hygiene.settings);
+    hygiene.scans = [];
     if (run.mode === 'status') countHygieneDrops(run, indices, new Map((await Promise.all(decisions)).map((d, i) => [i, d])));
     return await buildDecided(run, settings, indices, decisions, tokenizerId);
   } finally {
-    await Promise.allSettled(hygiene.scans); // nothing of the pass outlives the build
+    await scanned;
   }
 }
+
+const noValue = (): undefined => undefined;
 
 async function buildDecided(
   run: PipelineRun,

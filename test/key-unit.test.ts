@@ -5,12 +5,30 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { actionKey, canonicalJson, diffKeyParts, serializeKey, type KeyParts } from '../src/key.ts';
-import { hashKey, hashText, initHash, isContentHash, type ActionKey, type ContentHash } from '../src/hash.ts';
+import xxhash from 'xxhash-wasm';
+import { actionKey, canonicalJson, diffKeyParts, hashCanonicalStrings, serializeKey, type KeyParts } from '../src/key.ts';
+import { HASH_PIECE_BYTES, hashBytes, hashKey, hashText, initHash, isContentHash, type ActionKey, type ContentHash } from '../src/hash.ts';
 
 const base: KeyParts = { stage: 'parse', version: '3', inputs: { content: 'c1', path: 'p1' }, settings: { language: 'js' } };
 
 test.before(() => initHash());
+
+test('inputs over HASH_PIECE_BYTES are hashed in pieces with the one-shot result (flat WASM memory, issue 17)', async () => {
+  const xx = await xxhash();
+  const oneShot = (b: Uint8Array) => [0x52455452n, 0x41434521n].map((seed) => xx.h64Raw(b, seed).toString(16).padStart(16, '0')).join('');
+  for (const n of [HASH_PIECE_BYTES - 1, HASH_PIECE_BYTES, HASH_PIECE_BYTES + 1, 3 * HASH_PIECE_BYTES + 17]) {
+    const bytes = new Uint8Array(n).map((_, i) => (i * 2654435761) >>> 24);
+    assert.is(hashBytes(bytes) as string, oneShot(bytes), `${n} bytes`);
+  }
+  // Text: pieces never split a surrogate pair; lone surrogates encode as U+FFFD either way.
+  const chars = HASH_PIECE_BYTES / 4;
+  for (const text of ['\ud83d\ude00'.repeat(chars), 'a' + '\ud83d\ude00'.repeat(chars), 'é\ud800x'.repeat(chars), 'x'.repeat(3 * chars + 1)]) {
+    assert.is(hashText(text) as string, oneShot(new TextEncoder().encode(text)), `${text.length} chars`);
+  }
+  const sections = ['x'.repeat(3 * chars), 'é😀\ud800 "quoted"\n', '', ...Array.from({ length: 50 }, (_, i) => `section ${i}`)];
+  assert.is(hashCanonicalStrings(sections), hashText(canonicalJson(sections)));
+  assert.is(hashCanonicalStrings([]), hashText(canonicalJson([])));
+});
 
 test('field order is fixed: stage, version, inputs, settings, whatever order the object has', () => {
   const reordered = { settings: { language: 'js' }, inputs: { content: 'c1', path: 'p1' }, version: '3', stage: 'parse' } as KeyParts;

@@ -51,6 +51,10 @@ test('adversarial texts: identical ids to the reference', () => {
   }
 });
 
+test('countOrdinary(t) === encodeOrdinary(t).length (pricing counts without the ids)', () => {
+  for (const [name, text] of Object.entries(adversarialTexts())) assert.is(ours.countOrdinary(text), ours.encodeOrdinary(text).length, name);
+});
+
 test('adversarial texts: decode(encodeOrdinary(t)) === t', () => {
   for (const [name, text] of Object.entries(adversarialTexts())) assert.ok(ours.decode(ours.encodeOrdinary(text)) === text, name);
 });

@@ -43,7 +43,12 @@ export class LlmSession {
   readonly prompts: PromptSet;
   readonly provider: Provider;
   private readonly run: PipelineRun;
-  private readonly roleOfItem = new Map<string, AgentRole>();
+  /**
+   * The role of each call being answered by the provider now (for its request count): removed
+   * when the call ends, so the map holds the calls in flight, not one entry per call of the build
+   * (issue 17: ~70k entries at 437 packages).
+   */
+  private readonly roleOfItem = new Map<string, { role: AgentRole; calls: number }>();
   private readonly agents: Record<AgentRole, AgentStats> = { plan: emptyStats(), implement: emptyStats(), search: emptyStats() };
 
   constructor(run: PipelineRun) {
@@ -53,7 +58,7 @@ export class LlmSession {
     this.provider =
       this.settings.provider === 'openai'
         ? openaiProvider(this.settings.endpoint!, (item) => {
-            const role = item === undefined ? undefined : this.roleOfItem.get(item);
+            const role = item === undefined ? undefined : this.roleOfItem.get(item)?.role;
             if (role) this.agents[role].requests++;
           })
         : offlineProvider(this.settings.model);
@@ -61,7 +66,9 @@ export class LlmSession {
 
   /** Called by the llm stage on a cache miss. */
   async complete(role: AgentRole, item: string, req: LlmRequest, context: OfflineContext | undefined, signal: AbortSignal, check?: AnswerCheck): Promise<LlmAnswer> {
-    this.roleOfItem.set(item, role);
+    const inFlight = this.roleOfItem.get(item);
+    if (inFlight) inFlight.calls++;
+    else this.roleOfItem.set(item, { role, calls: 1 });
     try {
       const answer = await this.provider.complete(req, context, { item, signal, check });
       this.agents[role].promptTokens += answer.promptTokens;
@@ -69,6 +76,8 @@ export class LlmSession {
       if (answer.promptTokens + answer.completionTokens > 0) this.run.reporter.emit({ type: 'llm-usage', promptTokens: answer.promptTokens, completionTokens: answer.completionTokens });
       return answer;
     } finally {
+      const entry = this.roleOfItem.get(item);
+      if (entry && --entry.calls === 0) this.roleOfItem.delete(item);
       this.checkBudget();
     }
   }

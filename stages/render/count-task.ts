@@ -7,5 +7,5 @@ import { loadLlama3Tokenizer } from '../tokenize/llama3.ts';
 
 export default async function countTokens(input: { texts: string[] }): Promise<number[]> {
   const tok = await loadLlama3Tokenizer();
-  return input.texts.map((t) => tok.encodeOrdinary(t).length);
+  return input.texts.map((t) => tok.countOrdinary(t));
 }

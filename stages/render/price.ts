@@ -5,8 +5,7 @@
  * another repository) never counts it again. A memo: the cut, and so every document, is the same
  * with or without it.
  */
-import { hashText } from '../../src/hash.ts';
-import { canonicalJson } from '../../src/key.ts';
+import { hashCanonicalStrings } from '../../src/key.ts';
 import { defineStage } from '../../src/stage.ts';
 import { TOKENIZE_YOUNG_GENERATION_MB } from '../tokenize/stage.ts';
 
@@ -26,8 +25,38 @@ export const priceStage = defineStage<PriceInput, number[]>({
   description: "Llama-3 token counts of a trajectory's sections (where its cut into parts falls), cached by their text",
   memo: true,
   item: (i) => i.docId,
-  key: (i) => ({ inputs: { texts: hashText(canonicalJson(i.texts)) }, settings: { tokenizer: 'llama3-bpe' } }),
+  // hashText(canonicalJson(texts)), streamed: the same key without the whole text serialised at once.
+  key: (i) => ({ inputs: { texts: hashCanonicalStrings(i.texts) }, settings: { tokenizer: 'llama3-bpe' } }),
   // On the tokenizer's threads (same young generation): they hold the vocabulary already, and a
   // set of threads of its own would load it twice more.
-  run: (i, ctx) => ctx.pool.run<number[]>(COUNT_TASK, { texts: i.texts }, { item: i.docId, youngGenerationMb: TOKENIZE_YOUNG_GENERATION_MB }),
+  // In batches of about PRICE_BATCH_CHARS (on every thread at once): a worker holds one batch
+  // of a repository's sections, not all of them (issue 17: a large repository's sections, tens of
+  // MB, grew a tokenizer thread's heap to 145 MB for the rest of the build).
+  run: async (i, ctx) => {
+    const counts = await Promise.all(
+      priceBatches(i.texts).map((texts) => ctx.pool.run<number[]>(COUNT_TASK, { texts }, { item: i.docId, youngGenerationMb: TOKENIZE_YOUNG_GENERATION_MB })),
+    );
+    return counts.flat();
+  },
 });
+
+/** Characters of sections per counting task (a section longer than this is a task of its own). */
+export const PRICE_BATCH_CHARS = 4 * 1024 * 1024;
+
+/** The sections in consecutive batches of at most PRICE_BATCH_CHARS characters (at least one section each). */
+export function priceBatches(texts: readonly string[]): string[][] {
+  const batches: string[][] = [];
+  let batch: string[] = [];
+  let chars = 0;
+  for (const t of texts) {
+    if (batch.length > 0 && chars + t.length > PRICE_BATCH_CHARS) {
+      batches.push(batch);
+      batch = [];
+      chars = 0;
+    }
+    batch.push(t);
+    chars += t.length;
+  }
+  if (batch.length > 0 || batches.length === 0) batches.push(batch);
+  return batches;
+}

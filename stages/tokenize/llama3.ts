@@ -16,6 +16,8 @@ export interface Llama3Tokenizer {
   readonly id: string;
   /** Llama-3 ids of `text` as ONE ORDINARY STRING: literal special-token text such as "<|end_of_text|>" or "<|begin_of_text|>" inside it is encoded as plain text, never as a special id. No BOS/EOS added. */
   encodeOrdinary(text: string): Int32Array;
+  /** `encodeOrdinary(text).length`, without the ids (pricing counts whole repositories). */
+  countOrdinary(text: string): number;
   decode(ids: ArrayLike<number>): string;
   /** How many UTF-8 bytes the token with this id stands for (maps byte spans to token spans). */
   tokenByteLength(id: number): number;
@@ -89,6 +91,15 @@ function createTokenizer(vocab: Llama3Vocab, id: string): Llama3Tokenizer {
         else for (let k = 0; k < ids.length; k++) out[n++] = ids[k];
       }
       return out.slice(0, n);
+    },
+    countOrdinary(text: string): number {
+      let n = 0;
+      split.lastIndex = 0;
+      for (let m = split.exec(text); m !== null; m = split.exec(text)) {
+        const ids = cache.get(m[0]);
+        n += typeof ids === 'number' ? 1 : ids.length;
+      }
+      return n;
     },
     tokenByteLength(id: number): number {
       return tokenBytes[id].length;
