@@ -17,7 +17,8 @@ export async function runBuild<C extends EngineConfig>(pipeline: Pipeline<C>, op
   await initHash();
   const loaded = await loadConfig(opts.config, pipeline.config);
   const noop = upToDateKey({ loaded, ...resolveDirs(loaded, opts) }, pipeline);
-  const previous = noop && !opts.recheck && upToDateSummary(pipeline, noop);
+  // --recheck re-reads everything; --repair-cache must open (and repair) the cache.
+  const previous = noop && !opts.recheck && !opts.repairCache && upToDateSummary(pipeline, noop);
   if (previous) {
     opts.reporter.done();
     return { ...previous, ms: Math.round(performance.now() - t0) };
