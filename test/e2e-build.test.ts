@@ -147,6 +147,7 @@ test('the up-to-date fast path: unchanged stats skip the build; any change, --re
   assert.is(damaged.code, 0, damaged.stderr);
   assert.is(damaged.json.upToDate, undefined, 'an unreadable slot is a miss');
   assert.is(p.run(['build', '--json']).json.upToDate, true, 'the slot was written again');
+  assert.is(p.run(['build', '--json', '--repair-cache']).json.upToDate, undefined, '--repair-cache opens the cache');
   const gc = p.run(['cache', 'gc', '--max-age', '0s', '--no-keep-latest', '--json']);
   assert.is(gc.code, 0, gc.stderr);
   assert.ok(gc.json.actionsRemoved > 0);
