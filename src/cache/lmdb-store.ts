@@ -440,11 +440,14 @@ export class LmdbCache implements Cache {
         throw err;
       }
       if (diskFull(err, this.dir)) {
-        throw new RetraceError('DISK_FULL', `no space left for the cache: ${messageOf(err)}`, {
+        // Later writes fail at once with it: lmdb-js's path for a failed commit has corrupted the
+        // heap after repeated "No space left" writes (a native abort instead of DISK_FULL).
+        this.stuck = new RetraceError('DISK_FULL', `no space left for the cache: ${messageOf(err)}`, {
           item: this.dir,
           hint: 'free space on that disk, or pass --cache-dir on a disk with room (`retrace cache gc --max-size` shrinks the cache)',
           cause: err,
         });
+        throw this.stuck;
       }
       this.markDamaged(`writing ${what}: ${messageOf(err)}`);
       keep();
