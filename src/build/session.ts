@@ -73,7 +73,7 @@ export interface Session<C extends EngineConfig> {
   close(): Promise<void>;
 }
 
-/** `loaded`: the config already loaded by the caller (the build's up-to-date check), shared with the run. */
+/** `preloaded`: the config already loaded by the caller (the build's up-to-date check), shared with the run. */
 export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>, opts: BuildOptions, mode: 'build' | 'status', preloaded?: LoadedConfig<C>): Promise<Session<C>> {
   await initHash();
   const loaded = preloaded ?? (await loadConfig(opts.config, pipeline.config));

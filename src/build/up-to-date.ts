@@ -14,7 +14,7 @@
  * so the next build checks the cache again, as it did when the record lived in LMDB and gc could
  * take it. A slot that does not parse, or names another key, is a miss.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { EngineConfig, LoadedConfig } from '../config.ts';
 import { hashText, type ActionKey } from '../hash.ts';
@@ -26,7 +26,6 @@ import type { BuildSummary, StageTable } from './summary.ts';
 
 export interface UpToDateKey {
   key: ActionKey;
-  parts: KeyParts;
   /** The file holding the last successful build of this config and output folder. */
   file: string;
 }
@@ -53,7 +52,7 @@ export function upToDateKey<C extends EngineConfig>(at: { loaded: LoadedConfig<C
     settings: { out: outDir, configPath: loaded.path },
   };
   const slot = hashText(canonicalJson({ configPath: loaded.path, out: outDir }));
-  return { key: actionKey(parts), parts, file: join(cacheDir, FOLDER, `${slot}.json`) };
+  return { key: actionKey(parts), file: join(cacheDir, FOLDER, `${slot}.json`) };
 }
 
 /** The last build's summary, when `noop` is its key and its version is still whole on disk (`latest` is pointed at it). */
@@ -67,11 +66,10 @@ export function upToDateSummary<C extends EngineConfig>(pipeline: Pipeline<C>, n
   if (slot?.format !== 1 || slot.key !== noop.key || typeof slot.summary?.path !== 'string') return undefined;
   const last = slot.summary;
   // The version must still be whole on disk (cheap: sizes only); otherwise a real build repairs it.
-  const mf = join(last.path, 'manifest.json');
   try {
-    if (!existsSync(mf) || !shardsPresent(last.path, JSON.parse(readFileSync(mf, 'utf8')) as Manifest)) return undefined;
+    if (!shardsPresent(last.path, JSON.parse(readFileSync(join(last.path, 'manifest.json'), 'utf8')) as Manifest)) return undefined;
   } catch {
-    return undefined;
+    return undefined; // no manifest, or not one
   }
   pointLatest(dirname(last.path), last.version);
   const stages: StageTable = {};

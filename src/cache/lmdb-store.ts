@@ -925,7 +925,6 @@ export class LmdbCache implements Cache {
     let blobsRemoved = 0;
     let bytesFreed = 0;
     if (remove) for (const key of evict) void this.actions.remove(key);
-    if (remove && evict.size > 0) this.markRemoval();
     for (const [hash, size] of blobSize) {
       if (live.has(hash)) continue;
       const at = this.blobAt.get(hash);
@@ -936,11 +935,11 @@ export class LmdbCache implements Cache {
       if (remove) {
         void this.blobs.remove(hash);
         void this.blobAt.remove(hash);
-        if (blobsRemoved === 0 && evict.size === 0) this.markRemoval();
       }
       blobsRemoved++;
       bytesFreed += size;
     }
+    if (remove && (evict.size > 0 || blobsRemoved > 0)) this.markRemoval();
     return { actionsRemoved: evict.size, blobsRemoved, bytesFreed, liveBuilds: builds.length, keptForBuilds };
   }
 
