@@ -10,20 +10,6 @@ export function fnv1a(text: string): number {
   return h >>> 0;
 }
 
-/**
- * fnv1a(words.slice(from, from + count).join(' ')) without building the string: a window of a
- * text's words is hashed where it lies (the implement loop indexes every window of a file).
- */
-export function fnv1aWords(words: readonly string[], from: number, count: number): number {
-  let h = 0x811c9dc5;
-  for (let j = from; j < from + count; j++) {
-    if (j > from) h = Math.imul(h ^ 0x20, 0x01000193);
-    const w = words[j]!;
-    for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 0x01000193);
-  }
-  return h >>> 0;
-}
-
 /** murmur3's 32-bit finalizer: every input bit moves every output bit. */
 export function fmix32(h: number): number {
   h ^= h >>> 16;

@@ -137,13 +137,19 @@ export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): 
   // Sub-agents run concurrently (a bounded number at a time): what each sees depends on the plan
   // order and the repository's real files, not on the others' answers. Each is a multi-turn loop.
   const slot = limit(FILE_CONCURRENCY);
+  // Files written in order: the setup, then the code. Where each path is first written (setup: -1),
+  // so "written before code[k]" is a lookup, not a set of k paths per file (quadratic in a
+  // repository's files: ~1.5 s of the main thread of a 437-package build).
+  const written = [...setupPaths, ...code];
+  const writtenAt = new Map<string, number>();
+  written.forEach((p, i) => writtenAt.has(p) || writtenAt.set(p, i - setupPaths.length));
   const settled = await Promise.allSettled(
     code.map((path, k) =>
       slot(async (): Promise<FileStep> => {
-        const before = new Set([...setupPaths, ...code.slice(0, k)]);
         const brief = briefs.get(path)!;
-        const context: ImplementContext = { kind: 'implement', file: brief, position: k + 1, total: code.length, readable: brief.deps.filter((d) => before.has(d.path)) };
-        const done = [...setupPaths, ...code.slice(0, k)];
+        const readable = brief.deps.filter((d) => (writtenAt.get(d.path) ?? Infinity) < k);
+        const context: ImplementContext = { kind: 'implement', file: brief, position: k + 1, total: code.length, readable };
+        const done = written.slice(0, setupPaths.length + k);
         const turns = await fileLoop(run, session, plan, {
           docId: repo.docId,
           path,

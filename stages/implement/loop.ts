@@ -29,7 +29,7 @@ import type { ChatMessage } from '../../src/llm/types.ts';
 import { boundedJoin, cleanText, renderBrief, type FileBrief } from '../plan/brief.ts';
 import type { Plan } from '../plan/stage.ts';
 import { normalizePath } from '../plan/stage.ts';
-import { fnv1aWords } from '../hash32.ts';
+import { fnv1a } from '../hash32.ts';
 
 /** Expected answer sizes (max_tokens, within llm.maxTokens): the first turn has the overview too. */
 export const FIRST_TURN_TOKENS = 600;
@@ -111,25 +111,80 @@ function wantedLines(facts: FileFacts | undefined, names?: string[]): number[] {
 
 const wordsOf = (text: string): string[] => text.split(/\s+/).filter(Boolean);
 
-/**
- * Hashes of the windows of COPY_WORDS words of a text (FNV-1a of the words joined by one space:
- * numbers, so a 1 MiB file's index stays small; hashed in place, without building each window's
- * string, which was ~1.3 s of the main thread of a 200-package trajectory build), to find copies
- * in a thought.
- */
-export function copyIndex(text: string): Set<number> {
-  const words = wordsOf(text);
-  const index = new Set<number>();
-  for (let i = 0; i + COPY_WORDS <= words.length; i++) index.add(fnv1aWords(words, i, COPY_WORDS));
-  return index;
+/** A file's words, and a 32-bit hash of each (FNV-1a), for finding copies of it in thoughts. */
+export interface CopyIndex {
+  words: string[];
+  hashes: Int32Array;
 }
 
-/** The first copied span of the target in a thought, or undefined. */
-export function copiedSpan(thought: string, index: Set<number>): string | undefined {
-  if (index.size === 0) return undefined;
+/** Multiplier of the polynomial hash of a window of word hashes (odd: invertible mod 2^32). */
+const WINDOW_BASE = 0x9e3779b1 | 0;
+/** WINDOW_BASE ** (COPY_WORDS - 1) mod 2^32: what the word leaving a window weighed in it. */
+const WINDOW_TOP = (() => {
+  let p = 1;
+  for (let i = 1; i < COPY_WORDS; i++) p = Math.imul(p, WINDOW_BASE);
+  return p;
+})();
+
+function wordHashes(words: readonly string[]): Int32Array {
+  const out = new Int32Array(words.length);
+  for (let i = 0; i < words.length; i++) out[i] = fnv1a(words[i]!) | 0;
+  return out;
+}
+
+/**
+ * Calls `visit(start, hash)` for every window of COPY_WORDS words, in order: a rolling hash of
+ * the words' hashes, so a window costs O(1), not its characters (hashing every window's text was
+ * ~4.7 s of the main thread of a 437-package trajectory build). Equal windows hash equally;
+ * a match is confirmed word by word, so a collision never counts as a copy. `visit` returning
+ * true stops the walk.
+ */
+function eachWindow(hashes: Int32Array, visit: (start: number, hash: number) => boolean | void): void {
+  if (hashes.length < COPY_WORDS) return;
+  let h = 0;
+  for (let j = 0; j < COPY_WORDS; j++) h = (Math.imul(h, WINDOW_BASE) + hashes[j]!) | 0;
+  for (let i = 0; ; i++) {
+    if (visit(i, h)) return;
+    if (i + COPY_WORDS >= hashes.length) return;
+    h = (Math.imul((h - Math.imul(hashes[i]!, WINDOW_TOP)) | 0, WINDOW_BASE) + hashes[i + COPY_WORDS]!) | 0;
+  }
+}
+
+function sameWords(a: readonly string[], i: number, b: readonly string[], j: number): boolean {
+  for (let k = 0; k < COPY_WORDS; k++) if (a[i + k] !== b[j + k]) return false;
+  return true;
+}
+
+/** The words of a file, hashed once (the first check builds it; a rebuild answered from the cache never does). */
+export function copyIndex(text: string): CopyIndex {
+  const words = wordsOf(text);
+  return { words, hashes: wordHashes(words) };
+}
+
+/**
+ * The first span of COPY_WORDS words of a thought (whitespace-separated, joined by one space)
+ * that also occurs in a row in the file, or undefined. Exact: the words are compared, hashes
+ * only find the candidates (until 2026-12 equal 32-bit hashes of two windows counted as a copy,
+ * so a rare collision rejected a good answer; an answer accepted then is accepted now).
+ */
+export function copiedSpan(thought: string, index: CopyIndex): string | undefined {
+  if (index.words.length < COPY_WORDS) return undefined;
   const words = wordsOf(thought);
-  for (let i = 0; i + COPY_WORDS <= words.length; i++) if (index.has(fnv1aWords(words, i, COPY_WORDS))) return words.slice(i, i + COPY_WORDS).join(' ');
-  return undefined;
+  if (words.length < COPY_WORDS) return undefined;
+  // The thought's windows by hash (few), then one pass over the file's.
+  const starts = new Map<number, number[]>();
+  eachWindow(wordHashes(words), (i, h) => {
+    const at = starts.get(h);
+    if (at) at.push(i);
+    else starts.set(h, [i]);
+  });
+  let first = Infinity;
+  eachWindow(index.hashes, (j, h) => {
+    const at = starts.get(h);
+    if (at) for (const i of at) if (i < first && sameWords(words, i, index.words, j)) first = i;
+    return first === 0;
+  });
+  return first === Infinity ? undefined : words.slice(first, first + COPY_WORDS).join(' ');
 }
 
 function parseTurn(content: string): Turn {
@@ -164,16 +219,36 @@ function turnsText(turnsLeft: number, readable: number): string {
   return `You have ${turnsLeft} turns left, counting this one: on the last one the action must be "write".`;
 }
 
+/**
+ * What every file loop of a repository shows of its plan: each file's purpose, and the plan as a
+ * numbered list within `chars`. Built once per plan (per file it was quadratic in a repository's
+ * files: ~2 s of the main thread of a 437-package trajectory build).
+ */
+function planViews(plan: Plan, chars: number): { purposes: Map<string, string>; listing: string } {
+  let byChars = planViewCache.get(plan);
+  if (!byChars) planViewCache.set(plan, (byChars = new Map()));
+  let views = byChars.get(chars);
+  if (!views) {
+    const purposes = new Map<string, string>();
+    for (const p of plan.files) if (!purposes.has(p.path)) purposes.set(p.path, p.purpose);
+    views = { purposes, listing: boundedJoin(plan.files.map((p, i) => `${i + 1}. ${p.path}: ${p.purpose}`), chars) };
+    byChars.set(chars, views);
+  }
+  return views;
+}
+const planViewCache = new WeakMap<Plan, Map<number, { purposes: Map<string, string>; listing: string }>>();
+
 /** Runs a file's loop to its Write; returns the turns in order. */
 export async function fileLoop(run: PipelineRun, session: LlmSession, plan: Plan, f: LoopFile): Promise<Turn[]> {
   const { settings, prompts } = session;
   const budget = loopBudget(session);
   const lastTurn = settings.maxTurns - 1;
-  const purpose = plan.files.find((p) => p.path === f.path)?.purpose;
+  const { purposes, listing } = planViews(plan, budget.chars.plan);
+  const purpose = purposes.get(f.path);
   const listed = boundedJoin(f.done, budget.chars.done);
   const first = fillTemplate('implement/user.md', prompts['implement/user.md'], {
     requirements: cutText(plan.requirements, budget.chars.requirements),
-    plan: boundedJoin(plan.files.map((p, i) => `${i + 1}. ${p.path}: ${p.purpose}`), budget.chars.plan),
+    plan: listing,
     doneCount: String(f.done.length),
     done: f.done.length ? listed : '(none yet)',
     path: f.path,
@@ -189,7 +264,7 @@ export async function fileLoop(run: PipelineRun, session: LlmSession, plan: Plan
     { role: 'user', content: first },
   ];
   // Built on the first cache miss only: a rebuild answers every turn from the cache.
-  let index: Set<number> | undefined;
+  let index: CopyIndex | undefined;
   const turns: Turn[] = [];
   const read: string[] = [];
   for (let t = 0; ; t++) {
