@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import xxhash from 'xxhash-wasm';
-import { actionKey, canonicalJson, diffKeyParts, hashCanonicalStrings, serializeKey, type KeyParts } from '../src/key.ts';
+import { actionKey, canonicalJson, diffKeyParts, hashCanonicalList, hashCanonicalStrings, serializeKey, type KeyParts } from '../src/key.ts';
 import { HASH_PIECE_BYTES, hashBytes, hashKey, hashText, initHash, isContentHash, type ActionKey, type ContentHash } from '../src/hash.ts';
 
 const base: KeyParts = { stage: 'parse', version: '3', inputs: { content: 'c1', path: 'p1' }, settings: { language: 'js' } };
@@ -28,6 +28,13 @@ test('inputs over HASH_PIECE_BYTES are hashed in pieces with the one-shot result
   const sections = ['x'.repeat(3 * chars), 'é😀\ud800 "quoted"\n', '', ...Array.from({ length: 50 }, (_, i) => `section ${i}`)];
   assert.is(hashCanonicalStrings(sections), hashText(canonicalJson(sections)));
   assert.is(hashCanonicalStrings([]), hashText(canonicalJson([])));
+  // A conversation hashed turn by turn: earlier messages' bytes are reused, the hash is the same.
+  const messages: unknown[] = [{ role: 'system', content: 'x'.repeat(3 * chars) }, { content: 'é😀\ud800 "q"\n', role: 'user', name: undefined }];
+  for (let turn = 0; turn < 4; turn++) {
+    assert.is(hashCanonicalList(messages), hashText(canonicalJson(messages)), `turn ${turn}`);
+    messages.push({ role: 'assistant', content: `{"think":"turn ${turn}"}`, extra: [1, null, { b: 2, a: 1 }] }, turn % 2 ? null : `plain ${turn}`);
+  }
+  assert.is(hashCanonicalList([]), hashText(canonicalJson([])));
 });
 
 test('field order is fixed: stage, version, inputs, settings, whatever order the object has', () => {

@@ -6,7 +6,7 @@
  * flight: an interrupted build resumes without paying for a finished call again.
  */
 import { hashText } from '../../src/hash.ts';
-import { canonicalJson } from '../../src/key.ts';
+import { canonicalJson, hashCanonicalList } from '../../src/key.ts';
 import { defineStage } from '../../src/stage.ts';
 import type { OfflineContext } from './offline.ts';
 import type { AgentRole, AnswerCheck, LlmAnswer, LlmRequest } from './request.ts';
@@ -36,7 +36,7 @@ export const llmStage = defineStage<LlmCallInput, LlmAnswer>({
   item: (i) => (i.request.sample > 0 ? `${i.item}#${i.request.sample}` : i.item),
   key: ({ request: r, context }) => ({
     inputs: {
-      messages: hashText(canonicalJson(r.messages)),
+      messages: hashCanonicalList(r.messages),
       context: context ? hashText(canonicalJson(context)) : 'none',
     },
     settings: {
