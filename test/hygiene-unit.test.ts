@@ -155,6 +155,33 @@ test('near-dedup: a fork with a few edited files and a vendored copy are found; 
   assert.not.ok([...v.drop.keys()].some((k) => !k.startsWith('vendor/')), 'uvu lost a file of its own');
 });
 
+test('near-dedup of sources: the earliest kept source at the threshold is named, whichever shares more bands', () => {
+  const s = resolveHygiene({ dedup: 'near' }, '/');
+  let seed = 7;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  // A and B agree on 90 of 128 values (Jaccard 0.70: both kept); C takes half of their 38
+  // differences from each (0.85 with both). Bands 0-1 (values 0-15) are common to all three.
+  const a = Array.from({ length: 128 }, rnd);
+  const differ = Array.from({ length: 38 }, (_, k) => 16 + 3 * k);
+  const b = a.slice();
+  for (const p of differ) b[p] = rnd();
+  const c = a.slice();
+  differ.forEach((p, k) => k % 2 === 0 && (c[p] = b[p]!));
+  const scan = (index: number, name: string, sig: number[]): SourceScan => ({
+    index,
+    name,
+    license: { license: 'MIT', from: 'LICENSE' } as never,
+    files: [{ path: `${name}.js`, hash: hashText(name), size: 4096, sig, shingles: 500 }],
+  });
+  // Unrelated source first, then B before A in one order and A before B in the other: C names the earlier.
+  for (const [first, second] of [[['b', b], ['a', a]], [['a', a], ['b', b]]] as const) {
+    const d = decide([scan(0, 'other', Array.from({ length: 128 }, rnd)), scan(1, first[0], [...first[1]]), scan(2, second[0], [...second[1]]), scan(3, 'c', c)], s);
+    assert.is(d.get(1)!.skipSource, undefined);
+    assert.is(d.get(2)!.skipSource, undefined, 'Jaccard 0.70 is under the threshold');
+    assert.match(d.get(3)!.skipSource?.reason ?? '', `near-duplicate of sources[1] ${first[0]} (estimated Jaccard 0.85)`);
+  }
+});
+
 test('exact dedup: within a repository src/ is kept over dist/; a repository of copies is skipped whole', () => {
   const s = resolveHygiene({}, '/');
   const x = `export function x() {\n  return 'a file long enough to be content, not structure';\n}\n`;
