@@ -34,32 +34,22 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * `hashText(canonicalJson(list))` of a list of strings, without building the JSON text: each
- * string is serialised and hashed in turn (a trajectory's priced sections are tens of MB for a
- * large repository; the whole text, and its UTF-8 copy, were allocated at once: issue 17).
- */
-export function hashCanonicalStrings(list: readonly string[]): ContentHash {
-  const h = new TextHasher().updateText('[');
-  for (let k = 0; k < list.length; k++) h.updateText((k > 0 ? ',' : '') + JSON.stringify(list[k]));
-  return h.updateText(']').digest();
-}
-
-/**
- * `hashText(canonicalJson(list))` where each element's canonical UTF-8 bytes are kept for as long
- * as the element lives: a list that grows by appending (a conversation, turn by turn, rendered
- * into one request per turn) is serialised once per element, not once per request (re-serialising
- * every earlier message was ~3.5 s of the main thread of a 437-package trajectory build). The
- * elements must not change after they are first hashed.
+ * `hashText(canonicalJson(list))`, streamed: element by element, never the whole JSON text at
+ * once (a trajectory's priced sections are tens of MB for a large repository: issue 17). An
+ * object element's canonical UTF-8 bytes are kept for as long as it lives, so a list that grows
+ * by appending (a conversation, turn by turn, rendered into one request per turn) is serialised
+ * once per element, not once per request (re-serialising every earlier message was ~3.5 s of the
+ * main thread of a 437-package trajectory build). Elements must not change once hashed.
  */
 export function hashCanonicalList(list: readonly unknown[]): ContentHash {
   const h = new TextHasher().updateText('[');
   for (let k = 0; k < list.length; k++) {
-    if (k > 0) h.updateText(',');
     const el = list[k];
     if (el === null || typeof el !== 'object') {
-      h.updateText(canonicalJson(el));
+      h.updateText((k > 0 ? ',' : '') + canonicalJson(el));
       continue;
     }
+    if (k > 0) h.updateText(',');
     let bytes = canonicalBytes.get(el);
     if (!bytes) canonicalBytes.set(el, (bytes = utf8.encode(canonicalJson(el))));
     h.updateBytes(bytes);

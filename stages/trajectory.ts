@@ -137,8 +137,8 @@ export async function renderTrajectory(run: PipelineRun, repo: TrajectoryRepo): 
   // Sub-agents run concurrently (a bounded number at a time): what each sees depends on the plan
   // order and the repository's real files, not on the others' answers. Each is a multi-turn loop.
   const slot = limit(FILE_CONCURRENCY);
-  // Files written in order: the setup, then the code. Where each path is first written (setup: -1),
-  // so "written before code[k]" is a lookup, not a set of k paths per file (quadratic in a
+  // Files written in order: the setup, then the code. Where each path is first written, as a
+  // position among the code files (setup files: negative), so "written before code[k]" is a lookup, not a set of k paths per file (quadratic in a
   // repository's files: ~1.5 s of the main thread of a 437-package build).
   const written = [...setupPaths, ...code];
   const writtenAt = new Map<string, number>();

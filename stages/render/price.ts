@@ -5,7 +5,7 @@
  * another repository) never counts it again. A memo: the cut, and so every document, is the same
  * with or without it.
  */
-import { hashCanonicalStrings } from '../../src/key.ts';
+import { hashCanonicalList } from '../../src/key.ts';
 import { defineStage } from '../../src/stage.ts';
 import { TOKENIZE_YOUNG_GENERATION_MB } from '../tokenize/stage.ts';
 
@@ -26,7 +26,7 @@ export const priceStage = defineStage<PriceInput, number[]>({
   memo: true,
   item: (i) => i.docId,
   // hashText(canonicalJson(texts)), streamed: the same key without the whole text serialised at once.
-  key: (i) => ({ inputs: { texts: hashCanonicalStrings(i.texts) }, settings: { tokenizer: 'llama3-bpe' } }),
+  key: (i) => ({ inputs: { texts: hashCanonicalList(i.texts) }, settings: { tokenizer: 'llama3-bpe' } }),
   // On the tokenizer's threads (same young generation): they hold the vocabulary already, and a
   // set of threads of its own would load it twice more.
   // In batches of about PRICE_BATCH_CHARS (on every thread at once): a worker holds one batch
