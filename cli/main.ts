@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { RetraceError, systemError } from '../src/errors.ts';
+import { writeJsonPieces } from '../src/json-stream.ts';
 import { plainBuild } from './plain-build.ts';
 import type { Result } from './common.ts';
 
@@ -44,7 +45,9 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 /** The one printer: a handler's result as JSON (--json) or text, and its exit code. */
 function print(json: boolean, r: Result): void {
-  process.stdout.write(json ? JSON.stringify(r.value, null, 2) + '\n' : r.text + '\n');
+  // JSON in pieces: `dataset show --json` of a manifest of many sources is larger than a string can be.
+  if (json) writeJsonPieces(r.value ?? null, 2, (piece) => process.stdout.write(piece));
+  process.stdout.write(json ? '\n' : r.text + '\n');
   exitCode = r.exitCode ?? 0;
 }
 

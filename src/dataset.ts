@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, lstatSync, readlinkSync, fsyncSync, openSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RetraceError } from './errors.ts';
-import { canonicalJson } from './key.ts';
+import { canonicalJsonPieces, readJsonFile, writeJsonPieces, writeJsonToFd } from './json-stream.ts';
 
 export interface ShardEntry {
   file: string;
@@ -61,10 +61,56 @@ export function merkleRoot(leaves: string[]): string {
   return level[0];
 }
 
-/** The version id: shards in order, then the manifest's canonical content (without the id). */
+/**
+ * The version id: shards in order, then the manifest's canonical content (without the id). The
+ * canonical text is hashed in pieces (a manifest of many sources is larger than a string can be).
+ */
 export function versionOf(body: ManifestBody): { version: string; merkleRoot: string } {
-  const root = merkleRoot([...body.shards.map((s) => s.sha256), sha256(canonicalJson(body))]);
+  const h = createHash('sha256');
+  canonicalJsonPieces(body, (piece) => h.update(piece));
+  const root = merkleRoot([...body.shards.map((s) => s.sha256), h.digest('hex')]);
   return { version: root.slice(0, 16), merkleRoot: root };
+}
+
+/** The SHA-256 and size of a manifest's file text (`JSON.stringify(m, null, 2) + '\n'`), without the text as one string. */
+function manifestDigest(manifest: Manifest): { sha256: string; bytes: number } {
+  const h = createHash('sha256');
+  let bytes = 1;
+  writeJsonPieces(manifest, 2, (piece) => {
+    h.update(piece);
+    bytes += Buffer.byteLength(piece);
+  });
+  return { sha256: h.update('\n').digest('hex'), bytes };
+}
+
+/** Writes manifest.json in pieces (its text may be larger than a string can be). */
+function writeManifestFile(path: string, manifest: Manifest): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeJsonToFd(fd, manifest, 2);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A version's manifest.json: read in chunks when large; damage is DATASET_CORRUPT naming the file. */
+export function readManifest(path: string): Manifest {
+  let m: unknown;
+  try {
+    m = readJsonFile(path);
+  } catch (err) {
+    throw new RetraceError('DATASET_CORRUPT', `${path} is not readable JSON: ${(err as Error).message}`, {
+      item: path,
+      hint: 'the version folder is damaged: delete it and build again (the cache still holds its shards), or restore it from a copy',
+    });
+  }
+  if (!m || typeof m !== 'object' || !Array.isArray((m as Manifest).shards)) {
+    throw new RetraceError('DATASET_CORRUPT', `${path} is not a Retrace manifest (it has no shards list)`, {
+      item: path,
+      hint: 'the version folder is damaged: delete it and build again (the cache still holds its shards), or restore it from a copy',
+    });
+  }
+  return m as Manifest;
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -107,7 +153,6 @@ export async function writeVersion(
   const { version, merkleRoot: root } = versionOf(body);
   const manifest: Manifest = { ...body, version, merkleRoot: root };
   const card = opts.card?.(manifest);
-  const manifestText = JSON.stringify(manifest, null, 2) + '\n';
   const nameDir = join(datasetsDir, body.name);
   const finalDir = join(nameDir, version);
   mkdirSync(nameDir, { recursive: true });
@@ -122,7 +167,7 @@ export async function writeVersion(
         if (opts.place) await opts.place(s.file, join(tmp, s.file), false);
         else writeFileSync(join(tmp, s.file), await shardBytes(s.file));
       });
-      writeFileSync(join(tmp, 'manifest.json'), manifestText);
+      writeManifestFile(join(tmp, 'manifest.json'), manifest);
       if (card !== undefined) writeFileSync(join(tmp, 'README.md'), card);
       for (const f of readdirSync(tmp, { recursive: true, encoding: 'utf8' })) if (lstatSync(join(tmp, f)).isFile()) fsyncPath(join(tmp, f));
       try {
@@ -150,8 +195,12 @@ export async function writeVersion(
     const order = new Map(body.shards.map((s, k) => [s.file, k]));
     repaired.sort((a, b) => order.get(a)! - order.get(b)!);
     const mf = join(finalDir, 'manifest.json');
-    if (readFileSync(mf, 'utf8') !== manifestText) {
-      replaceFile(mf, manifestText);
+    const want = manifestDigest(manifest);
+    if (!existsSync(mf) || lstatSync(mf).size !== want.bytes || (await sha256File(mf)) !== want.sha256) {
+      const tmpFile = `${mf}.tmp-${randomBytes(4).toString('hex')}`;
+      writeManifestFile(tmpFile, manifest);
+      fsyncPath(tmpFile);
+      renameSync(tmpFile, mf);
       repaired.push('manifest.json');
     }
     const cf = join(finalDir, 'README.md');
@@ -193,7 +242,7 @@ export function replaceFile(path: string, bytes: Uint8Array | string): void {
 }
 
 /** Every shard of a version is present with its manifest size (a cheap check: no hashing). */
-export function shardsPresent(path: string, manifest: Pick<Manifest, 'shards'>): boolean {
+export function shardsPresent(path: string, manifest: { shards: ReadonlyArray<Pick<ShardEntry, 'file' | 'bytes'>> }): boolean {
   return manifest.shards.every((s) => {
     const p = join(path, s.file);
     return existsSync(p) && lstatSync(p).size === s.bytes;
@@ -213,9 +262,26 @@ export interface VersionInfo {
   version: string;
   path: string;
   latest: boolean;
-  /** Built while some items failed (manifest `partial`). */
-  partial: boolean;
-  manifest: Manifest;
+  /** Built while some items failed (manifest `partial`). Reads the manifest. */
+  readonly partial: boolean;
+  /** Read from manifest.json on first use (a large one takes seconds): listing and finding versions read none. */
+  readonly manifest: Manifest;
+}
+
+function versionInfo(name: string, version: string, path: string, latest: boolean): VersionInfo {
+  let manifest: Manifest | undefined;
+  return {
+    name,
+    version,
+    path,
+    latest,
+    get manifest() {
+      return (manifest ??= readManifest(join(path, 'manifest.json')));
+    },
+    get partial() {
+      return isPartial(this.manifest);
+    },
+  };
 }
 
 export function listVersions(datasetsDir: string, name?: string): VersionInfo[] {
@@ -234,8 +300,7 @@ export function listVersions(datasetsDir: string, name?: string): VersionInfo[] 
     for (const v of readdirSync(nameDir)) {
       const mf = join(nameDir, v, 'manifest.json');
       if (v.startsWith('.') || v === 'latest' || !existsSync(mf)) continue;
-      const manifest = JSON.parse(readFileSync(mf, 'utf8')) as Manifest;
-      out.push({ name: n, version: v, path: join(nameDir, v), latest: v === latest, partial: isPartial(manifest), manifest });
+      out.push(versionInfo(n, v, join(nameDir, v), v === latest));
     }
   }
   return out;

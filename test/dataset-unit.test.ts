@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findVersion, listVersions, merkleRoot, shardsPresent, verifyVersion, versionOf, writeVersion, type ManifestBody } from '../src/dataset.ts';
+import { findVersion, listVersions, merkleRoot, shardsPresent, verifyVersion, versionOf, writeVersion, type ManifestBody, type VersionInfo } from '../src/dataset.ts';
+import { diffVersions } from '../src/dataset-diff.ts';
+import { canonicalJson } from '../src/key.ts';
 import { RetraceError } from '../src/errors.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'retrace-dataset-unit-'));
@@ -180,6 +182,107 @@ test('findVersion by id prefix, latest and name/version; an unknown ref is DATAS
   })();
   assert.instance(err, RetraceError);
   assert.is((err as RetraceError).code, 'DATASET_NOT_FOUND');
+});
+
+/** Many sources (lists over the size the writers split at), values with escapes and non-ASCII text. */
+function bigBody(n: number, change = -1): ManifestBody {
+  const { body } = dataset({ 'a.parquet': 'first shard' });
+  body.sources = Array.from({ length: n }, (_, i) => ({
+    source: { dir: `repos/é-${i}` },
+    name: `r"${i}`,
+    snapshot: i === change ? 'changed' : `s${i}`,
+    skipped: i % 7 === 0 ? [{ path: `a\n${i}.min.js`, code: 'FILE_MINIFIED' }] : [],
+    ...(i % 11 === 0 ? { license: null } : {}),
+  }));
+  body.documents = Array.from({ length: n }, (_, i) => ({ id: `r${i}`, tokens: i }));
+  return body;
+}
+
+test('a manifest of many sources: the same version id and manifest.json bytes as the one-string code (written in pieces, issue 17)', async () => {
+  const body = bigBody(500);
+  const oneString = merkleRoot([...body.shards.map((s) => s.sha256), sha256(canonicalJson(body))]);
+  assert.is(versionOf(body).merkleRoot, oneString);
+  const datasets = freshDir();
+  const w = await writeVersion(datasets, body, async () => enc.encode('first shard'));
+  assert.is(readFileSync(join(w.path, 'manifest.json'), 'utf8'), JSON.stringify(w.manifest, null, 2) + '\n');
+  // Re-checking the existing version compares digests: nothing to repair.
+  assert.equal((await writeVersion(datasets, body, async () => enc.encode('first shard'))).repaired, []);
+});
+
+test('a damaged manifest.json: listing reads no manifest, reading it is DATASET_CORRUPT naming it, writeVersion writes it again', async () => {
+  const datasets = freshDir();
+  const { body, bytes } = dataset({ 'a.parquet': 'first shard' });
+  const w = await writeVersion(datasets, body, bytes);
+  const mf = join(w.path, 'manifest.json');
+  const good = readFileSync(mf);
+  writeFileSync(mf, '{"shards": [');
+  const v = findVersion(datasets, w.manifest.version);
+  assert.is(v.version, w.manifest.version);
+  try {
+    void v.manifest;
+    assert.unreachable('a damaged manifest was read');
+  } catch (err) {
+    assert.instance(err, RetraceError);
+    assert.is((err as RetraceError).code, 'DATASET_CORRUPT');
+    assert.is((err as RetraceError).item, mf);
+  }
+  assert.equal((await writeVersion(datasets, body, bytes)).repaired, ['manifest.json']);
+  assert.ok(readFileSync(mf).equals(good));
+});
+
+/** The diff as it was: every leaf of each manifest in a map by path, then compared (test reference). */
+function referenceDiff(a: Record<string, unknown>, b: Record<string, unknown>, skip: Set<string>) {
+  const flatten = (v: unknown, prefix: string, out: Map<string, string>): void => {
+    if (Array.isArray(v) && v.some((x) => x && typeof x === 'object')) v.forEach((x, i) => flatten(x, `${prefix}[${i}]`, out));
+    else if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) flatten(x, prefix ? `${prefix}.${k}` : k, out);
+    else out.set(prefix, canonicalJson(v));
+  };
+  const fa = new Map<string, string>();
+  const fb = new Map<string, string>();
+  for (const [k, v] of Object.entries(a)) if (!skip.has(k)) flatten(v, k, fa);
+  for (const [k, v] of Object.entries(b)) if (!skip.has(k)) flatten(v, k, fb);
+  const out: Array<{ field: string; a: unknown; b: unknown }> = [];
+  for (const field of [...new Set([...fa.keys(), ...fb.keys()])].sort()) {
+    if (fa.get(field) !== fb.get(field)) out.push({ field, a: fa.has(field) ? JSON.parse(fa.get(field)!) : undefined, b: fb.has(field) ? JSON.parse(fb.get(field)!) : undefined });
+  }
+  return out;
+}
+
+test('dataset diff walks both manifests at once and names the same fields as comparing every leaf by path', () => {
+  let seed = 7;
+  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const leaf = () => pick<unknown>([1, 2, 'x', 'y', null, true, [], [1, 2], [3], {}, { a: 1 }, [{ a: 1 }], [{ a: 2 }, 3]]);
+  const mutate = (v: unknown, depth: number): unknown => {
+    if (depth > 3 || (depth > 0 && rnd() < 0.3)) return rnd() < 0.5 ? v : leaf();
+    if (Array.isArray(v)) {
+      const out = v.map((x) => mutate(x, depth + 1));
+      if (rnd() < 0.2) out.push(leaf());
+      if (rnd() < 0.2) out.pop();
+      return out;
+    }
+    if (v && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) if (rnd() > 0.1) out[k] = mutate(x, depth + 1);
+      if (rnd() < 0.2) out[pick(['new', 'other', 'a'])] = leaf();
+      return out;
+    }
+    return rnd() < 0.3 ? leaf() : v;
+  };
+  const info = (m: Record<string, unknown>, v: string) => ({ name: 'demo', version: v, path: '', latest: false, partial: false, manifest: { ...m, shards: [] } }) as unknown as VersionInfo;
+  const base = bigBody(20) as unknown as Record<string, unknown>;
+  let changed = 0;
+  for (let n = 0; n < 300; n++) {
+    const a = mutate(base, 0) as Record<string, unknown>;
+    const b = mutate(a, 0) as Record<string, unknown>;
+    const got = diffVersions(info(a, 'a'), info(b, 'b')).settings;
+    assert.equal(got, referenceDiff(a, b, new Set(['shards', 'version', 'merkleRoot'])), `pair ${n}`);
+    changed += got.length;
+  }
+  assert.ok(changed > 300, `the pairs differ (${changed} fields changed in all)`);
+  // Of two manifests of many sources, the one changed snapshot is the one field named.
+  const d = diffVersions(info(bigBody(2000) as never, 'a'), info(bigBody(2000, 1234) as never, 'b'));
+  assert.equal(d.settings, [{ field: 'sources[1234].snapshot', a: 's1234', b: 'changed' }]);
 });
 
 test.run();

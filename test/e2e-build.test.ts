@@ -123,7 +123,7 @@ test('editing only a comment re-parses that file; the graph and what depends on 
 });
 
 test('the up-to-date fast path: unchanged stats skip the build; any change, --recheck or a missing version does not', async () => {
-  const { utimesSync, statSync, rmSync } = await import('node:fs');
+  const { utimesSync, statSync, rmSync, writeFileSync } = await import('node:fs');
   const base = p.run(['build', '--json']);
   assert.is(base.code, 0, base.stderr);
   // The no-op is answered before any session: no lmdb module loaded, nothing written to the cache.
@@ -173,6 +173,16 @@ test('the up-to-date fast path: unchanged stats skip the build; any change, --re
   assert.is(rewritten.json.upToDate, undefined, 'a deleted version is written again');
   assert.is(rewritten.json.version, changed.json.version);
   assert.ok(statSync(join(rewritten.json.path, 'manifest.json')).isFile());
+  // The no-op checks manifest.json by size and mtime (not by reading it: a manifest of many
+  // sources takes seconds): one damaged since takes the real path, which writes it again.
+  const mf = join(rewritten.json.path, 'manifest.json');
+  const good = readFileSync(mf);
+  writeFileSync(mf, '{"damaged": true}\n');
+  const repaired = p.run(['build', '--json']);
+  assert.is(repaired.json.upToDate, undefined, 'a damaged manifest takes the real path');
+  assert.match(repaired.stderr, /DATASET_REPAIRED/);
+  assert.ok(readFileSync(mf).equals(good), 'manifest.json is written again, the same bytes');
+  assert.is(p.run(['build', '--json']).json.upToDate, true, 'and the next build is a no-op again');
 });
 
 test('two cold builds into different caches give byte-identical shards and the same version; two concurrent builds on one cache both succeed with it', async () => {

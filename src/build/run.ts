@@ -36,7 +36,7 @@ export async function runBuild<C extends EngineConfig>(pipeline: Pipeline<C>, op
     }
     if (!out) throw new RetraceError('STAGE_FAILED', 'the pipeline returned no output from a build', { item: pipeline.name });
     const summary = await finishVersion(s, pipeline, opts, out, t0);
-    if (noop && summary.failures.length === 0) rememberUpToDate(noop, summary);
+    if (noop && summary.failures.length === 0) rememberUpToDate(noop, summary, out.shards);
     return summary;
   } finally {
     await s.close();

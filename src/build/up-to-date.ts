@@ -14,12 +14,12 @@
  * so the next build checks the cache again, as it did when the record lived in LMDB and gc could
  * take it. A slot that does not parse, or names another key, is a miss.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { EngineConfig, LoadedConfig } from '../config.ts';
 import { hashText, type ActionKey } from '../hash.ts';
 import { actionKey, canonicalJson, type KeyParts } from '../key.ts';
-import { pointLatest, shardsPresent, type Manifest } from '../dataset.ts';
+import { pointLatest, readManifest, shardsPresent } from '../dataset.ts';
 import type { Pipeline } from '../pipeline.ts';
 import { codeStamp } from './code-stamp.ts';
 import type { BuildSummary, StageTable } from './summary.ts';
@@ -36,6 +36,12 @@ interface Slot {
   format: 1;
   key: ActionKey;
   summary: BuildSummary;
+  /**
+   * The version's shard files and sizes, and manifest.json's size and mtime, so a no-op need not
+   * read the manifest (seconds for one of many sources); slots written before lack them.
+   */
+  shards?: Array<{ file: string; bytes: number }>;
+  manifest?: { bytes: number; mtimeMs: number };
 }
 
 export function upToDateKey<C extends EngineConfig>(at: { loaded: LoadedConfig<C>; cacheDir: string; outDir: string }, pipeline: Pipeline<C>): UpToDateKey | undefined {
@@ -66,8 +72,14 @@ export function upToDateSummary<C extends EngineConfig>(pipeline: Pipeline<C>, n
   if (slot?.format !== 1 || slot.key !== noop.key || typeof slot.summary?.path !== 'string') return undefined;
   const last = slot.summary;
   // The version must still be whole on disk (cheap: sizes only); otherwise a real build repairs it.
+  // The slot lists the shards: a manifest of many sources takes seconds to read.
   try {
-    if (!shardsPresent(last.path, JSON.parse(readFileSync(join(last.path, 'manifest.json'), 'utf8')) as Manifest)) return undefined;
+    const mf = join(last.path, 'manifest.json');
+    if (slot.shards && slot.manifest) {
+      // A manifest.json touched since (damaged, edited, replaced) sends the build the real way, which repairs it.
+      const st = statSync(mf);
+      if (st.size !== slot.manifest.bytes || st.mtimeMs !== slot.manifest.mtimeMs || !shardsPresent(last.path, { shards: slot.shards })) return undefined;
+    } else if (!shardsPresent(last.path, readManifest(mf))) return undefined;
   } catch {
     return undefined; // no manifest, or not one
   }
@@ -78,8 +90,9 @@ export function upToDateSummary<C extends EngineConfig>(pipeline: Pipeline<C>, n
 }
 
 /** Remember a successful build under its key (written whole: temp file, then rename). */
-export function rememberUpToDate(noop: UpToDateKey, summary: BuildSummary): void {
-  const slot: Slot = { format: 1, key: noop.key, summary };
+export function rememberUpToDate(noop: UpToDateKey, summary: BuildSummary, shards: ReadonlyArray<{ file: string; bytes: number }>): void {
+  const mf = statSync(join(summary.path, 'manifest.json'));
+  const slot: Slot = { format: 1, key: noop.key, summary, shards: shards.map((s) => ({ file: s.file, bytes: s.bytes })), manifest: { bytes: mf.size, mtimeMs: mf.mtimeMs } };
   mkdirSync(dirname(noop.file), { recursive: true });
   const tmp = `${noop.file}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(slot));

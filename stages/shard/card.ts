@@ -14,6 +14,9 @@ type Feature = { name: string; dtype?: string; sequence?: string };
  * The columns of each layout (layout.ts: the Arrow schemas are the source of truth) in the
  * `datasets` features vocabulary; test/hf-layout.test.ts checks them against real shards.
  */
+/** The card's table lists at most this many sources (a card is read by people; the manifest has them all). */
+export const CARD_SOURCES = 1000;
+
 export const CARD_FEATURES: Record<'documents' | 'packed', Feature[]> = {
   documents: [
     { name: 'id', dtype: 'string' },
@@ -110,7 +113,7 @@ export function datasetCard(m: Manifest): string {
           '',
           '| source | commit | files | skipped | status |',
           '|---|---|---|---|---|',
-          ...sources.map((s) => {
+          ...sources.slice(0, CARD_SOURCES).map((s) => {
             const spec = obj(s.source);
             const label = String(s.name ?? spec.dir ?? spec.git ?? spec.tarball ?? '?');
             const files = typeof s.files === 'number' ? s.files : Array.isArray(s.files) ? s.files.length : '';
@@ -118,6 +121,7 @@ export function datasetCard(m: Manifest): string {
             const status = s.excluded ? `excluded (${String(obj(s.excluded).code ?? '')})` : 'ok';
             return `| ${label} | ${String(s.commit ?? '').slice(0, 12)} | ${files} | ${skipped} | ${status} |`;
           }),
+          ...(sources.length > CARD_SOURCES ? ['', `... and ${sources.length - CARD_SOURCES} more sources: \`manifest.json\` lists every one.`] : []),
           '',
         ]
       : []),
