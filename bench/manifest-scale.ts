@@ -21,7 +21,6 @@ import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { findVersion, versionOf, verifyVersion, writeVersion, type ManifestBody } from '../src/dataset.ts';
 import { diffVersions } from '../src/dataset-diff.ts';
-import { canonicalJson } from '../src/key.ts';
 import { describeManifest, manifestDiff } from '../stages/describe.ts';
 import { datasetCard } from '../stages/shard/card.ts';
 
@@ -87,6 +86,15 @@ function makeBody(n: number, changed = -1): ManifestBody {
   };
 }
 
+/** canonicalJson as it was before (45fc3ed): the baseline's version id was sha256 of this one string. */
+function oldCanonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return value === undefined ? 'null' : JSON.stringify(value);
+  if (Array.isArray(value)) return '[' + value.map(oldCanonicalJson).join(',') + ']';
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  return '{' + keys.map((k) => JSON.stringify(k) + ':' + oldCanonicalJson(obj[k])).join(',') + '}';
+}
+
 let heapPeak = 0;
 const sampleHeap = () => (heapPeak = Math.max(heapPeak, getHeapStatistics().used_heap_size));
 const sampler = setInterval(sampleHeap, 50);
@@ -120,7 +128,7 @@ const load0 = loadavg()[0]!;
 try {
   let body: ManifestBody | undefined = await phase(`make the body of ${N} sources`, () => makeBody(N));
   if (o.baseline) {
-    tryOld('canonicalJson(body) (the version id)', () => canonicalJson(body));
+    tryOld('canonicalJson(body) (the version id)', () => oldCanonicalJson(body));
     tryOld('JSON.stringify(manifest, null, 2) (manifest.json)', () => JSON.stringify(body, null, 2));
   }
   const id = await phase('versionOf (the version id)', () => versionOf(body!));

@@ -8,9 +8,27 @@
 import type { ActionKey, RecordKey } from '../hash.ts';
 import type { KeyParts } from '../key.ts';
 import type { Cache } from './cache.ts';
+import { ChunkedJsonParser, ONE_STRING_BYTES, writeJsonPieces } from '../json-stream.ts';
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/**
+ * `JSON.stringify(value)` as UTF-8, built in pieces: a partition's marker holds every one of its
+ * sources' outcomes, which for a large partition is more than a string can be.
+ */
+function jsonBytes(value: unknown): Uint8Array {
+  const parts: Buffer[] = [];
+  writeJsonPieces(value, 0, (piece) => parts.push(Buffer.from(piece, 'utf8')));
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/** JSON.parse of UTF-8 bytes; over ONE_STRING_BYTES, parsed in chunks. */
+function parseJsonBytes(bytes: Uint8Array): unknown {
+  if (bytes.length <= ONE_STRING_BYTES) return JSON.parse(decoder.decode(bytes));
+  const p = new ChunkedJsonParser();
+  p.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+  return p.end();
+}
 
 export interface EngineRecord<T> {
   /** What kind of record (`partition`, `version`, `remote-bad`): recorded as its stage. */
@@ -22,7 +40,7 @@ export interface EngineRecord<T> {
 }
 
 export async function putEngineRecord<T>(cache: Cache, key: ActionKey | RecordKey, rec: EngineRecord<T>): Promise<void> {
-  const output = await cache.putBlob(encoder.encode(JSON.stringify(rec.value)));
+  const output = await cache.putBlob(jsonBytes(rec.value));
   const now = Date.now();
   // The blob is committed before the record that points at it.
   await cache.putAction(key, { format: 1, stage: rec.kind, item: rec.item, output, refs: [], parts: rec.parts, ms: Math.round(rec.ms ?? 0), createdAt: now, usedAt: now });
@@ -34,7 +52,7 @@ export async function getEngineRecord<T>(cache: Cache, key: ActionKey | RecordKe
   const bytes = rec && (await cache.getBlob(rec.output));
   if (!bytes) return undefined;
   try {
-    return JSON.parse(decoder.decode(bytes)) as T;
+    return parseJsonBytes(bytes) as T;
   } catch {
     return undefined;
   }
