@@ -23,18 +23,11 @@ import { findVersion, versionOf, verifyVersion, writeVersion, type ManifestBody 
 import { diffVersions } from '../src/dataset-diff.ts';
 import { describeManifest, manifestDiff } from '../stages/describe.ts';
 import { datasetCard } from '../stages/shard/card.ts';
+import { rng } from '../test/fixtures/tokenizer/adversarial.ts';
 
 const { values: o } = parseArgs({ options: { sources: { type: 'string', default: '1000000' }, baseline: { type: 'boolean', default: false }, 'no-diff': { type: 'boolean', default: false } } });
 const N = Number(o.sources);
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const hex = (r: () => number, n: number) => Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('');
 
 const REASONS: Array<[string, string, string]> = [

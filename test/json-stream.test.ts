@@ -10,16 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkedJsonParser, canonicalJsonPieces, readJsonFile, writeJsonPieces, writeJsonToFd } from '../src/json-stream.ts';
 import { canonicalJson } from '../src/key.ts';
+import { rng } from './fixtures/tokenizer/adversarial.ts';
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STRINGS = ['', 'a', 'é', '😀', '\ud800', 'line\nbreak', 'tab\t"quote"\\', '{"not":[json]}', ',:]}', '__proto__', 'constructor', 'ü'.repeat(40), ' ', '\u2028\u2029', '\u0000\u001f'];
 
