@@ -18,7 +18,9 @@
  *
  * Measuring: each build is `node bin/retrace.js build --json` with a fresh cache for cold, then
  * the same cache for the no-op, then after appending one comment line to one .js file for the
- * edit (restored afterwards). CPU time is the children's user+system time from /proc/self/stat
+ * edit (restored afterwards); then the same edit made, undone and made again under `build --watch`
+ * (one process, workers kept: each timed from the write to its summary line, and its version checked
+ * against the one-shot builds'). CPU time is the children's user+system time from /proc/self/stat
  * (every thread of the child and anything it spawns, e.g. esbuild), cross-checked with a preloaded
  * hook (`--import`) that writes process.resourceUsage() at exit; peak RSS is the hook's maxRSS
  * (the process: main and worker threads). Its split is polled from /proc/<pid>/status (RssAnon:
@@ -400,13 +402,17 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       const original = readFileSync(editFile);
       let edit: Usage;
       try {
-        writeFileSync(editFile, Buffer.concat([original, Buffer.from(`\n// retrace corpus-scale bench: one-line edit ${Date.now()}\n`)]));
+        writeFileSync(editFile, Buffer.concat([original, EDIT_LINE]));
         log(`${format}: one-line edit of ${relative(corpus, editFile)} ...`);
         edit = await build(config, cache, out);
       } finally {
         writeFileSync(editFile, original);
       }
       log(`${format}: no-op ${noop.wallS.toFixed(1)} s wall, ${noop.cpuS.toFixed(2)} CPU-s; edit ${edit.wallS.toFixed(1)} s wall, ${edit.cpuS.toFixed(2)} CPU-s`);
+      log(`${format}: two more one-line edits under \`build --watch\`, then the one-shot edit again ...`);
+      const watched = await watchEdits(repo, ['build', '--watch', '--json', '--config', config, '--cache-dir', cache, '--out', out, ...(o.workers ? ['--workers', o.workers] : [])], editFile, original);
+      // Its last change is the one-shot edit's bytes again: the same version, or the watch built something else.
+      if (watched.check !== edit.summary.version) throw new Error(`--watch built version ${watched.check} of the one-shot edit's bytes, the one-shot build ${edit.summary.version}`);
       const load1 = loadavg()[0]!;
       let profile: (Attribution & { wallS: number; cpuS: number }) | undefined;
       if (!o['no-profile']) {
@@ -417,7 +423,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
         if (o['keep-profiles']) cpSync(prof, join(resolve(o['keep-profiles']), format), { recursive: true });
         rmSync(join(run, `${format}-cache-prof`), { recursive: true, force: true });
       }
-      const r = { format, packages: want, files: size.files, sourceMB, editFile: relative(corpus, editFile), load: [load0, load1], cold, noop, edit, profile };
+      const r = { format, packages: want, files: size.files, sourceMB, editFile: relative(corpus, editFile), load: [load0, load1], cold, noop, edit, watched, profile };
       results.push(r);
       if (!o.json) printResult(r, sourceMB);
       rmSync(cache, { recursive: true, force: true });
@@ -431,12 +437,91 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   }
 }
 
+/** The one-line edit of the bench: the same bytes every run (a watch edit must give the one-shot edit's version). */
+const EDIT_LINE = Buffer.from('\n// retrace corpus-scale bench: one-line edit\n');
+
+export interface WatchedEdits {
+  /** Two one-line edits never built before (the first starts the workers). */
+  edits: WatchedEdit[];
+  /** The version built when the file is then given the one-shot edit's bytes. */
+  check: string;
+}
+
+export interface WatchedEdit {
+  /** From the file's write to the summary line (includes the watch's 200 ms settle). */
+  wallS: number;
+  /** CPU of the whole process (every thread) over that time, from /proc. */
+  cpuS: number;
+  version: string;
+  ms: number;
+}
+
+/**
+ * `retrace build --watch` on the same cache (its first build is answered up-to-date, so it starts
+ * no worker): two one-line edits whose bytes no build has seen (so they compute, as the one-shot
+ * edit did), each timed from the write to the summary line, CPU being the process's utime+stime
+ * over that span; then the one-shot edit's bytes, whose version is returned to be checked; then
+ * Ctrl-C, which must exit 0.
+ */
+async function watchEdits(repo: string, args: string[], editFile: string, original: Buffer): Promise<WatchedEdits> {
+  const child = spawn(process.execPath, [join(repo, 'bin/retrace.js'), ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cpu = () => {
+    const st = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  let buf = '';
+  let stderr = '';
+  const waiting: Array<(s: any) => void> = [];
+  child.stdout.on('data', (d) => {
+    buf += d;
+    for (let i; (i = buf.indexOf('\n')) >= 0; buf = buf.slice(i + 1)) waiting.shift()?.(JSON.parse(buf.slice(0, i)));
+  });
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+  const next = () =>
+    Promise.race([
+      new Promise<any>((ok) => waiting.push(ok)),
+      exited.then((code) => {
+        throw new Error(`build --watch exited ${code}:\n${stderr.trim().split('\n').slice(-20).join('\n')}`);
+      }),
+    ]);
+  const edits: WatchedEdit[] = [];
+  let check = '';
+  try {
+    await next(); // the first build: up to date
+    for (const bytes of [1, 2].map((k) => Buffer.concat([original, Buffer.from(`\n// retrace corpus-scale bench: watched edit ${k} ${Date.now()}\n`)])).concat([Buffer.concat([original, EDIT_LINE])])) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const c0 = cpu();
+      const t0 = performance.now();
+      writeFileSync(editFile, bytes);
+      const s = await next();
+      if (edits.length < 2) edits.push({ wallS: (performance.now() - t0) / 1000, cpuS: cpu() - c0, version: s.version, ms: s.ms });
+      else check = s.version;
+    }
+  } finally {
+    writeFileSync(editFile, original);
+    child.kill('SIGINT');
+  }
+  const code = await exited;
+  if (code !== 0) throw new Error(`build --watch did not stop cleanly on Ctrl-C (exit ${code}):\n${stderr.slice(-2000)}`);
+  return { edits, check };
+}
+
 /** One format's table, printed as soon as that format is done (a long run that is stopped keeps what it printed). */
 function printResult(r: any, sourceMB: number): void {
   console.log(`\n${r.format}  (load average ${r.load[0].toFixed(1)} -> ${r.load[1].toFixed(1)} on ${availableParallelism()} cores; ${r.cold.summary.documents} documents, ${r.cold.summary.tokens} tokens, ${r.cold.summary.shards} shard(s))`);
   const row = (name: string, u: Usage) => [name, u.wallS.toFixed(2), u.cpuS.toFixed(2), u.mainCpuS === undefined ? '-' : u.mainCpuS.toFixed(2), (u.cpuS / u.wallS).toFixed(2), u.rssMB.toFixed(0), (sourceMB / u.wallS).toFixed(2), `${((u.wallS / r.cold.wallS) * 100).toFixed(1)}%`, `${((u.cpuS / r.cold.cpuS) * 100).toFixed(1)}%`];
   const runs = ([['cold', r.cold], ['no-op', r.noop], ['one-line edit', r.edit]] as Array<[string, Usage | undefined]>).filter((x): x is [string, Usage] => x[1] !== undefined);
   table(['run', 'wall s', 'CPU s', 'main thread CPU s', 'cores', 'peak RSS MB', 'source MB/s', 'wall/cold', 'CPU/cold'], runs.map(([name, u]) => row(name, u)));
+  if (r.watched) {
+    console.log("\n  one-line edits under `build --watch` (bytes never built before; wall from the write to the summary, with the watch's 200 ms settle; then the one-shot edit's bytes gave its version):");
+    table(
+      ['edit', 'wall s', 'CPU s', 'wall/cold', 'CPU/cold', 'version'],
+      (r.watched as WatchedEdits).edits.map((w, k) => [k === 0 ? '1st (starts the workers)' : '2nd (workers kept)', w.wallS.toFixed(2), w.cpuS.toFixed(2), `${((w.wallS / r.cold.wallS) * 100).toFixed(1)}%`, `${((w.cpuS / r.cold.cpuS) * 100).toFixed(1)}%`, w.version]),
+      '  ',
+    );
+  }
   console.log('\n  peak RSS split (anon: heaps, WASM, buffers; file: mapped code + the LMDB map, droppable by the kernel; polled every 100 ms, each its own peak):');
   table(
     ['run', 'peak RSS MB (kernel)', 'anon peak MB', 'file-backed peak MB', 'main heapUsed peak MB', 'main external MB', 'main arrayBuffers MB'],

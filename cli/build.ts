@@ -1,12 +1,12 @@
 /** `retrace build`, `retrace merge`, `retrace status`: the commands that run the pipeline. */
 import type { Argv } from 'yargs';
-import { runBuild, runMerge, runPartition, runStatus, type BuildSummary, type StageTable } from '../src/build/index.ts';
+import { runBuild, runMerge, runPartition, runStatus, watchBuilds, type BuildSummary, type StageTable } from '../src/build/index.ts';
 import { loadConfig, type EngineConfig } from '../src/config.ts';
-import { RetraceError } from '../src/errors.ts';
+import { RetraceError, systemError } from '../src/errors.ts';
 import type { Failure } from '../src/executor.ts';
 import { resolvePartition } from '../src/partition.ts';
 import type { Pipeline } from '../src/pipeline.ts';
-import { NullReporter } from '../src/reporter.ts';
+import { NullReporter, type Reporter } from '../src/reporter.ts';
 import { changeWords } from './why.ts';
 import { common, interruptible, reporterFor, withEvents, type Common, type Result } from './common.ts';
 
@@ -36,10 +36,65 @@ function buildResult<C extends EngineConfig>(pipeline: Pipeline<C>, summary: Bui
 }
 
 /** The options of `retrace build` (cli/main.ts fills them itself for a plain `build` without yargs). */
-export type BuildArgs = Common & { workers?: number; recheck: boolean; shard?: string; strict: boolean; 'latest-partial': boolean; events: boolean; 'repair-cache': boolean };
+export type BuildArgs = Common & { workers?: number; recheck: boolean; shard?: string; strict: boolean; 'latest-partial': boolean; events: boolean; 'repair-cache': boolean; watch?: boolean };
+
+/**
+ * `retrace build --watch`: a build, then another after each change to an input, until Ctrl-C.
+ * Each build's summary is printed as it finishes: --json gives one JSON object per line (JSON
+ * Lines). Ctrl-C while waiting stops the watch (exit 0); during a build it interrupts that build
+ * as in a one-shot build (exit 130, everything finished kept in the cache).
+ */
+async function watchCommand<C extends EngineConfig>(pipeline: Pipeline<C>, a: BuildArgs): Promise<Result> {
+  if (a.shard !== undefined) throw new RetraceError('USAGE', '--watch builds the whole dataset; it does not combine with --shard', { item: '--watch', hint: 'drop --shard, or --watch' });
+  const stop = new AbortController();
+  let reporter: Reporter | undefined;
+  let exitCode: 0 | 1 | 3 = 0;
+  const onInt = (): void => {
+    if (!reporter) {
+      stop.abort();
+      return;
+    }
+    reporter.done();
+    process.stderr.write(`\ninterrupted: finished items are kept in the cache and no version was written for this change; run the build again to resume\n`);
+    process.removeAllListeners('SIGINT');
+    process.kill(process.pid, 'SIGINT');
+  };
+  process.on('SIGINT', onInt);
+  try {
+    await watchBuilds(pipeline, { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, repairCache: a['repair-cache'], strict: a.strict, latestPartial: a['latest-partial'] }, {
+      reporter: () => (reporter = reporterFor(a.json, a.events)),
+      built: (summary, quiet) => {
+        reporter = undefined;
+        const r = buildResult(pipeline, summary);
+        exitCode = r.exitCode ?? 0;
+        if (!quiet) process.stdout.write((a.json ? JSON.stringify(summary) : r.text) + '\n');
+      },
+      failed: (err) => {
+        reporter?.done();
+        reporter = undefined;
+        const e = systemError(err);
+        exitCode = 1;
+        process.stderr.write(e instanceof RetraceError ? `error ${e.describe()}\n` : `error INTERNAL: ${(e as Error)?.stack ?? String(e)}\n(this is a bug in retrace; please report it with the command you ran)\n`);
+        process.stderr.write('(still watching: the next change builds again)\n');
+      },
+      waiting: (paths, polling) => {
+        reporter = undefined;
+        if (a.events) process.stderr.write(JSON.stringify({ event: 'watching', paths: paths.length, polling }) + '\n');
+        else if (!a.json) process.stderr.write(`watching ${paths.length} path(s) for changes${polling ? ' (some polled)' : ''}; Ctrl-C to stop\n`);
+      },
+      warn: (code, item, message) => process.stderr.write(`warning ${code} ${item}: ${message}\n`),
+    }, stop.signal);
+  } finally {
+    process.off('SIGINT', onInt);
+  }
+  if (!a.json) process.stderr.write('stopped watching\n');
+  // The summaries are printed; the exit code is the last build's.
+  return { value: undefined, text: '', exitCode, printed: true };
+}
 
 /** `retrace build`: the whole build, or one partition with --shard. */
 export async function buildCommand<C extends EngineConfig>(pipeline: Pipeline<C>, a: BuildArgs): Promise<Result> {
+  if (a.watch) return watchCommand(pipeline, a);
   const opts = { config: a.config, cacheDir: a['cache-dir'], outDir: a.out, workers: a.workers, recheck: a.recheck, repairCache: a['repair-cache'], strict: a.strict, latestPartial: a['latest-partial'], reporter: reporterFor(a.json, a.events) };
   if (a.shard === undefined) return buildResult(pipeline, await interruptible(opts.reporter, a['cache-dir'], () => runBuild(pipeline, opts)));
   const loaded = await loadConfig(a.config, pipeline.config);
@@ -71,8 +126,10 @@ export function buildCommands<C extends EngineConfig, T>(y: Argv<T>, pipeline: P
           .option('recheck', { type: 'boolean', default: false, describe: 'do not trust file stats: re-read and re-hash every input even when nothing seems to have changed since the last build' })
           .option('strict', { type: 'boolean', default: false, describe: 'fail (exit 1) without writing a version when any item failed; what succeeded stays cached' })
           .option('latest-partial', { type: 'boolean', default: false, describe: 'move `latest` to the new version even when it is partial (some items failed); by default `latest` names complete versions only' })
+          .option('watch', { type: 'boolean', default: false, describe: 'build, then build again after each change to a source, prompt or the config, until Ctrl-C; workers stay started between builds, so a rebuild costs what the change invalidates (--json: one summary per line)' })
           .option('shard', { type: 'string', describe: 'scale-out worker: build only partition I of N (I/N, zero-based), or `auto` to take it from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX; then run `retrace merge`' })
           .example('$0 build --json', 'build and print the summary as JSON')
+          .example('$0 build --watch', 'rebuild on every change to the inputs (Ctrl-C to stop)')
           .example('$0 build --shard 2/8', 'scale-out: build partition 2 of 8 into the (shared) cache'),
       run((a: BuildArgs) => buildCommand(pipeline, a)),
     )

@@ -23,7 +23,9 @@ export interface Common {
 export interface Result {
   value: unknown;
   text: string;
-  exitCode?: 0 | 3;
+  exitCode?: 0 | 1 | 3;
+  /** The command printed its own output as it went (`build --watch`): the printer adds nothing. */
+  printed?: boolean;
 }
 
 export function common<T>(y: Argv<T>): Argv<T & Common> {

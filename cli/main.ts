@@ -45,10 +45,11 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 /** The one printer: a handler's result as JSON (--json) or text, and its exit code. */
 function print(json: boolean, r: Result): void {
+  exitCode = r.exitCode ?? 0;
+  if (r.printed) return;
   // JSON in pieces: `dataset show --json` of a manifest of many sources is larger than a string can be.
   if (json) writeJsonPieces(r.value ?? null, 2, (piece) => process.stdout.write(piece));
   process.stdout.write(json ? '\n' : r.text + '\n');
-  exitCode = r.exitCode ?? 0;
 }
 
 function printed(handler: (a: any) => Promise<Result>) {

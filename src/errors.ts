@@ -57,6 +57,9 @@ export interface EngineErrorCodes {
   USAGE: true;
   // issue 16
   BUILD_INCOMPLETE: true;
+  // build --watch
+  WATCH_CODE_CHANGED: true;
+  WATCH_POLLING: true;
 }
 
 /** Every registered code. Registries extend it with `declare module` (see stages/errors.ts). */
@@ -137,6 +140,8 @@ const ENGINE_SPECS: Record<keyof EngineErrorCodes, CodeSpec> = {
   USAGE: { kind: 'error', meaning: 'the command line is wrong' },
   // issue 16
   BUILD_INCOMPLETE: { kind: 'error', meaning: 'build --strict: some items failed, so no version was written' },
+  WATCH_CODE_CHANGED: { kind: 'error', meaning: "build --watch stopped: Retrace's own code changed on disk since it started (the running process would build with the old code)" },
+  WATCH_POLLING: { kind: 'warning', meaning: 'build --watch could not watch a path for changes (inotify limit, missing path): it polls the inputs instead' },
 };
 export const ENGINE_CODES = registerCodes('engine', ENGINE_SPECS);
 

@@ -130,6 +130,13 @@ export interface Pipeline<C extends EngineConfig = EngineConfig> {
    */
   inputStamp?(at: Pick<PipelineRun<C>, 'loaded' | 'writes'>): string | undefined;
   /**
+   * `build --watch`: the files and folders (absolute) whose change can change the build, the
+   * ones `inputStamp` stamps (source folders, archives, local git repositories, prompt folders);
+   * the engine adds the config file. A change under any of them starts a build, whose up-to-date
+   * check then decides whether anything is computed.
+   */
+  watchPaths?(loaded: PipelineRun<C>['loaded']): string[];
+  /**
    * The summary fields a build answered by the up-to-date shortcut reports, from the fields the
    * last real build reported (e.g. no requests sent, every answer cached).
    */

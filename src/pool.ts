@@ -83,7 +83,14 @@ export class PiscinaPool implements TaskPool {
   /** Tasks each set has been given since it started. */
   private readonly given = new Map<number, number>();
 
-  constructor(threads = defaultThreads()) {
+  /**
+   * `keep` (`build --watch`): threads are kept between builds (no idle timeout, `trim` lets none
+   * go), so the next build's tasks run on threads that have loaded their parsers and vocabulary.
+   */
+  constructor(
+    threads = defaultThreads(),
+    private readonly keep = false,
+  ) {
     this.threads = threads;
   }
 
@@ -96,7 +103,7 @@ export class PiscinaPool implements TaskPool {
           filename: WORKER,
           minThreads: 0,
           maxThreads: this.threads,
-          idleTimeout: 60_000,
+          idleTimeout: this.keep ? Number.POSITIVE_INFINITY : 60_000,
           // STACK.md: with atomics, native addons' garbage outpaces finalizers in busy workers.
           atomics: 'disabled',
           // Nothing reads piscina's wait/run-time histograms; recording them cost ~5% of the main
@@ -136,6 +143,7 @@ export class PiscinaPool implements TaskPool {
   }
 
   async trim(): Promise<void> {
+    if (this.keep) return;
     // A set that was given few tasks holds little (an edit's one parse, one tokenize): kept, so
     // the next phase's tasks of the same set run on threads already started.
     const idle = [...this.pools].filter(([young]) => (this.busy.get(young) ?? 0) === 0 && (this.given.get(young) ?? 0) > TRIM_BELOW_TASKS);

@@ -10,12 +10,14 @@
  * stored), so a build holds a bounded slice of the corpus, never all of it. Shards are planned
  * from token counts and read their documents back from the cache one by one.
  */
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { redactDeep, redactUrl } from '../src/redact.ts';
 import pLimit from 'p-limit';
 import { newStamp, stampPath, stampTree } from '../src/stamp.ts';
 import { sourceStampOf } from './ingest/stamp.ts';
+import { isRemoteGit } from './ingest/git.ts';
 import { RetraceError } from '../src/errors.ts';
 import { hashBytes, hashText, type ContentHash } from '../src/hash.ts';
 import { canonicalJson } from '../src/key.ts';
@@ -537,6 +539,26 @@ export const retracePipeline: Pipeline<PipelineConfig> = {
       return undefined;
     }
     return h.digest('hex');
+  },
+  watchPaths(loaded) {
+    const paths = loaded.config.sources.flatMap((spec): string[] => {
+      if ('dir' in spec) return [resolve(loaded.dir, spec.dir)];
+      if ('git' in spec) {
+        if (isRemoteGit(spec.git)) return [];
+        // Commits move refs in the repository's git folder; a bare repository is that folder.
+        const repo = resolve(loaded.dir, spec.git);
+        return [existsSync(resolve(repo, '.git')) ? resolve(repo, '.git') : repo];
+      }
+      return [resolve(loaded.dir, spec.tarball)];
+    });
+    const promptsDir = loaded.config.llm?.promptsDir;
+    if (promptsDir) paths.push(resolve(loaded.dir, promptsDir));
+    try {
+      paths.push(...(resolveHygiene(loaded.config.hygiene, loaded.dir).decontaminate?.files ?? []));
+    } catch {
+      // a bad hygiene section: the build reports it
+    }
+    return paths;
   },
   async run(run: PipelineRun): Promise<PipelineOutput | undefined> {
     const outcomes = await buildSources(run, run.loaded.config.sources.map((_, i) => i));

@@ -69,6 +69,18 @@ test('trim keeps a set that was given few tasks (an edit: the shard phase reuses
   }
 });
 
+test('a pool that keeps its threads (build --watch) trims none, however many tasks a set was given', async () => {
+  const pool = new PiscinaPool(1, true);
+  try {
+    const t = await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 8 });
+    for (let i = 0; i < TRIM_BELOW_TASKS + 1; i++) await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 8 });
+    await pool.trim();
+    assert.is(await pool.run<number>(URL_, { ms: 0 }, { youngGenerationMb: 8 }), t, 'the same thread after the trim');
+  } finally {
+    await pool.close();
+  }
+});
+
 test('warmTokenizer starts one tokenizer thread per pool, which the first tokenize task then runs on', async () => {
   const pool = new PiscinaPool(1);
   try {

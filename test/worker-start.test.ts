@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runBuild } from '../src/build/index.ts';
+import { runBuild, watchBuilds, type BuildSummary } from '../src/build/index.ts';
 import { loadConfig, ENGINE_ONLY, type EngineConfig } from '../src/config.ts';
 import { registerCodes, RetraceError } from '../src/errors.ts';
 import type { Pipeline, PipelineRun } from '../src/pipeline.ts';
@@ -78,6 +78,7 @@ const countPipeline: Pipeline<CountConfig> = {
     const dir = join(run.loaded.dir, run.loaded.config.dir);
     return files(dir).map((n) => `${n}:${statSync(join(dir, n)).mtimeMs}:${statSync(join(dir, n)).size}`).join('\n');
   },
+  watchPaths: (loaded) => [join(loaded.dir, loaded.config.dir)],
   async run(run: PipelineRun<CountConfig>) {
     const dir = join(run.loaded.dir, run.loaded.config.dir);
     let lines = 0;
@@ -249,6 +250,52 @@ test('npx retrace runs the linked node_modules/.bin/retrace, not an npx-cache in
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stdout.trim(), `retrace ${pkg.version} (node ${process.version})`);
   assert.not.match(r.stderr, /arborist|reify|npx-cache|_npx/i, r.stderr);
+});
+
+/** Resolves once `ok()` holds (checked every 20 ms), or fails after `ms`. */
+async function until(ok: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('build --watch: a change builds again on the threads already started; a broken config is reported and watched; abort ends the watch', async () => {
+  const dir = join(tmp, 'watch');
+  mkdirSync(join(dir, 'txt'), { recursive: true });
+  writeFileSync(join(dir, 'txt', 'a.txt'), 'one\ntwo');
+  writeFileSync(join(dir, 'txt', 'b.txt'), 'x');
+  const config = join(dir, 'count.config.mjs');
+  writeFileSync(config, "export default { name: 'counts', dir: 'txt', workers: 1 };");
+  const built: BuildSummary[] = [];
+  const failed: unknown[] = [];
+  const stop = new AbortController();
+  const before = workerThreadsStarted();
+  const watching = watchBuilds(countPipeline, { config }, { reporter: () => new NullReporter(), built: (s, quiet) => void (quiet || built.push(s)), failed: (e) => failed.push(e), waiting: () => {}, warn: () => {} }, stop.signal);
+  try {
+    await until(() => built.length === 1, 'the first build');
+    assert.is(built[0]!.stages.count.computed, 2);
+    const threads = workerThreadsStarted();
+    assert.ok(threads > before, 'the first build started a worker');
+    writeFileSync(join(dir, 'txt', 'b.txt'), 'x\ny\nz');
+    await until(() => built.length === 2, 'the build after an edit');
+    assert.is(built[1]!.stages.count.computed, 1, 'only the edited file is computed');
+    assert.is(built[1]!.tokens, 5);
+    assert.is(workerThreadsStarted(), threads, 'the rebuild ran on the thread the first build started');
+    // A config with a syntax error: reported, and the watch goes on (the config file is watched).
+    writeFileSync(config, 'export default {');
+    await until(() => failed.length === 1, 'the broken config reported');
+    assert.instance(failed[0], RetraceError);
+    writeFileSync(config, "export default { name: 'counts-again', dir: 'txt', workers: 1 };");
+    await until(() => built.length === 3, 'the build after the config is fixed');
+    assert.is(built[2]!.name, 'counts-again');
+    assert.is(built[2]!.stages.count.cached, 2, 'every item answered from the cache');
+  } finally {
+    stop.abort();
+    await watching;
+  }
+  assert.is(built.length, 3, 'nothing built after the abort');
 });
 
 test.run();

@@ -35,6 +35,8 @@ export interface BuildOptions {
   strict?: boolean;
   /** Issue 16: move `latest` to the version even when it is partial (some items failed). */
   latestPartial?: boolean;
+  /** A pool kept between builds (`build --watch`): used instead of starting one, and not closed with the session. */
+  pool?: TaskPool;
 }
 
 /** The cache and datasets folders of a project: flags first, then the config, then defaults beside it. */
@@ -89,7 +91,7 @@ export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>,
   const { cache, tiered } = withRemote(local, loaded.config.cache?.remote, opts.reporter, loaded.config.name);
   // And one on the remote: remote gc keeps what it uploads, builds elsewhere see its claims.
   if (mode === 'build' && tiered) await tiered.startLease(local.claims?.id ?? `${process.pid}-${Date.now().toString(36)}`);
-  const pool = new PiscinaPool(opts.workers ?? loaded.config.workers);
+  const pool = opts.pool ?? new PiscinaPool(opts.workers ?? loaded.config.workers);
   const controller = new AbortController();
   const exec = new Executor({ cache, pool, reporter: opts.reporter, salt: loaded.config.cache?.salt, mode, signal: controller.signal, dropAction: (k, why, at) => void local.dropAction(k, why, at) });
   const run: PipelineRun<C> = {
@@ -117,7 +119,7 @@ export async function openSession<C extends EngineConfig>(pipeline: Pipeline<C>,
   return {
     loaded, cache, local, remote: tiered, pool, exec, run, cacheDir, outDir,
     close: async () => {
-      await pool.close();
+      if (pool !== opts.pool) await pool.close();
       await cache.close();
       await healAfterBuild(local, cacheDir, opts.reporter);
       opts.reporter.done();
