@@ -409,7 +409,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
         writeFileSync(editFile, original);
       }
       log(`${format}: no-op ${noop.wallS.toFixed(1)} s wall, ${noop.cpuS.toFixed(2)} CPU-s; edit ${edit.wallS.toFixed(1)} s wall, ${edit.cpuS.toFixed(2)} CPU-s`);
-      log(`${format}: two more one-line edits under \`build --watch\`, then the one-shot edit again ...`);
+      log(`${format}: five more one-line edits under \`build --watch\`, then the one-shot edit again ...`);
       const watched = await watchEdits(repo, ['build', '--watch', '--json', '--config', config, '--cache-dir', cache, '--out', out, ...(o.workers ? ['--workers', o.workers] : [])], editFile, original);
       // Its last change is the one-shot edit's bytes again: the same version, or the watch built something else.
       if (watched.check !== edit.summary.version) throw new Error(`--watch built version ${watched.check} of the one-shot edit's bytes, the one-shot build ${edit.summary.version}`);
@@ -441,7 +441,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 const EDIT_LINE = Buffer.from('\n// retrace corpus-scale bench: one-line edit\n');
 
 export interface WatchedEdits {
-  /** Two one-line edits never built before (the first starts the workers). */
+  /** Five one-line edits never built before (the first starts the workers). */
   edits: WatchedEdit[];
   /** The version built when the file is then given the one-shot edit's bytes. */
   check: string;
@@ -458,7 +458,7 @@ export interface WatchedEdit {
 
 /**
  * `retrace build --watch` on the same cache (its first build is answered up-to-date, so it starts
- * no worker): two one-line edits whose bytes no build has seen (so they compute, as the one-shot
+ * no worker): five one-line edits whose bytes no build has seen (so they compute, as the one-shot
  * edit did), each timed from the write to the summary line, CPU being the process's utime+stime
  * over that span; then the one-shot edit's bytes, whose version is returned to be checked; then
  * Ctrl-C, which must exit 0.
@@ -490,13 +490,13 @@ async function watchEdits(repo: string, args: string[], editFile: string, origin
   let check = '';
   try {
     await next(); // the first build: up to date
-    for (const bytes of [1, 2].map((k) => Buffer.concat([original, Buffer.from(`\n// retrace corpus-scale bench: watched edit ${k} ${Date.now()}\n`)])).concat([Buffer.concat([original, EDIT_LINE])])) {
+    for (const bytes of [1, 2, 3, 4, 5].map((k) => Buffer.concat([original, Buffer.from(`\n// retrace corpus-scale bench: watched edit ${k} ${Date.now()}\n`)])).concat([Buffer.concat([original, EDIT_LINE])])) {
       await new Promise((r) => setTimeout(r, 1000));
       const c0 = cpu();
       const t0 = performance.now();
       writeFileSync(editFile, bytes);
       const s = await next();
-      if (edits.length < 2) edits.push({ wallS: (performance.now() - t0) / 1000, cpuS: cpu() - c0, version: s.version, ms: s.ms });
+      if (edits.length < 5) edits.push({ wallS: (performance.now() - t0) / 1000, cpuS: cpu() - c0, version: s.version, ms: s.ms });
       else check = s.version;
     }
   } finally {
@@ -518,7 +518,7 @@ function printResult(r: any, sourceMB: number): void {
     console.log("\n  one-line edits under `build --watch` (bytes never built before; wall from the write to the summary, with the watch's 200 ms settle; then the one-shot edit's bytes gave its version):");
     table(
       ['edit', 'wall s', 'CPU s', 'wall/cold', 'CPU/cold', 'version'],
-      (r.watched as WatchedEdits).edits.map((w, k) => [k === 0 ? '1st (starts the workers)' : '2nd (workers kept)', w.wallS.toFixed(2), w.cpuS.toFixed(2), `${((w.wallS / r.cold.wallS) * 100).toFixed(1)}%`, `${((w.cpuS / r.cold.cpuS) * 100).toFixed(1)}%`, w.version]),
+      (r.watched as WatchedEdits).edits.map((w, k) => [k === 0 ? '1st (starts the workers)' : `${k + 1}${['nd', 'rd'][k - 1] ?? 'th'} (workers kept)`, w.wallS.toFixed(2), w.cpuS.toFixed(2), `${((w.wallS / r.cold.wallS) * 100).toFixed(1)}%`, `${((w.cpuS / r.cold.cpuS) * 100).toFixed(1)}%`, w.version]),
       '  ',
     );
   }
