@@ -298,4 +298,54 @@ test('build --watch: a change builds again on the threads already started; a bro
   assert.is(built.length, 3, 'nothing built after the abort');
 });
 
+test('build --watch: a path that cannot be watched (its folder and parent missing) is polled, and its appearing starts a build', async () => {
+  const dir = join(tmp, 'watch-poll');
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'count.config.mjs');
+  writeFileSync(config, "export default { name: 'polled', dir: 'later/txt', workers: 1 };");
+  const built: BuildSummary[] = [];
+  const failed: unknown[] = [];
+  const warned: string[] = [];
+  let polling = false;
+  const stop = new AbortController();
+  const watching = watchBuilds(countPipeline, { config }, { reporter: () => new NullReporter(), built: (s, quiet) => void (quiet || built.push(s)), failed: (e) => failed.push(e), waiting: (_p, poll) => (polling = poll), warn: (code) => warned.push(code) }, stop.signal);
+  try {
+    await until(() => failed.length === 1, 'the build of a missing folder to fail');
+    assert.ok(polling, 'the missing folder is polled');
+    assert.equal([...new Set(warned)], ['WATCH_POLLING']);
+    mkdirSync(join(dir, 'later', 'txt'), { recursive: true });
+    writeFileSync(join(dir, 'later', 'txt', 'a.txt'), 'one\ntwo');
+    await until(() => built.length === 1, 'the build once the folder appears', 10_000);
+    assert.is(built[0]!.tokens, 2);
+  } finally {
+    stop.abort();
+    await watching;
+  }
+});
+
+test('build --watch: a folder that appears is watched through its parent, then itself (a change inside it builds again)', async () => {
+  const dir = join(tmp, 'watch-appear');
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'count.config.mjs');
+  writeFileSync(config, "export default { name: 'appears', dir: 'txt', workers: 1 };");
+  const built: BuildSummary[] = [];
+  const failed: unknown[] = [];
+  let polling = true;
+  const stop = new AbortController();
+  const watching = watchBuilds(countPipeline, { config }, { reporter: () => new NullReporter(), built: (s, quiet) => void (quiet || built.push(s)), failed: (e) => failed.push(e), waiting: (_p, poll) => (polling = poll), warn: () => {} }, stop.signal);
+  try {
+    await until(() => failed.length === 1, 'the build of a missing folder to fail');
+    assert.not.ok(polling, 'its parent is watched, not polled');
+    mkdirSync(join(dir, 'txt'));
+    writeFileSync(join(dir, 'txt', 'a.txt'), 'one');
+    await until(() => built.length === 1, 'the build once the folder appears');
+    writeFileSync(join(dir, 'txt', 'a.txt'), 'one\ntwo\nthree');
+    await until(() => built.length === 2, 'the build after a change inside it');
+    assert.is(built[1]!.tokens, 3);
+  } finally {
+    stop.abort();
+    await watching;
+  }
+});
+
 test.run();

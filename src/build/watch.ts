@@ -98,7 +98,8 @@ class Inputs {
   excluded: string[] = [];
   changed = false;
   polling = false;
-  private readonly watchers = new Map<string, FSWatcher>();
+  /** Per path: its watcher, and whether it watches the parent for the path to appear. */
+  private readonly watchers = new Map<string, { w: FSWatcher; parent: boolean }>();
   private poll: NodeJS.Timeout | undefined;
   private stamp: (() => string | undefined) | undefined;
   private lastStamp: string | undefined;
@@ -112,8 +113,9 @@ class Inputs {
     this.paths = [...new Set(paths)];
     this.excluded = excluded;
     if (stamp) this.stamp = stamp;
-    for (const [p, w] of this.watchers) {
-      if (!this.paths.includes(p)) {
+    for (const [p, { w, parent }] of this.watchers) {
+      // Gone from the list, or there now where its parent was watched: closed (and opened on the path itself).
+      if (!this.paths.includes(p) || (parent && existsSync(p))) {
         w.close();
         this.watchers.delete(p);
       }
@@ -124,7 +126,8 @@ class Inputs {
   private open(p: string): void {
     try {
       let w: FSWatcher;
-      if (!existsSync(p)) {
+      const missing = !existsSync(p);
+      if (missing) {
         // Not there yet (a source folder to come): its parent is watched for it to appear.
         const parent = dirname(p);
         w = watch(parent, (_e, name) => this.event(name ? resolve(parent, name.toString()) : undefined));
@@ -133,7 +136,7 @@ class Inputs {
         w = watch(p, { recursive: dir }, (_e, name) => this.event(dir && name ? resolve(p, name.toString()) : p));
       }
       w.on('error', (err: NodeJS.ErrnoException) => this.startPolling(p, `watching it failed (${err.code ?? err.message})`));
-      this.watchers.set(p, w);
+      this.watchers.set(p, { w, parent: missing });
     } catch (err) {
       this.startPolling(p, `it cannot be watched (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
@@ -143,14 +146,25 @@ class Inputs {
     this.hooks.warn('WATCH_POLLING', item, `${why}; the inputs are polled every ${POLL_MS / 1000} s instead`);
     if (this.polling) return;
     this.polling = true;
-    this.lastStamp = this.stamp?.();
+    this.lastStamp = this.polled();
     this.poll = setInterval(() => {
-      const now = this.stamp?.();
-      if (now !== undefined && now !== this.lastStamp) {
+      const now = this.polled();
+      if (now !== this.lastStamp) {
         this.lastStamp = now;
         this.event(undefined);
       }
     }, POLL_MS);
+  }
+
+  /** What polling compares: the inputs' stamp (none while a source is missing) and which watched paths exist. */
+  private polled(): string {
+    let stamp: string;
+    try {
+      stamp = this.stamp?.() ?? '';
+    } catch {
+      stamp = '(unreadable)'; // the build that follows says what is wrong
+    }
+    return `${stamp}|${this.paths.map((p) => (existsSync(p) ? 1 : 0)).join('')}`;
   }
 
   private event(abs: string | undefined): void {
@@ -177,7 +191,7 @@ class Inputs {
   }
 
   close(): void {
-    for (const w of this.watchers.values()) w.close();
+    for (const { w } of this.watchers.values()) w.close();
     this.watchers.clear();
     clearInterval(this.poll);
     clearTimeout(this.settle);
