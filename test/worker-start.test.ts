@@ -261,6 +261,19 @@ async function until(ok: () => boolean, what: string, ms = 20_000): Promise<void
   }
 }
 
+/** A watch of the count pipeline over `config`, recording what its hooks are told; `end()` aborts it and waits. */
+function watchCounts(config: string) {
+  const seen = { built: [] as BuildSummary[], failed: [] as unknown[], warned: [] as string[], polling: false };
+  const stop = new AbortController();
+  const watching = watchBuilds(
+    countPipeline,
+    { config },
+    { reporter: () => new NullReporter(), built: (s, quiet) => void (quiet || seen.built.push(s)), failed: (e) => seen.failed.push(e), waiting: (_p, poll) => (seen.polling = poll), warn: (code) => seen.warned.push(code) },
+    stop.signal,
+  );
+  return { built: seen.built, failed: seen.failed, warned: seen.warned, seen, end: async () => (stop.abort(), await watching) };
+}
+
 test('build --watch: a change builds again on the threads already started; a broken config is reported and watched; abort ends the watch', async () => {
   const dir = join(tmp, 'watch');
   mkdirSync(join(dir, 'txt'), { recursive: true });
@@ -268,11 +281,9 @@ test('build --watch: a change builds again on the threads already started; a bro
   writeFileSync(join(dir, 'txt', 'b.txt'), 'x');
   const config = join(dir, 'count.config.mjs');
   writeFileSync(config, "export default { name: 'counts', dir: 'txt', workers: 1 };");
-  const built: BuildSummary[] = [];
-  const failed: unknown[] = [];
-  const stop = new AbortController();
   const before = workerThreadsStarted();
-  const watching = watchBuilds(countPipeline, { config }, { reporter: () => new NullReporter(), built: (s, quiet) => void (quiet || built.push(s)), failed: (e) => failed.push(e), waiting: () => {}, warn: () => {} }, stop.signal);
+  const w = watchCounts(config);
+  const { built, failed } = w;
   try {
     await until(() => built.length === 1, 'the first build');
     assert.is(built[0]!.stages.count.computed, 2);
@@ -292,8 +303,7 @@ test('build --watch: a change builds again on the threads already started; a bro
     assert.is(built[2]!.name, 'counts-again');
     assert.is(built[2]!.stages.count.cached, 2, 'every item answered from the cache');
   } finally {
-    stop.abort();
-    await watching;
+    await w.end();
   }
   assert.is(built.length, 3, 'nothing built after the abort');
 });
@@ -303,23 +313,18 @@ test('build --watch: a path that cannot be watched (its folder and parent missin
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'count.config.mjs');
   writeFileSync(config, "export default { name: 'polled', dir: 'later/txt', workers: 1 };");
-  const built: BuildSummary[] = [];
-  const failed: unknown[] = [];
-  const warned: string[] = [];
-  let polling = false;
-  const stop = new AbortController();
-  const watching = watchBuilds(countPipeline, { config }, { reporter: () => new NullReporter(), built: (s, quiet) => void (quiet || built.push(s)), failed: (e) => failed.push(e), waiting: (_p, poll) => (polling = poll), warn: (code) => warned.push(code) }, stop.signal);
+  const w = watchCounts(config);
+  const { built, failed, warned } = w;
   try {
     await until(() => failed.length === 1, 'the build of a missing folder to fail');
-    assert.ok(polling, 'the missing folder is polled');
+    assert.ok(w.seen.polling, 'the missing folder is polled');
     assert.equal([...new Set(warned)], ['WATCH_POLLING']);
     mkdirSync(join(dir, 'later', 'txt'), { recursive: true });
     writeFileSync(join(dir, 'later', 'txt', 'a.txt'), 'one\ntwo');
     await until(() => built.length === 1, 'the build once the folder appears', 10_000);
     assert.is(built[0]!.tokens, 2);
   } finally {
-    stop.abort();
-    await watching;
+    await w.end();
   }
 });
 
@@ -328,14 +333,11 @@ test('build --watch: a folder that appears is watched through its parent, then i
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'count.config.mjs');
   writeFileSync(config, "export default { name: 'appears', dir: 'txt', workers: 1 };");
-  const built: BuildSummary[] = [];
-  const failed: unknown[] = [];
-  let polling = true;
-  const stop = new AbortController();
-  const watching = watchBuilds(countPipeline, { config }, { reporter: () => new NullReporter(), built: (s, quiet) => void (quiet || built.push(s)), failed: (e) => failed.push(e), waiting: (_p, poll) => (polling = poll), warn: () => {} }, stop.signal);
+  const w = watchCounts(config);
+  const { built, failed } = w;
   try {
     await until(() => failed.length === 1, 'the build of a missing folder to fail');
-    assert.not.ok(polling, 'its parent is watched, not polled');
+    assert.not.ok(w.seen.polling, 'its parent is watched, not polled');
     mkdirSync(join(dir, 'txt'));
     writeFileSync(join(dir, 'txt', 'a.txt'), 'one');
     await until(() => built.length === 1, 'the build once the folder appears');
@@ -343,8 +345,7 @@ test('build --watch: a folder that appears is watched through its parent, then i
     await until(() => built.length === 2, 'the build after a change inside it');
     assert.is(built[1]!.tokens, 3);
   } finally {
-    stop.abort();
-    await watching;
+    await w.end();
   }
 });
 
