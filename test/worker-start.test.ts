@@ -328,7 +328,7 @@ test('build --watch: a path that cannot be watched (its folder and parent missin
   }
 });
 
-test('build --watch: a folder that appears is watched through its parent, then itself (a change inside it builds again)', async () => {
+test('build --watch: a folder that appears is watched through its parent, then itself; deleted and made again, likewise', async () => {
   const dir = join(tmp, 'watch-appear');
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'count.config.mjs');
@@ -344,6 +344,13 @@ test('build --watch: a folder that appears is watched through its parent, then i
     writeFileSync(join(dir, 'txt', 'a.txt'), 'one\ntwo\nthree');
     await until(() => built.length === 2, 'the build after a change inside it');
     assert.is(built[1]!.tokens, 3);
+    // Deleted (the build fails), then made again: its parent is watched once more.
+    rmSync(join(dir, 'txt'), { recursive: true });
+    await until(() => failed.length === 2, 'the build of the deleted folder to fail');
+    mkdirSync(join(dir, 'txt'));
+    writeFileSync(join(dir, 'txt', 'b.txt'), 'x\ny');
+    await until(() => built.length === 3, 'the build once the folder is back');
+    assert.is(built[2]!.tokens, 2);
   } finally {
     await w.end();
   }

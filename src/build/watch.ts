@@ -114,8 +114,9 @@ class Inputs {
     this.excluded = excluded;
     if (stamp) this.stamp = stamp;
     for (const [p, { w, parent }] of this.watchers) {
-      // Gone from the list, or there now where its parent was watched: closed (and opened on the path itself).
-      if (!this.paths.includes(p) || (parent && existsSync(p))) {
+      // Gone from the list; there now where its parent was watched; or gone where it was watched
+      // itself (a deleted folder's watch sees nothing more): closed, and opened again as it is now.
+      if (!this.paths.includes(p) || parent === existsSync(p)) {
         w.close();
         this.watchers.delete(p);
       }
