@@ -2,12 +2,13 @@
 import type { Argv } from 'yargs';
 import { runBuild, runMerge, runPartition, runStatus, watchBuilds, type BuildSummary, type StageTable } from '../src/build/index.ts';
 import { loadConfig, type EngineConfig } from '../src/config.ts';
-import { RetraceError, systemError } from '../src/errors.ts';
+import { RetraceError } from '../src/errors.ts';
 import type { Failure } from '../src/executor.ts';
 import { resolvePartition } from '../src/partition.ts';
 import type { Pipeline } from '../src/pipeline.ts';
 import { NullReporter, type Reporter } from '../src/reporter.ts';
 import { changeWords } from './why.ts';
+import { errorText } from './error-text.ts';
 import { common, interruptible, reporterFor, withEvents, type Common, type Result } from './common.ts';
 
 function stageLines(stages: StageTable): string[] {
@@ -72,10 +73,8 @@ async function watchCommand<C extends EngineConfig>(pipeline: Pipeline<C>, a: Bu
       failed: (err) => {
         reporter?.done();
         reporter = undefined;
-        const e = systemError(err);
         exitCode = 1;
-        process.stderr.write(e instanceof RetraceError ? `error ${e.describe()}\n` : `error INTERNAL: ${(e as Error)?.stack ?? String(e)}\n(this is a bug in retrace; please report it with the command you ran)\n`);
-        process.stderr.write('(still watching: the next change builds again)\n');
+        process.stderr.write(errorText(err).text + '(still watching: the next change builds again)\n');
       },
       waiting: (paths, polling) => {
         reporter = undefined;

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { RetraceError, systemError } from '../src/errors.ts';
 import { writeJsonPieces } from '../src/json-stream.ts';
+import { errorText } from './error-text.ts';
 import { plainBuild } from './plain-build.ts';
 import type { Result } from './common.ts';
 
@@ -107,14 +108,9 @@ try {
   } else await withYargs(argv);
   process.exitCode = exitCode;
 } catch (caught) {
-  const err = systemError(caught);
-  if (err instanceof RetraceError) {
-    process.stderr.write(`error ${err.describe()}\n`);
-    process.exitCode = err.code === 'USAGE' ? 2 : 1;
-  } else {
-    process.stderr.write(`error INTERNAL: ${(err as Error)?.stack ?? String(err)}\n(this is a bug in retrace; please report it with the command you ran)\n`);
-    process.exitCode = 1;
-  }
+  const { text, exitCode: code } = errorText(caught);
+  process.stderr.write(text);
+  process.exitCode = code;
 }
 
 // Never a hang at exit: once the command has finished, a handle that something left open (a
