@@ -197,10 +197,7 @@ export async function writeVersion(
     const mf = join(finalDir, 'manifest.json');
     const want = manifestDigest(manifest);
     if (!existsSync(mf) || lstatSync(mf).size !== want.bytes || (await sha256File(mf)) !== want.sha256) {
-      const tmpFile = `${mf}.tmp-${randomBytes(4).toString('hex')}`;
-      writeManifestFile(tmpFile, manifest);
-      fsyncPath(tmpFile);
-      renameSync(tmpFile, mf);
+      replaceFile(mf, (tmpFile) => writeManifestFile(tmpFile, manifest));
       repaired.push('manifest.json');
     }
     const cf = join(finalDir, 'README.md');
@@ -233,10 +230,11 @@ async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<voi
   if (failure) throw failure.err;
 }
 
-/** Write to a temporary name beside the file, flush, then rename over it. */
-export function replaceFile(path: string, bytes: Uint8Array | string): void {
+/** Write to a temporary name beside the file (the bytes, or `write(tmp)` for a file written in pieces), flush, then rename over it. */
+export function replaceFile(path: string, content: Uint8Array | string | ((tmp: string) => void)): void {
   const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, bytes);
+  if (typeof content === 'function') content(tmp);
+  else writeFileSync(tmp, content);
   fsyncPath(tmp);
   renameSync(tmp, path);
 }

@@ -9,7 +9,7 @@
  * containers directly in it, e.g. a manifest's `sources` list) and hands every value below them
  * to `JSON.parse` whole: one element of a list may be large, but not 2^29 characters.
  */
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { canonicalJson } from './key.ts';
 
 /** Pieces are handed to the sink at about this many characters. */
@@ -146,18 +146,9 @@ export const ONE_STRING_BYTES = 64 * 1024 * 1024;
  * Throws a SyntaxError naming the byte offset where the text stops being JSON.
  */
 export function readJsonFile(path: string, opts: { chunkBytes?: number; oneStringBytes?: number } = {}): unknown {
+  if (statSync(path).size <= (opts.oneStringBytes ?? ONE_STRING_BYTES)) return JSON.parse(readFileSync(path, 'utf8'));
   const fd = openSync(path, 'r');
   try {
-    const total = fstatSync(fd).size;
-    if (total <= (opts.oneStringBytes ?? ONE_STRING_BYTES)) {
-      const buf = Buffer.allocUnsafe(total);
-      for (let off = 0; off < total; ) {
-        const n = readSync(fd, buf, off, total - off, off);
-        if (n === 0) throw new Error(`${path} ended early (${off} of ${total} bytes)`);
-        off += n;
-      }
-      return JSON.parse(buf.toString('utf8'));
-    }
     const parser = new ChunkedJsonParser();
     const buf = Buffer.allocUnsafe(opts.chunkBytes ?? 16 * 1024 * 1024);
     for (let pos = 0; ; ) {
@@ -170,6 +161,21 @@ export function readJsonFile(path: string, opts: { chunkBytes?: number; oneStrin
   } finally {
     closeSync(fd);
   }
+}
+
+/** `JSON.stringify(value)` as UTF-8 bytes, built in pieces (the value's text may be larger than a string can be). */
+export function jsonBytes(value: unknown): Uint8Array {
+  const parts: Buffer[] = [];
+  writeJsonPieces(value, 0, (piece) => parts.push(Buffer.from(piece, 'utf8')));
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/** `JSON.parse` of UTF-8 bytes: one string up to ONE_STRING_BYTES, otherwise parsed in chunks. */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
+  if (bytes.length <= ONE_STRING_BYTES) return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
+  const p = new ChunkedJsonParser();
+  p.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+  return p.end();
 }
 
 // Bytes the scanner looks at.

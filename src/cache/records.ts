@@ -8,27 +8,7 @@
 import type { ActionKey, RecordKey } from '../hash.ts';
 import type { KeyParts } from '../key.ts';
 import type { Cache } from './cache.ts';
-import { ChunkedJsonParser, ONE_STRING_BYTES, writeJsonPieces } from '../json-stream.ts';
-
-const decoder = new TextDecoder();
-
-/**
- * `JSON.stringify(value)` as UTF-8, built in pieces: a partition's marker holds every one of its
- * sources' outcomes, which for a large partition is more than a string can be.
- */
-function jsonBytes(value: unknown): Uint8Array {
-  const parts: Buffer[] = [];
-  writeJsonPieces(value, 0, (piece) => parts.push(Buffer.from(piece, 'utf8')));
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-}
-
-/** JSON.parse of UTF-8 bytes; over ONE_STRING_BYTES, parsed in chunks. */
-function parseJsonBytes(bytes: Uint8Array): unknown {
-  if (bytes.length <= ONE_STRING_BYTES) return JSON.parse(decoder.decode(bytes));
-  const p = new ChunkedJsonParser();
-  p.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
-  return p.end();
-}
+import { jsonBytes, parseJsonBytes } from '../json-stream.ts';
 
 export interface EngineRecord<T> {
   /** What kind of record (`partition`, `version`, `remote-bad`): recorded as its stage. */
