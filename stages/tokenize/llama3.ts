@@ -6,7 +6,7 @@
  */
 import { hashBytes, hashText, initHash } from '../../src/hash.ts';
 import { RetraceError } from '../../src/errors.ts';
-import { bytePairMerge } from './bpe.ts';
+import { bytePairMerge, type PairTable } from './bpe.ts';
 import { LLAMA3_SPLIT_PATTERN, splitRegExp } from './pretokenize.ts';
 import { readFile } from 'node:fs/promises';
 import { loadLlama3Vocab, TOKENIZER_JSON, type Llama3Vocab } from './vocab.ts';
@@ -48,7 +48,10 @@ class PieceCache {
   private readonly map = new Map<string, number | number[]>();
   private readonly scratch: number[] = [];
 
-  constructor(private readonly ranks: Map<string, number>) {}
+  constructor(
+    private readonly ranks: Map<string, number>,
+    private readonly pairs: PairTable,
+  ) {}
 
   get(piece: string): number | number[] {
     const hit = this.map.get(piece);
@@ -58,7 +61,7 @@ class PieceCache {
     let ids: number | number[] | undefined = this.ranks.get(bytes);
     if (ids === undefined) {
       this.scratch.length = 0;
-      bytePairMerge(bytes, this.ranks, this.scratch);
+      bytePairMerge(bytes, this.pairs, this.scratch);
       ids = this.scratch.length === 1 ? this.scratch[0] : this.scratch.slice();
     }
     if (this.map.size >= CACHE_LIMIT) this.map.clear();
@@ -68,7 +71,7 @@ class PieceCache {
 }
 
 function createTokenizer(vocab: Llama3Vocab, id: string): Llama3Tokenizer {
-  const cache = new PieceCache(vocab.ranks);
+  const cache = new PieceCache(vocab.ranks, vocab.pairs);
   const split = splitRegExp();
   const { tokenBytes } = vocab;
 

@@ -5,7 +5,8 @@
  * char per byte) because V8 hashes and slices those fast, and they work as Map keys.
  *
  * Parsing the 9 MB JSON into 128k-entry maps took ~8-9% of all thread time of a build when every
- * worker did it. So the parsed vocabulary is kept as a compact binary file (about 2 MB), built
+ * worker did it. So the parsed vocabulary is kept as a compact binary file (about 8 MB, 6 of them the
+ * BPE pair table), built
  * once at first use and named by the content hash of tokenizer.json: <project>/dist/vocab/
  * llama3-<hash>.bin, written atomically (temp file + rename). Workers read that file instead of
  * the JSON; a file that does not decode cleanly is rebuilt from the JSON.
@@ -18,10 +19,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RetraceError } from '../../src/errors.ts';
 import { hashBytes, initHash, type ContentHash } from '../../src/hash.ts';
+import { buildPairTable, type PairTable } from './bpe.ts';
 
 export interface Llama3Vocab {
   /** Raw token bytes (latin1 string) -> rank, which is also the id. Ordinary tokens only. */
   readonly ranks: Map<string, number>;
+  /** The pair table of the ranks (bpe.ts). */
+  readonly pairs: PairTable;
   /** id -> raw bytes (latin1 string), special tokens included (their UTF-8 text). */
   readonly tokenBytes: string[];
   /** Content hash (src/hash.ts) of the tokenizer.json bytes: the tokenizer id covers it. */
@@ -83,19 +87,37 @@ export function parseTokenizerJson(source: Uint8Array): { ranks: Map<string, num
 }
 
 /*
- * Binary layout (little-endian), version 1:
- *   magic "RTVOCAB1" | u32 ids | u32 rankEntries | u32 extraBytes | 32 bytes: source hash (ASCII hex)
+ * Binary layout (little-endian), version 2:
+ *   magic "RTVOCAB2" | u32 ids | u32 rankEntries | u32 extraBytes | u32 pairSlots
+ *   32 bytes: source hash (ASCII hex) | 32 bytes: content hash of everything after the header
  *   u32 end[ids]                 end offset of each id's bytes in the byte area
  *   i32 rankId[rankEntries]      ranks in Map insertion order: the key is tokenBytes[rankId] when
  *   u32 rankKeyEnd[rankEntries]  rankKeyEnd is 0xffffffff, else bytes of the extra area (ends)
+ *   i32 pairs[3 * pairSlots]     the BPE pair table (bpe.ts), as built from the ranks
  *   u8  bytes[...]               every id's bytes, then the extra keys' bytes
+ * The pair table is ~6 MB and takes ~160 ms to build, so it is built with the file; the body's
+ * hash is checked on every load (a few ms), so a damaged table is rebuilt, never used: a wrong
+ * entry would change ids silently.
  */
-const MAGIC = 'RTVOCAB1';
-const HEADER = 8 + 4 * 3 + 32;
+const MAGIC = 'RTVOCAB2';
+const HEADER = 8 + 4 * 4 + 32 + 32;
 const SAME = 0xffffffff;
 
-export function encodeVocab(vocab: { ranks: Map<string, number>; tokenBytes: string[] }, sourceHash: string): Buffer {
-  const { ranks, tokenBytes } = vocab;
+export interface VocabTables {
+  ranks: Map<string, number>;
+  tokenBytes: string[];
+  pairs: PairTable;
+}
+
+/** The pair table of `ranks`, or a TOKENIZER_FAILED error naming what the vocabulary breaks. */
+export function pairTableOf(ranks: Map<string, number>): PairTable {
+  const pairs = buildPairTable(ranks);
+  if (typeof pairs === 'string') fail(`not a byte-level BPE vocabulary: ${pairs}`);
+  return pairs;
+}
+
+export function encodeVocab(vocab: VocabTables, sourceHash: string): Buffer {
+  const { ranks, tokenBytes, pairs } = vocab;
   const n = tokenBytes.length;
   const idBytes = tokenBytes.join('');
   const extras: string[] = [];
@@ -113,12 +135,14 @@ export function encodeVocab(vocab: { ranks: Map<string, number>; tokenBytes: str
     }
     k++;
   }
-  const out = Buffer.alloc(HEADER + 4 * n + 8 * ranks.size + idBytes.length + extraLength);
+  const slots = pairs.slots.length / 3;
+  const out = Buffer.alloc(HEADER + 4 * n + 8 * ranks.size + pairs.slots.byteLength + idBytes.length + extraLength);
   out.write(MAGIC, 0, 'latin1');
   out.writeUInt32LE(n, 8);
   out.writeUInt32LE(ranks.size, 12);
   out.writeUInt32LE(extraLength, 16);
-  out.write(sourceHash.padEnd(32, '0').slice(0, 32), 20, 'latin1');
+  out.writeUInt32LE(slots, 20);
+  out.write(sourceHash.padEnd(32, '0').slice(0, 32), 24, 'latin1');
   let at = HEADER;
   let end = 0;
   for (let id = 0; id < n; id++) {
@@ -130,30 +154,41 @@ export function encodeVocab(vocab: { ranks: Map<string, number>; tokenBytes: str
   at += 4 * ranks.size;
   Buffer.from(rankKeyEnd.buffer).copy(out, at);
   at += 4 * ranks.size;
+  Buffer.from(pairs.slots.buffer, pairs.slots.byteOffset, pairs.slots.byteLength).copy(out, at);
+  at += pairs.slots.byteLength;
   at += out.write(idBytes, at, 'latin1');
   out.write(extras.join(''), at, 'latin1');
+  out.write(hashBytes(out.subarray(HEADER)), 56, 'latin1');
   return out;
 }
 
-/** The vocabulary from its binary form, or undefined if the bytes are not a whole, consistent file. */
-export function decodeVocab(buf: Buffer, sourceHash: string): { ranks: Map<string, number>; tokenBytes: string[] } | undefined {
+/**
+ * The vocabulary from its binary form, or undefined if the bytes are not a whole, undamaged,
+ * consistent file (call initHash() first: the body's hash is checked).
+ */
+export function decodeVocab(buf: Buffer, sourceHash: string): VocabTables | undefined {
   if (buf.length < HEADER || buf.toString('latin1', 0, 8) !== MAGIC) return undefined;
   const n = buf.readUInt32LE(8);
   const m = buf.readUInt32LE(12);
   const extraLength = buf.readUInt32LE(16);
-  if (buf.toString('latin1', 20, 52) !== sourceHash) return undefined;
+  const slots = buf.readUInt32LE(20);
+  if (buf.toString('latin1', 24, 56) !== sourceHash) return undefined;
+  if (slots === 0 || (slots & (slots - 1)) !== 0) return undefined;
   const ends = HEADER;
   const rankIds = ends + 4 * n;
   const rankKeys = rankIds + 4 * m;
-  const bytesAt = rankKeys + 4 * m;
+  const pairsAt = rankKeys + 4 * m;
+  const bytesAt = pairsAt + 12 * slots;
   if (bytesAt > buf.length) return undefined;
   const idLength = n === 0 ? 0 : buf.readUInt32LE(ends + 4 * (n - 1));
   if (bytesAt + idLength + extraLength !== buf.length) return undefined;
+  if (buf.toString('latin1', 56, HEADER) !== hashBytes(buf.subarray(HEADER))) return undefined;
   // Aligned views (HEADER is a multiple of 4); a buffer at an odd offset is copied once.
   const ints = buf.byteOffset % 4 === 0 ? buf : Buffer.from(buf);
   const end = new Uint32Array(ints.buffer, ints.byteOffset + ends, n);
   const rankId = new Int32Array(ints.buffer, ints.byteOffset + rankIds, m);
   const rankKeyEnd = new Uint32Array(ints.buffer, ints.byteOffset + rankKeys, m);
+  const pairSlots = new Int32Array(ints.buffer, ints.byteOffset + pairsAt, 3 * slots);
   // One latin1 string holds every byte; tokens are slices of it (V8 shares the backing store).
   const all = buf.toString('latin1', bytesAt);
   const tokenBytes: string[] = new Array(n);
@@ -179,7 +214,10 @@ export function decodeVocab(buf: Buffer, sourceHash: string): { ranks: Map<strin
       extraStart = e;
     }
   }
-  return { ranks, tokenBytes };
+  // The table was built from these ranks (pairTableOf checked that every byte is a token).
+  const byteIds = new Int32Array(256);
+  for (let b = 0; b < 256; b++) byteIds[b] = ranks.get(String.fromCharCode(b)) ?? -1;
+  return { ranks, tokenBytes, pairs: { slots: pairSlots, byteIds } };
 }
 
 export function vocabBinaryPath(sourceHash: string): string {
@@ -197,7 +235,8 @@ export async function loadLlama3Vocab(): Promise<Llama3Vocab> {
     throw new RetraceError('TOKENIZER_FAILED', `cannot read the binary vocabulary: ${err.message}`, { item: file, hint: 'delete the file; it is rebuilt from tokenizer.json' });
   });
   if (cached) return { ...cached, sourceHash };
-  const parsed = parseTokenizerJson(source);
+  const json = parseTokenizerJson(source);
+  const parsed = { ...json, pairs: pairTableOf(json.ranks) };
   // Written once per content of tokenizer.json; concurrent writers each rename a whole file.
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
