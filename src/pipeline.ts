@@ -137,6 +137,13 @@ export interface Pipeline<C extends EngineConfig = EngineConfig> {
    */
   watchPaths?(loaded: PipelineRun<C>['loaded']): string[];
   /**
+   * `build --watch`, once its kept pool is idle after a build: start threads and load in them what
+   * the next build's tasks need (parsers, the vocabulary), so the first change does not pay for
+   * it. Not awaited and best effort: a task that fails here fails again, reported, when a build
+   * runs it.
+   */
+  warm?(loaded: PipelineRun<C>['loaded'], pool: TaskPool): void;
+  /**
    * The summary fields a build answered by the up-to-date shortcut reports, from the fields the
    * last real build reported (e.g. no requests sent, every answer cached).
    */

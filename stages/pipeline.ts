@@ -30,7 +30,7 @@ import type { LlmSummary } from './llm/session.ts';
 import { ingestStage, type IngestedFile } from './ingest/stage.ts';
 import { inFlight, InOrder, type InFlight } from './ingest/inflight.ts';
 import { openSource, type OpenedSource, type SkippedFile, type SourceIdentity } from './ingest/sources.ts';
-import { parseStage } from './parse/stage.ts';
+import { PARSE_YOUNG_GENERATION_MB, parseStage } from './parse/stage.ts';
 import { languageFor } from './parse/languages/registry.ts';
 import { parserVersionFor } from './parse/version.ts';
 import type { FileFacts } from './parse/facts.ts';
@@ -58,6 +58,10 @@ import { NOASSERTION } from './shard/stage.ts';
 import { sourceContentInput, sourceContentMemoStage, sourceMemoInput, sourceMemoStage } from './source-memo.ts';
 import { replayLlmTallies } from './llm/session.ts';
 import type { ErrorCode } from '../src/errors.ts';
+
+/** Parsers and secret rules loaded in a parse thread ahead of the first file (warm-task.ts). */
+const WARM_TASK = new URL('./warm-task.ts', import.meta.url).href;
+const warmedParsers = new WeakSet<object>();
 
 type PipelineRun = EngineRun<PipelineConfig>;
 
@@ -539,6 +543,12 @@ export const retracePipeline: Pipeline<PipelineConfig> = {
       return undefined;
     }
     return h.digest('hex');
+  },
+  warm(_loaded, pool) {
+    warmTokenizer(pool);
+    if (warmedParsers.has(pool)) return;
+    warmedParsers.add(pool);
+    pool.run(WARM_TASK, {}, { youngGenerationMb: PARSE_YOUNG_GENERATION_MB }).catch(() => undefined); // the parse and secrets tasks report any failure themselves
   },
   watchPaths(loaded) {
     const paths = loaded.config.sources.flatMap((spec): string[] => {

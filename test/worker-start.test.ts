@@ -21,7 +21,7 @@ import { runBuild, watchBuilds, type BuildSummary } from '../src/build/index.ts'
 import { loadConfig, ENGINE_ONLY, type EngineConfig } from '../src/config.ts';
 import { registerCodes, RetraceError } from '../src/errors.ts';
 import type { Pipeline, PipelineRun } from '../src/pipeline.ts';
-import { PiscinaPool, workerThreadsStarted } from '../src/pool.ts';
+import { PiscinaPool, workerThreadsStarted, type TaskPool } from '../src/pool.ts';
 import { NullReporter } from '../src/reporter.ts';
 import { defineStage } from '../src/stage.ts';
 import { hashBytes, initHash } from '../src/hash.ts';
@@ -314,6 +314,39 @@ test('build --watch: a change builds again on the threads already started; a bro
     await w.end();
   }
   assert.is(built.length, 3, 'nothing built after the abort');
+});
+
+test('build --watch: while idle the pipeline warms the kept pool, so the first edit after an up-to-date build starts no thread', async () => {
+  const dir = join(tmp, 'watch-warm');
+  mkdirSync(join(dir, 'txt'), { recursive: true });
+  writeFileSync(join(dir, 'txt', 'a.txt'), 'one\ntwo');
+  const config = join(dir, 'count.config.mjs');
+  writeFileSync(config, "export default { name: 'counts-warm', dir: 'txt', workers: 1 };");
+  const cache = join(dir, 'cache');
+  const out = join(dir, 'out');
+  assert.is((await runBuild(countPipeline, { config, cacheDir: cache, outDir: out, reporter: new NullReporter() })).stages.count.computed, 1);
+  // The warm hook runs a task (here, counting an empty text) in the pool the watch keeps.
+  const pools: unknown[] = [];
+  const warming = { ...countPipeline, warm: (_l: unknown, pool: TaskPool) => (pools.push(pool), void pool.run(TASK_URL, { text: '' })) };
+  const built: BuildSummary[] = [];
+  const stop = new AbortController();
+  const before = workerThreadsStarted();
+  const watching = watchBuilds(warming, { config, cacheDir: cache, outDir: out }, { reporter: () => new NullReporter(), built: (s) => void built.push(s), failed: () => undefined, waiting: () => undefined, warn: () => undefined }, stop.signal);
+  try {
+    await until(() => built.length === 1 && workerThreadsStarted() > before, 'the up-to-date first build, then the warm-up');
+    assert.is(built[0]!.upToDate, true, 'the first build computed nothing');
+    const warmed = workerThreadsStarted();
+    writeFileSync(join(dir, 'txt', 'a.txt'), 'one\ntwo\nthree');
+    await until(() => built.length === 2, 'the build after an edit');
+    assert.is(built[1]!.stages.count.computed, 1);
+    assert.is(built[1]!.tokens, 3);
+    assert.is(workerThreadsStarted(), warmed, 'the edit ran on the thread the warm-up started');
+    assert.is(pools.length, 2, 'warmed after each build');
+    assert.is(pools[0], pools[1], 'the same kept pool');
+  } finally {
+    stop.abort();
+    await watching;
+  }
 });
 
 test('build --watch: a path that cannot be watched (its folder and parent missing) is polled, and its appearing starts a build', async () => {

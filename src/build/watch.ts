@@ -69,6 +69,8 @@ export async function watchBuilds<C extends EngineConfig>(pipeline: Pipeline<C>,
         }
         const summary = await runBuild(pipeline, { ...opts, reporter: hooks.reporter(), pool });
         hooks.built(summary, !first && summary.upToDate === true);
+        // Idle until the next change: the kept threads load what the next build's tasks need.
+        pipeline.warm?.(loaded, pool);
       } catch (err) {
         // The config itself may be what is broken: keep watching it (and what was watched).
         inputs.watch([...inputs.paths, resolve(opts.config)], inputs.excluded, undefined);
