@@ -58,10 +58,11 @@ import { NOASSERTION } from './shard/stage.ts';
 import { sourceContentInput, sourceContentMemoStage, sourceMemoInput, sourceMemoStage } from './source-memo.ts';
 import { replayLlmTallies } from './llm/session.ts';
 import type { ErrorCode } from '../src/errors.ts';
+import type { TaskPool } from '../src/pool.ts';
 
 /** Parsers and secret rules loaded in a parse thread ahead of the first file (warm-task.ts). */
 const WARM_TASK = new URL('./warm-task.ts', import.meta.url).href;
-const warmedParsers = new WeakSet<object>();
+const warmedParsers = new WeakSet<TaskPool>();
 
 type PipelineRun = EngineRun<PipelineConfig>;
 

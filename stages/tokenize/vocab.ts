@@ -5,11 +5,10 @@
  * char per byte) because V8 hashes and slices those fast, and they work as Map keys.
  *
  * Parsing the 9 MB JSON into 128k-entry maps took ~8-9% of all thread time of a build when every
- * worker did it. So the parsed vocabulary is kept as a compact binary file (about 8 MB, 6 of them the
- * BPE pair table), built
- * once at first use and named by the content hash of tokenizer.json: <project>/dist/vocab/
- * llama3-<hash>.bin, written atomically (temp file + rename). Workers read that file instead of
- * the JSON; a file that does not decode cleanly is rebuilt from the JSON.
+ * worker did it. So the parsed vocabulary is kept as a binary file (about 8.7 MB, 6.3 of them the
+ * BPE pair table), built once at first use and named by the content hash of tokenizer.json:
+ * <project>/dist/vocab/llama3-<hash>.bin, written atomically (temp file + rename). Workers read
+ * that file instead of the JSON; a file that does not decode cleanly is rebuilt from the JSON.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
