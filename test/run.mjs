@@ -30,6 +30,8 @@ const WEIGHT = {
   'search-corpus': 6, 'trajectory-reconstruct': 5, 'cache-concurrency-misc': 5, 'file-limits': 5,
   'languages-build': 5, 'ingest-git-subdir': 4, 'progress-pty': 4, 'tokenizer': 6,
   'cache-remote-lease': 15, 'shard-incremental': 10, 'source-memo': 12, 'tokenize-pieces': 6, 'worker-start': 5,
+  // Alone, not only for its time: it sets RETRACE_CACHE_TIMEOUT_MS for its whole process.
+  'cache-timeout': 4,
 };
 /** Files lighter than this share a uvu process, up to BATCH seconds of them. */
 const LIGHT = 3;
