@@ -88,24 +88,69 @@ function diskFull(err: unknown, dir: string): boolean {
   }
 }
 
+function timeoutError(what: string, ms: number, dir: string): RetraceError {
+  return new RetraceError('CACHE_TIMEOUT', `${what} did not commit within ${ms} ms`, {
+    item: dir,
+    hint: 'another process may hold the cache\'s write lock (`retrace cache verify` shows whether the cache is sound); RETRACE_CACHE_TIMEOUT_MS sets the limit',
+  });
+}
+
+/**
+ * The writes of one environment waiting to commit, under one timer (a timer, a timeout promise
+ * and a race per write cost ~4.5 us and several allocations each, on the main thread, for tens
+ * of thousands of writes per build). The timer runs only while writes wait; a write older than
+ * the limit fails with CACHE_TIMEOUT. It fails a turn later (setImmediate): a commit that
+ * completed in the same loop turn as the check is let through, as with a timer per write.
+ */
+class WriteWatch {
+  /** In the order the writes started: the oldest first. */
+  private readonly waiting = new Set<{ since: number; what: string; fail: (err: RetraceError) => void }>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly ms: number,
+    private readonly dir: string,
+  ) {}
+
+  wait<T>(p: Promise<T>, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const w = { since: Date.now(), what, fail: reject };
+      this.waiting.add(w);
+      this.timer ??= setInterval(() => this.check(), Math.min(1000, Math.max(10, this.ms / 4)));
+      p.then(
+        (v) => {
+          this.waiting.delete(w);
+          resolve(v);
+        },
+        (err: unknown) => {
+          this.waiting.delete(w);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  private check(): void {
+    const now = Date.now();
+    for (const w of this.waiting) {
+      if (now - w.since < this.ms) break;
+      this.waiting.delete(w);
+      setImmediate(() => w.fail(timeoutError(w.what, this.ms, this.dir)));
+    }
+    if (this.waiting.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string, dir: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     // A busy main thread (many items in flight on a loaded machine) runs the timer in the same
     // loop turn as the commit's completion, timers first: the completion is let through (it is
     // delivered before setImmediate's turn), so only a commit that really did not happen times out.
-    timer = setTimeout(
-      () =>
-        setImmediate(() =>
-          reject(
-            new RetraceError('CACHE_TIMEOUT', `${what} did not commit within ${ms} ms`, {
-              item: dir,
-              hint: 'another process may hold the cache\'s write lock (`retrace cache verify` shows whether the cache is sound); RETRACE_CACHE_TIMEOUT_MS sets the limit',
-            }),
-          ),
-        ),
-      ms,
-    );
+    timer = setTimeout(() => setImmediate(() => reject(timeoutError(what, ms, dir))), ms);
   });
   try {
     return await Promise.race([p, timeout]);
@@ -333,6 +378,7 @@ export class LmdbCache implements Cache {
    * promise left a reaction on it per write, never freed (~60 MB of heap at 437 packages).
    */
   private readonly damageWaiters = new Set<() => void>();
+  private writeWatch?: WriteWatch;
 
   private db(store: StoreName): Database<unknown, string> {
     return (store === 'actions' ? this.actions : store === 'blobs' ? this.blobs : this.items) as Database<unknown, string>;
@@ -427,7 +473,8 @@ export class LmdbCache implements Cache {
       this.damageWaiters.add(wake);
       let done: unknown;
       try {
-        done = await withTimeout(Promise.race([this.retried(op), damageFound]), cacheTimeoutMs(), what, this.dir);
+        this.writeWatch ??= new WriteWatch(cacheTimeoutMs(), this.dir);
+        done = await this.writeWatch.wait(Promise.race([this.retried(op), damageFound]), what);
       } finally {
         this.damageWaiters.delete(wake);
       }
