@@ -7,7 +7,9 @@
  * callback, which lmdb-js runs on the main thread inside the write transaction: the LZ4
  * compression and the copy of every blob happened there.
  *
- *   node --import tsx bench/blob-write.ts [--root /path/to/a/retrace/checkout] [--blobs 3000] [--kb 64] [--runs 3]
+ *   node --import tsx bench/blob-write.ts [--root /path/to/a/retrace/checkout] [--blobs 3000] [--kb 64] [--runs 3] [--in-flight 64]
+ *
+ * Many small writes (`--blobs 40000 --kb 0.25 --in-flight 1000`) show the fixed cost of a write.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ const root = resolve(arg('--root') ?? join(import.meta.dirname, '..'));
 const blobs = Number(arg('--blobs') ?? 3000);
 const kb = Number(arg('--kb') ?? 64);
 const runs = Number(arg('--runs') ?? 3);
+const inFlight = Number(arg('--in-flight') ?? 64);
 
 /** CPU time of this process's main thread so far (ms). */
 function mainThreadCpuMs(): number {
@@ -43,7 +46,7 @@ const texts = Array.from({ length: blobs }, (_, i) => {
   return new TextEncoder().encode(parts.join(' ').slice(0, kb * 1024));
 });
 
-console.log(`root ${root}: ${blobs} blobs of ${kb} KB, ${runs} runs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`root ${root}: ${blobs} blobs of ${kb} KB, ${inFlight} in flight, ${runs} runs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (let r = 0; r < runs; r++) {
   const dir = mkdtempSync(join(tmpdir(), 'retrace-blob-write-'));
   const cache = LmdbCache.open(dir);
@@ -53,7 +56,7 @@ for (let r = 0; r < runs; r++) {
   for (const t of texts) {
     const p = cache.putBlob(t).finally(() => inflight.delete(p));
     inflight.add(p);
-    if (inflight.size >= 64) await Promise.race(inflight);
+    if (inflight.size >= inFlight) await Promise.race(inflight);
   }
   await Promise.all(inflight);
   const wall = performance.now() - t0;
