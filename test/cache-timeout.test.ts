@@ -80,4 +80,19 @@ test('a write blocked by another process holding the write lock fails with CACHE
   }
 });
 
+test('no timer outlives the writes: once they have committed, nothing of the cache keeps the process alive', async () => {
+  await initHash();
+  const cache = LmdbCache.open(join(tmp, 'idle'));
+  try {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const writes = Array.from({ length: 200 }, (_, i) => cache.putBlob(new TextEncoder().encode(`blob ${i}`)));
+    assert.ok(timers() > before, 'a timer watches the writes while they wait');
+    await Promise.all(writes);
+    assert.is(timers(), before, 'a timer is left after every write committed');
+  } finally {
+    await cache.close();
+  }
+});
+
 test.run();

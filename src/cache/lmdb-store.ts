@@ -95,6 +95,12 @@ function timeoutError(what: string, ms: number, dir: string): RetraceError {
   });
 }
 
+interface WaitingWrite {
+  since: number;
+  what: string;
+  fail: (err: RetraceError) => void;
+}
+
 /**
  * The writes of one environment waiting to commit, under one timer (a timer, a timeout promise
  * and a race per write cost ~4.5 us and several allocations each, on the main thread, for tens
@@ -104,7 +110,7 @@ function timeoutError(what: string, ms: number, dir: string): RetraceError {
  */
 class WriteWatch {
   /** In the order the writes started: the oldest first. */
-  private readonly waiting = new Set<{ since: number; what: string; fail: (err: RetraceError) => void }>();
+  private readonly waiting = new Set<WaitingWrite>();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -114,32 +120,37 @@ class WriteWatch {
 
   wait<T>(p: Promise<T>, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const w = { since: Date.now(), what, fail: reject };
+      const w: WaitingWrite = { since: Date.now(), what, fail: reject };
       this.waiting.add(w);
       this.timer ??= setInterval(() => this.check(), Math.min(1000, Math.max(10, this.ms / 4)));
       p.then(
         (v) => {
-          this.waiting.delete(w);
+          this.done(w);
           resolve(v);
         },
         (err: unknown) => {
-          this.waiting.delete(w);
+          this.done(w);
           reject(err);
         },
       );
     });
   }
 
+  /** A write settled (or timed out): the timer stops with the last one, so it never keeps a finished process alive. */
+  private done(w: WaitingWrite): void {
+    this.waiting.delete(w);
+    if (this.waiting.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
   private check(): void {
     const now = Date.now();
     for (const w of this.waiting) {
       if (now - w.since < this.ms) break;
-      this.waiting.delete(w);
+      this.done(w);
       setImmediate(() => w.fail(timeoutError(w.what, this.ms, this.dir)));
-    }
-    if (this.waiting.size === 0) {
-      clearInterval(this.timer);
-      this.timer = undefined;
     }
   }
 }
