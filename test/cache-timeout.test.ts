@@ -89,7 +89,8 @@ test('no timer outlives the writes: once they have committed, nothing of the cac
     const writes = Array.from({ length: 200 }, (_, i) => cache.putBlob(new TextEncoder().encode(`blob ${i}`)));
     assert.ok(timers() > before, 'a timer watches the writes while they wait');
     await Promise.all(writes);
-    assert.is(timers(), before, 'a timer is left after every write committed');
+    // (At most as many as before: a timer of someone else's may have ended meanwhile.)
+    assert.ok(timers() <= before, `a timer is left after every write committed (${timers()} timers, ${before} before the writes)`);
   } finally {
     await cache.close();
   }
