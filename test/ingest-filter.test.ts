@@ -54,4 +54,66 @@ test('minified: one very long line, or a high average on larger files', () => {
   assert.is(code('c.js', enc(('z'.repeat(400) + '\n').repeat(5))), undefined, 'average check only above 5 KB');
 });
 
+/** isTextCandidate's content checks as they were: decode the whole file (fatal), then measure its lines in characters. */
+function decodedVerdict(bytes: Uint8Array, maxLineLength: number): string | undefined {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return 'FILE_INVALID_UTF8 content is not valid UTF-8';
+  }
+  let longest = 0;
+  let lines = 0;
+  for (let start = 0; start <= text.length; lines++) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    longest = Math.max(longest, end - start);
+    start = end + 1;
+  }
+  if (longest > maxLineLength) return `FILE_MINIFIED a line of ${longest} characters > maxLineLength ${maxLineLength}`;
+  const average = text.length / lines;
+  if (bytes.length > 5 * 1024 && average > 300) return `FILE_MINIFIED average line length ${Math.round(average)} > 300`;
+  return undefined;
+}
+
+test('the checks on bytes give the verdicts (and reasons) of decoding the text: 3,000 random files', () => {
+  let seed = 7;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  // Characters of 1 to 4 UTF-8 bytes (a 4-byte one is two UTF-16 units), a BOM, and broken sequences.
+  const pieces = ['a', ' ', 'é', '€', '世', '😀', '\ufeff'].map((c) => enc(c));
+  const broken = [[0x80], [0xc3], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc0, 0xaf], [0xff]].map((b) => new Uint8Array(b));
+  for (let c = 0; c < 3000; c++) {
+    // Every 4th file: lines of about 300 characters (some of them 2-byte) in a file over 5 KB,
+    // under a higher line limit, so the average decides (its bytes can pass 300 while its characters do not).
+    if (c % 4 === 3) {
+      const lines: string[] = [];
+      for (let n = 0; lines.join('\n').length < 6000; n++) lines.push('x'.repeat(250 + rand(60)) + 'é'.repeat(rand(60)));
+      const bytes = enc(lines.join('\n'));
+      const got = isTextCandidate('f.js', bytes, { ...DEFAULT_LIMITS, maxLineLength: 1000 });
+      assert.is(got ? `${got.code} ${got.reason}` : undefined, decodedVerdict(bytes, 1000), `case ${c}`);
+      continue;
+    }
+    const maxLineLength = 20 + rand(60);
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    const target = rand(4) === 0 ? 5 * 1024 + rand(4000) : rand(400);
+    while (size < target) {
+      const r = rand(100);
+      const p = r < 8 ? enc('\n') : r === 99 && c % 5 === 0 ? broken[rand(broken.length)]! : pieces[r < 60 ? 0 : r < 70 ? 1 : 2 + rand(pieces.length - 2)]!;
+      // Long lines now and then: whole lines around the limit, in bytes and in characters.
+      const q = r === 98 ? enc('\n' + 'é'.repeat(maxLineLength - 2 + rand(5))) : r === 97 ? enc('\n' + 'x'.repeat(maxLineLength - 2 + rand(5))) : p;
+      parts.push(q);
+      size += q.length;
+    }
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      bytes.set(p, at);
+      at += p.length;
+    }
+    const got = isTextCandidate('f.js', bytes, { ...DEFAULT_LIMITS, maxLineLength });
+    assert.is(got ? `${got.code} ${got.reason}` : undefined, decodedVerdict(bytes, maxLineLength), `case ${c}`);
+  }
+});
+
 test.run();
