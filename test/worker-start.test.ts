@@ -269,12 +269,12 @@ async function until(ok: () => boolean, what: string, ms = 20_000): Promise<void
   }
 }
 
-/** A watch of the count pipeline over `config`, recording what its hooks are told; `end()` aborts it and waits. */
-function watchCounts(config: string) {
+/** A watch of the count pipeline (or a variant) over `config`, recording what its hooks are told; `end()` aborts it and waits. */
+function watchCounts(config: string, pipeline: Pipeline<CountConfig> = countPipeline) {
   const seen = { built: [] as BuildSummary[], failed: [] as unknown[], warned: [] as string[], polling: false };
   const stop = new AbortController();
   const watching = watchBuilds(
-    countPipeline,
+    pipeline,
     { config },
     { reporter: () => new NullReporter(), built: (s, quiet) => void (quiet || seen.built.push(s)), failed: (e) => seen.failed.push(e), waiting: (_p, poll) => (seen.polling = poll), warn: (code) => seen.warned.push(code) },
     stop.signal,
@@ -322,16 +322,13 @@ test('build --watch: while idle the pipeline warms the kept pool, so the first e
   writeFileSync(join(dir, 'txt', 'a.txt'), 'one\ntwo');
   const config = join(dir, 'count.config.mjs');
   writeFileSync(config, "export default { name: 'counts-warm', dir: 'txt', workers: 1 };");
-  const cache = join(dir, 'cache');
-  const out = join(dir, 'out');
-  assert.is((await runBuild(countPipeline, { config, cacheDir: cache, outDir: out, reporter: new NullReporter() })).stages.count.computed, 1);
+  assert.is((await runBuild(countPipeline, { config, reporter: new NullReporter() })).stages.count.computed, 1);
   // The warm hook runs a task (here, counting an empty text) in the pool the watch keeps.
   const pools: unknown[] = [];
   const warming = { ...countPipeline, warm: (_l: unknown, pool: TaskPool) => (pools.push(pool), void pool.run(TASK_URL, { text: '' })) };
-  const built: BuildSummary[] = [];
-  const stop = new AbortController();
   const before = workerThreadsStarted();
-  const watching = watchBuilds(warming, { config, cacheDir: cache, outDir: out }, { reporter: () => new NullReporter(), built: (s) => void built.push(s), failed: () => undefined, waiting: () => undefined, warn: () => undefined }, stop.signal);
+  const w = watchCounts(config, warming);
+  const { built } = w;
   try {
     await until(() => built.length === 1 && workerThreadsStarted() > before, 'the up-to-date first build, then the warm-up');
     assert.is(built[0]!.upToDate, true, 'the first build computed nothing');
@@ -344,8 +341,7 @@ test('build --watch: while idle the pipeline warms the kept pool, so the first e
     assert.is(pools.length, 2, 'warmed after each build');
     assert.is(pools[0], pools[1], 'the same kept pool');
   } finally {
-    stop.abort();
-    await watching;
+    await w.end();
   }
 });
 

@@ -105,8 +105,10 @@ interface WaitingWrite {
  * The writes of one environment waiting to commit, under one timer (a timer, a timeout promise
  * and a race per write cost ~4.5 us and several allocations each, on the main thread, for tens
  * of thousands of writes per build). The timer runs only while writes wait; a write older than
- * the limit fails with CACHE_TIMEOUT. It fails a turn later (setImmediate): a commit that
- * completed in the same loop turn as the check is let through, as with a timer per write.
+ * the limit fails with CACHE_TIMEOUT. It fails a turn later (setImmediate): a busy main thread
+ * runs the timer in the same loop turn as a commit's completion, timers first, and the completion
+ * is delivered before setImmediate's turn, so only a commit that really did not happen times out.
+ * The close of the environment waits here too.
  */
 class WriteWatch {
   /** In the order the writes started: the oldest first. */
@@ -152,21 +154,6 @@ class WriteWatch {
       this.done(w);
       setImmediate(() => w.fail(timeoutError(w.what, this.ms, this.dir)));
     }
-  }
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string, dir: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    // A busy main thread (many items in flight on a loaded machine) runs the timer in the same
-    // loop turn as the commit's completion, timers first: the completion is let through (it is
-    // delivered before setImmediate's turn), so only a commit that really did not happen times out.
-    timer = setTimeout(() => setImmediate(() => reject(timeoutError(what, ms, dir))), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -391,6 +378,11 @@ export class LmdbCache implements Cache {
   private readonly damageWaiters = new Set<() => void>();
   private writeWatch?: WriteWatch;
 
+  /** What waits on this environment (writes, the close) and fails it with CACHE_TIMEOUT. */
+  private watch(): WriteWatch {
+    return (this.writeWatch ??= new WriteWatch(cacheTimeoutMs(), this.dir));
+  }
+
   private db(store: StoreName): Database<unknown, string> {
     return (store === 'actions' ? this.actions : store === 'blobs' ? this.blobs : this.items) as Database<unknown, string>;
   }
@@ -484,8 +476,7 @@ export class LmdbCache implements Cache {
       this.damageWaiters.add(wake);
       let done: unknown;
       try {
-        this.writeWatch ??= new WriteWatch(cacheTimeoutMs(), this.dir);
-        done = await this.writeWatch.wait(Promise.race([this.retried(op), damageFound]), what);
+        done = await this.watch().wait(Promise.race([this.retried(op), damageFound]), what);
       } finally {
         this.damageWaiters.delete(wake);
       }
@@ -1025,7 +1016,7 @@ export class LmdbCache implements Cache {
       // moment, then let the repair take over (the file is only read from here on).
       this.closed ??= Promise.race([this.root.close().catch(() => undefined), new Promise<void>((res) => setTimeout(res, 2000))]);
     }
-    this.closed ??= withTimeout(this.root.close(), cacheTimeoutMs(), 'closing the cache', this.dir);
+    this.closed ??= this.watch().wait(this.root.close(), 'closing the cache');
     await this.closed;
   }
 }

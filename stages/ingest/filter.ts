@@ -68,6 +68,19 @@ export function precheck(path: string, size: number, limits: FileLimits): Skippe
   return undefined;
 }
 
+/** The longest line and the number of lines (newlines + 1) of a text or its bytes, from where each newline is. */
+function lineStats(length: number, newlineFrom: (from: number) => number): { longest: number; lines: number } {
+  let longest = 0;
+  let lines = 0;
+  for (let start = 0; start <= length; lines++) {
+    let end = newlineFrom(start);
+    if (end === -1) end = length;
+    if (end - start > longest) longest = end - start;
+    start = end + 1;
+  }
+  return { longest, lines };
+}
+
 /** Undefined if the file should become training text, else why it is skipped. */
 export function isTextCandidate(path: string, bytes: Uint8Array, limits: FileLimits): SkippedFile | undefined {
   const early = precheck(path, bytes.length, limits);
@@ -82,26 +95,12 @@ export function isTextCandidate(path: string, bytes: Uint8Array, limits: FileLim
   // when no line's bytes (and not their average) pass the limits, neither do its characters, and
   // the file is not decoded here (it was, whole, only to be measured: 80 MB of the main thread's
   // allocations for 200 npm packages). Over a limit in bytes, the characters decide, as before.
-  let longestBytes = 0;
-  let byteLines = 0;
-  for (let start = 0; start <= bytes.length; byteLines++) {
-    let end = bytes.indexOf(0x0a, start);
-    if (end === -1) end = bytes.length;
-    if (end - start > longestBytes) longestBytes = end - start;
-    start = end + 1;
-  }
+  const inBytes = lineStats(bytes.length, (from) => bytes.indexOf(0x0a, from));
   const averageCheck = bytes.length > AVERAGE_CHECK_MIN_BYTES;
-  if (longestBytes <= limits.maxLineLength && !(averageCheck && bytes.length / byteLines > MAX_AVERAGE_LINE_LENGTH)) return undefined;
+  if (inBytes.longest <= limits.maxLineLength && !(averageCheck && bytes.length / inBytes.lines > MAX_AVERAGE_LINE_LENGTH)) return undefined;
 
   const text = utf8.decode(bytes);
-  let longest = 0;
-  let lines = 0;
-  for (let start = 0; start <= text.length; lines++) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    longest = Math.max(longest, end - start);
-    start = end + 1;
-  }
+  const { longest, lines } = lineStats(text.length, (from) => text.indexOf('\n', from));
   if (longest > limits.maxLineLength) {
     return { path, code: 'FILE_MINIFIED', reason: `a line of ${longest} characters > maxLineLength ${limits.maxLineLength}` };
   }
