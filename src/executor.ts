@@ -5,11 +5,10 @@
  * its dependents' keys do not change and they stay cached (early cutoff). Concurrent requests
  * for the same key share one computation. A failure is never cached.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { asRetraceError, checkCode, RetraceError } from './errors.ts';
 import type { ActionKey, ContentHash } from './hash.ts';
 import { actionKey, diffKeyParts, type KeyChange, type KeyParts } from './key.ts';
-import { cacheReadContext, type ActionRecord, type Cache } from './cache/cache.ts';
+import type { ActionRecord, Cache, ReadFor } from './cache/cache.ts';
 import { UsedKeys } from './cache/closure.ts';
 import { FRESH_MS } from './cache/lease.ts';
 import type { TaskPool } from './pool.ts';
@@ -135,8 +134,13 @@ export class Executor {
   private readonly busy = new Map<string, { running: number; since: number }>();
   private readonly opts: ExecutorOptions;
   private readonly signal: AbortSignal;
-  /** The memo chains the current async context runs in (innermost first, linked by parent). */
-  private readonly traces = new AsyncLocalStorage<Trace>();
+  /**
+   * The memo chains whose items run through this executor (innermost first, linked by parent):
+   * none on the build's executor; a chain's view of it has its memo's (`within`). Passed along
+   * explicitly rather than kept in an AsyncLocalStorage, which turns on a promise hook for every
+   * promise of the process (~1.2 s of a 200-package build's main thread, ~9% of its CPU).
+   */
+  private readonly trace: Trace | undefined;
 
   constructor(opts: ExecutorOptions) {
     this.opts = opts;
@@ -216,7 +220,7 @@ export class Executor {
     checkCode(error.code);
     if (this.recorded.has(error)) return error;
     this.recorded.add(error);
-    for (let t = this.traces.getStore(); t; t = t.parent) t.failed++;
+    for (let t = this.trace; t; t = t.parent) t.failed++;
     this.statsFor(stage).failed++;
     this.failures.push({ stage, item: error.item ?? item, code: error.code, message: error.message, hint: error.hint });
     this.opts.reporter.emit({ type: 'item-failed', stage, item: error.item ?? item, error: error.describe() });
@@ -244,7 +248,7 @@ export class Executor {
   /** A key the build answered or computed: part of the version's closure, and of every memo chain running it. */
   private use(stage: string, key: ActionKey, counted: boolean): void {
     this.usedKeys.add(key);
-    for (let t = this.traces.getStore(); t; t = t.parent) {
+    for (let t = this.trace; t; t = t.parent) {
       t.keys.add(key);
       if (counted) t.items[stage] = (t.items[stage] ?? 0) + 1;
     }
@@ -255,7 +259,7 @@ export class Executor {
    * chain running now, so a memo hit can give the counts back to replay (`MemoResult.tallies`).
    */
   tally(name: string, n = 1): void {
-    for (let t = this.traces.getStore(); t; t = t.parent) t.tallies[name] = (t.tallies[name] ?? 0) + n;
+    for (let t = this.trace; t; t = t.parent) t.tallies[name] = (t.tallies[name] ?? 0) + n;
   }
 
   /**
@@ -277,39 +281,7 @@ export class Executor {
     const stats = this.statsFor(stage.name);
     stats.items++;
     const cache = this.opts.cache;
-    const hit = await cacheReadContext.run({ stage: stage.name, item, key }, async (): Promise<MemoEntry<O> | undefined> => {
-      const record = await cache.getAction(key);
-      if (!record) return undefined;
-      const bytes = await cache.getBlob(record.output);
-      if (!bytes) return undefined;
-      let entry: MemoEntry<O>;
-      try {
-        entry = jsonCodec<MemoEntry<O>>().decode(bytes);
-        if (entry?.format !== 1 || !Array.isArray(entry.keys) || typeof entry.items !== 'object' || typeof entry.tallies !== 'object') throw new Error('not a memo entry');
-      } catch (err) {
-        const reason = `output ${record.output} does not decode as a ${stage.name} memo (${(err as Error)?.message ?? String(err)})`;
-        if (this.opts.dropAction) this.opts.dropAction(key, reason, { stage: stage.name, item });
-        else this.opts.reporter.emit({ type: 'warn', code: 'CACHE_ENTRY_DROPPED', item: key, message: `stage ${stage.name} (${item}): ${reason}; recomputed` });
-        return undefined;
-      }
-      // The chain's records must all be there: gc may have taken some (the chain then runs,
-      // answering what is left from the cache). An old memo also refreshes their last use.
-      // (A tier that leaves records elsewhere checks those there: Cache.touchActions.)
-      const stale = Date.now() - record.usedAt > USE_REFRESH_MS;
-      // Nothing removed from the cache since the chain ran (same removal mark): its records and
-      // blobs are all still there, without checking each (at 100k repositories, 7.5M lookups).
-      const untouched = entry.mark !== undefined && cache.removalMark?.() === entry.mark;
-      const readAll = async (): Promise<boolean> => (await Promise.all(entry.keys.map((k) => cache.getAction(k)))).every(Boolean);
-      const present = stale ? await (cache.touchActions ? cache.touchActions(entry.keys) : readAll()) : untouched || (cache.hasActions ? await cache.hasActions(entry.keys) : await readAll());
-      if (!present) return undefined;
-      if (untouched) return entry;
-      // The blobs its value names (StageDef.valueRefs): there to read, as any hit's refs are
-      // (a tier that fetches on read answers without the bytes), so later stages never miss one.
-      if (cache.refsAvailable) {
-        if (!(await cache.refsAvailable(record))) return undefined;
-      } else for (const r of record.refs) if (!(await cache.hasBlob(r))) return undefined;
-      return entry;
-    });
+    const hit = await this.memoHit<O>(stage.name, key, item);
     if (hit) {
       stats.cached++;
       // As if the chain's items were answered one by one (keys, counts); not the tallies: the
@@ -320,18 +292,18 @@ export class Executor {
         const st = this.statsFor(name);
         st.items += n;
         st.cached += n;
-        for (let t = this.traces.getStore(); t; t = t.parent) t.items[name] = (t.items[name] ?? 0) + n;
+        for (let t = this.trace; t; t = t.parent) t.items[name] = (t.items[name] ?? 0) + n;
       }
       this.opts.reporter.emit({ type: 'item', stage: stage.name, item, cached: true });
       return { value: hit.value, cached: true, tallies: hit.tallies };
     }
-    const trace: Trace = { keys: new Set(), items: {}, tallies: {}, failed: 0, parent: this.traces.getStore() };
+    const trace: Trace = { keys: new Set(), items: {}, tallies: {}, failed: 0, parent: this.trace };
     const mark = cache.removalMark?.(); // before any key of the chain is read or written
-    const { ctx, refs, sizes } = this.context(stage.name, item, key);
+    const { ctx, refs, sizes } = this.context(stage.name, item);
     const t0 = performance.now();
     let value: O;
     try {
-      value = await this.traces.run(trace, () => stage.run(input, ctx));
+      value = await stage.run(input, { ...ctx, exec: this.within(trace) });
     } catch (err) {
       stats.items--; // the chain's failing item is counted (and recorded) in its own stage
       throw err;
@@ -355,8 +327,54 @@ export class Executor {
     return { value, cached: false, tallies: trace.tallies };
   }
 
+  /**
+   * This executor as a memo's chain sees it: items run through the view also count in `trace`
+   * (and in the traces around it). State is the executor's own (the view is an object whose
+   * prototype is the executor): only the trace differs.
+   */
+  private within(trace: Trace): Executor {
+    return Object.create(this, { trace: { value: trace } }) as Executor;
+  }
+
+  /** A memo's stored entry, if it still answers: its record, its chain's records and its refs all there. */
+  private async memoHit<O>(name: string, key: ActionKey, item: string): Promise<MemoEntry<O> | undefined> {
+    const cache = this.opts.cache;
+    const at: ReadFor = { stage: name, item };
+    const record = await cache.getAction(key, at);
+    if (!record) return undefined;
+    const bytes = await cache.getBlob(record.output, at);
+    if (!bytes) return undefined;
+    let entry: MemoEntry<O>;
+    try {
+      entry = jsonCodec<MemoEntry<O>>().decode(bytes);
+      if (entry?.format !== 1 || !Array.isArray(entry.keys) || typeof entry.items !== 'object' || typeof entry.tallies !== 'object') throw new Error('not a memo entry');
+    } catch (err) {
+      const reason = `output ${record.output} does not decode as a ${name} memo (${(err as Error)?.message ?? String(err)})`;
+      if (this.opts.dropAction) this.opts.dropAction(key, reason, { stage: name, item });
+      else this.opts.reporter.emit({ type: 'warn', code: 'CACHE_ENTRY_DROPPED', item: key, message: `stage ${name} (${item}): ${reason}; recomputed` });
+      return undefined;
+    }
+    // The chain's records must all be there: gc may have taken some (the chain then runs,
+    // answering what is left from the cache). An old memo also refreshes their last use.
+    // (A tier that leaves records elsewhere checks those there: Cache.touchActions.)
+    const stale = Date.now() - record.usedAt > USE_REFRESH_MS;
+    // Nothing removed from the cache since the chain ran (same removal mark): its records and
+    // blobs are all still there, without checking each (at 100k repositories, 7.5M lookups).
+    const untouched = entry.mark !== undefined && cache.removalMark?.() === entry.mark;
+    const readAll = async (): Promise<boolean> => (await Promise.all(entry.keys.map((k) => cache.getAction(k, at)))).every(Boolean);
+    const present = stale ? await (cache.touchActions ? cache.touchActions(entry.keys) : readAll()) : untouched || (cache.hasActions ? await cache.hasActions(entry.keys) : await readAll());
+    if (!present) return undefined;
+    if (untouched) return entry;
+    // The blobs its value names (StageDef.valueRefs): there to read, as any hit's refs are
+    // (a tier that fetches on read answers without the bytes), so later stages never miss one.
+    if (cache.refsAvailable) {
+      if (!(await cache.refsAvailable(record, at))) return undefined;
+    } else for (const r of record.refs) if (!(await cache.hasBlob(r))) return undefined;
+    return entry;
+  }
+
   /** What a computing item sees of the cache: blobs it stores become its record's refs (with their sizes). */
-  private context(stage: string, item: string, key: ActionKey): { ctx: StageContext; refs: Set<ContentHash>; sizes: Record<string, number> } {
+  private context(stage: string, item: string): { ctx: StageContext; refs: Set<ContentHash>; sizes: Record<string, number> } {
     const cache = this.opts.cache;
     const refs = new Set<ContentHash>();
     const sizes: Record<string, number> = {};
@@ -371,7 +389,7 @@ export class Executor {
         return h;
       },
       getBlob: async (hash) => {
-        const bytes = await cacheReadContext.run({ stage, item, key }, () => cache.getBlob(hash));
+        const bytes = await cache.getBlob(hash, { stage, item });
         if (!bytes) {
           throw new RetraceError('CACHE_BLOB_MISSING', `blob ${hash} is missing or damaged`, {
             item,
@@ -420,27 +438,26 @@ export class Executor {
    * A hit needs the record, every blob it refers to read back whole (re-hashed by the cache), or
    * known available where the cache fetches on read (Cache.refsAvailable), and its output
    * decoding as the stage's output. Anything less is a miss: the cache drops what it
-   * found damaged, naming this stage and item (the read runs in `cacheReadContext`).
+   * found damaged, naming this stage and item (passed with each read).
    */
-  private lookup<O>(stage: Pick<StageDef<unknown, O>, 'name' | 'codec'>, key: ActionKey, item: string): Promise<{ record: ActionRecord; value: O } | undefined> {
-    return cacheReadContext.run({ stage: stage.name, item, key }, async () => {
-      const cache = this.opts.cache;
-      const record = await cache.getAction(key);
-      if (!record) return undefined;
-      if (cache.refsAvailable) {
-        if (!(await cache.refsAvailable(record))) return undefined;
-      } else for (const ref of record.refs) if (!(await cache.getBlob(ref))) return undefined;
-      const bytes = await cache.getBlob(record.output);
-      if (!bytes) return undefined;
-      try {
-        return { record, value: (stage.codec ?? jsonCodec<O>()).decode(bytes) };
-      } catch (err) {
-        const reason = `output ${record.output} does not decode as ${stage.name} output (${(err as Error)?.message ?? String(err)})`;
-        if (this.opts.dropAction) this.opts.dropAction(key, reason, { stage: stage.name, item });
-        else this.opts.reporter.emit({ type: 'warn', code: 'CACHE_ENTRY_DROPPED', item: key, message: `stage ${stage.name} (${item}): ${reason}; recomputed` });
-        return undefined;
-      }
-    });
+  private async lookup<O>(stage: Pick<StageDef<unknown, O>, 'name' | 'codec'>, key: ActionKey, item: string): Promise<{ record: ActionRecord; value: O } | undefined> {
+    const at: ReadFor = { stage: stage.name, item };
+    const cache = this.opts.cache;
+    const record = await cache.getAction(key, at);
+    if (!record) return undefined;
+    if (cache.refsAvailable) {
+      if (!(await cache.refsAvailable(record, at))) return undefined;
+    } else for (const ref of record.refs) if (!(await cache.getBlob(ref, at))) return undefined;
+    const bytes = await cache.getBlob(record.output, at);
+    if (!bytes) return undefined;
+    try {
+      return { record, value: (stage.codec ?? jsonCodec<O>()).decode(bytes) };
+    } catch (err) {
+      const reason = `output ${record.output} does not decode as ${stage.name} output (${(err as Error)?.message ?? String(err)})`;
+      if (this.opts.dropAction) this.opts.dropAction(key, reason, { stage: stage.name, item });
+      else this.opts.reporter.emit({ type: 'warn', code: 'CACHE_ENTRY_DROPPED', item: key, message: `stage ${stage.name} (${item}): ${reason}; recomputed` });
+      return undefined;
+    }
   }
 
   private async runKeyed<I, O>(stage: StageDef<I, O>, input: I, item: string, key: ActionKey, parts: KeyParts): Promise<StageResult<O>> {
@@ -491,7 +508,7 @@ export class Executor {
       throw new RetraceError('BUILD_STOPPED', `build stopped before this item${why}`, { item, hint: 'finished work is cached: build again once the cause is fixed' });
     }
 
-    const { ctx, refs, sizes } = this.context(stage.name, item, key);
+    const { ctx, refs, sizes } = this.context(stage.name, item);
     this.opts.reporter.emit({ type: 'item-start', stage: stage.name, item });
     const t0 = performance.now();
     this.enter(stage.name, t0);

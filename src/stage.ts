@@ -6,6 +6,7 @@
  */
 import type { ContentHash } from './hash.ts';
 import type { TaskPool } from './pool.ts';
+import type { Executor } from './executor.ts';
 
 export interface Codec<T> {
   encode(value: T): Uint8Array;
@@ -30,6 +31,12 @@ export interface StageContext {
   readonly pool: TaskPool;
   /** Aborted when the build is stopping (e.g. a token budget was reached). */
   readonly signal: AbortSignal;
+  /**
+   * A memo stage's run (`memo: true`, Executor.memo) only: the executor its chain must run its
+   * items through. Their keys, counts, tallies and failures then belong to the memo (and to any
+   * memo around it); an item run through another executor is not part of the memo.
+   */
+  readonly exec?: Executor;
 }
 
 export interface StageDef<I, O> {

@@ -59,6 +59,8 @@ import { sourceContentInput, sourceContentMemoStage, sourceMemoInput, sourceMemo
 import { replayLlmTallies } from './llm/session.ts';
 import type { ErrorCode } from '../src/errors.ts';
 import type { TaskPool } from '../src/pool.ts';
+import type { Executor } from '../src/executor.ts';
+import { chainRun } from './chain-run.ts';
 
 /** Parsers and secret rules loaded in a parse thread ahead of the first file (warm-task.ts). */
 const WARM_TASK = new URL('./warm-task.ts', import.meta.url).href;
@@ -336,7 +338,9 @@ async function buildDecided(
           where,
           async () => {
             // The repository's chain, on an outcome of its own: what it sets is what the memo keeps.
-            const chain = async (): Promise<SourceResult> => {
+            // Its items run through `exec`, the executor of the memo around it (chain-run.ts).
+            const chain = async (exec: Executor): Promise<SourceResult> => {
+              const crun = chainRun(run, exec);
               const c: SourceOutcome = { index, spec: o.spec, skipped: [] };
               const result = (): SourceResult => {
                 const { index: _i, spec: _s, ...r } = c;
@@ -347,7 +351,7 @@ async function buildDecided(
                 const src = await openSource(o.spec, run.loaded.dir, settings.limits, run.writes);
                 c.identity = src.identity;
                 c.docId = src.identity.name;
-                await processSource(run, settings, tokenizerId, src, c, decision, flight, hold);
+                await processSource(crun, settings, tokenizerId, src, c, decision, flight, hold);
                 if (c.docs) c.search = searchRecordsOf(run, c.docId!);
               } catch (err) {
                 Object.assign(o, result()); // a failed source is still named in the manifest
@@ -357,16 +361,17 @@ async function buildDecided(
             };
             // Where the stat memo misses, the content memo (one lookup, shared by a remote cache)
             // before the chain itself; what it answers is stored under the stat key too.
-            const byContent = async (): Promise<SourceResult> => {
+            const byContent = async (exec: Executor): Promise<SourceResult> => {
               const input = await sourceContentInput(run, index, o.spec, where, decision, tokenizerId, stageVersions, settings.limits, chain);
-              if (!input) return chain();
-              const c = await run.exec.memo(sourceContentMemoStage, input);
+              if (!input) return chain(exec);
+              const c = await exec.memo(sourceContentMemoStage, input);
               const value = c.value as SourceResult;
-              if (c.cached) replaySource(run, { ...o, ...value }, decision, c.tallies);
+              // Replayed through `exec`: the stat memo around keeps the tallies too.
+              if (c.cached) replaySource(chainRun(run, exec), { ...o, ...value }, decision, c.tallies);
               return value;
             };
             const memo = sourceMemoInput(run, index, o.spec, where, decision, tokenizerId, stageVersions, byContent);
-            if (!memo) return void Object.assign(o, await chain());
+            if (!memo) return void Object.assign(o, await chain(run.exec));
             const m = await run.exec.memo(sourceMemoStage, memo);
             Object.assign(o, m.value as SourceResult);
             if (m.cached) replaySource(run, o, decision, m.tallies);

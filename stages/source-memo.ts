@@ -15,6 +15,7 @@
 import { hashText, type ContentHash } from '../src/hash.ts';
 import { canonicalJson } from '../src/key.ts';
 import { redactDeep } from '../src/redact.ts';
+import type { Executor } from '../src/executor.ts';
 import { defineStage } from '../src/stage.ts';
 import type { PipelineConfig, PipelineRun, SourceConfig } from './config.ts';
 import type { SourceDecision } from './hygiene/index.ts';
@@ -36,11 +37,17 @@ export interface SourceMemoInput<T> {
   code: string;
   /** Digests of the settings the chain reads and of the source's hygiene decision. */
   settings: { chain: string; decision: string; source: unknown };
-  chain: () => Promise<T>;
+  chain: Chain<T>;
 }
 
+/**
+ * A repository's chain: runs its items through `exec`, the executor the memo around it gives
+ * (or the build's, where no memo is kept), so they count as the memo's.
+ */
+export type Chain<T> = (exec: Executor) => Promise<T>;
+
 /** A memo stage over a repository's chain (run by Executor.memo): `inputs` picks its key's inputs. */
-function chainMemo<I extends { where: string; settings: Record<string, unknown>; chain: () => Promise<unknown> }>(name: string, description: string, inputs: (i: I) => Record<string, string>) {
+function chainMemo<I extends { where: string; settings: Record<string, unknown>; chain: Chain<unknown> }>(name: string, description: string, inputs: (i: I) => Record<string, string>) {
   return defineStage<I, unknown>({
     name,
     // 2: the record's refs name the documents' blobs (valueRefs).
@@ -50,7 +57,10 @@ function chainMemo<I extends { where: string; settings: Record<string, unknown>;
     memo: true,
     item: (i) => i.where,
     key: (i) => ({ inputs: inputs(i), settings: i.settings }),
-    run: (i) => i.chain(),
+    run: (i, ctx) => {
+      if (!ctx.exec) throw new Error(`the ${name} memo ran outside Executor.memo, which gives its chain an executor`);
+      return i.chain(ctx.exec);
+    },
     valueRefs: documentBlobs,
   });
 }
@@ -79,7 +89,7 @@ export interface SourceContentInput<T> {
   where: string;
   content: string;
   settings: { chain: string; decision: string; source: unknown };
-  chain: () => Promise<T>;
+  chain: Chain<T>;
 }
 
 /** Bump when stages/pipeline.ts changes what a repository's chain gives for the same items. */
@@ -134,7 +144,7 @@ export async function sourceContentInput<T>(
   tokenizerId: string,
   stageVersions: Record<string, string>,
   limits: FileLimits,
-  chain: () => Promise<T>,
+  chain: Chain<T>,
 ): Promise<SourceContentInput<T> | undefined> {
   if (run.recheck) return undefined;
   let content = knownDigest(run, index);
@@ -167,7 +177,7 @@ export function sourceMemoInput<T>(
   decision: SourceDecision | undefined,
   tokenizerId: string,
   stageVersions: Record<string, string>,
-  chain: () => Promise<T>,
+  chain: Chain<T>,
 ): SourceMemoInput<T> | undefined {
   if (run.recheck) return undefined;
   const stamp = sourceStampOf(run.loaded, index, spec, run.loaded.dir, run.writes);

@@ -423,8 +423,8 @@ test('the in-memory cache answers as the LMDB store does (damaged blobs, item hi
   assert.equal(mem.corruptSeen, [h]);
 });
 
-/** A memo over a chain of `lines` items (a repository of files), keyed by a stamp. */
-function chainMemo(lines: StageDef<FileIn, { lines: number }>, exec: Executor) {
+/** A memo over a chain of `lines` items (a repository of files), keyed by a stamp: run through the executor the memo gives. */
+function chainMemo(lines: StageDef<FileIn, { lines: number }>) {
   const stage = defineStage<{ repo: string; stamp: string; files: FileIn[] }, number>({
     name: 'chain',
     version: '1',
@@ -433,7 +433,8 @@ function chainMemo(lines: StageDef<FileIn, { lines: number }>, exec: Executor) {
     memo: true,
     item: (i) => i.repo,
     key: (i) => ({ inputs: { stamp: i.stamp }, settings: {} }),
-    run: async (i) => {
+    run: async (i, ctx) => {
+      const exec = ctx.exec!;
       exec.tally('files', i.files.length);
       const counts = await Promise.all(i.files.map((f) => exec.run(lines, f).then((r) => r.value.lines)));
       return counts.reduce((a, b) => a + b, 0);
@@ -445,7 +446,7 @@ function chainMemo(lines: StageDef<FileIn, { lines: number }>, exec: Executor) {
 test('memo: a hit answers the chain without running it, its keys join the closure, its items count as cached, its tallies come back', async () => {
   const { exec, cache } = executor();
   const { stage: lines, runs } = linesStage();
-  const memo = chainMemo(lines, exec);
+  const memo = chainMemo(lines);
   const files = [
     { repo: 'r', path: 'a.txt', text: 'a\nb' },
     { repo: 'r', path: 'b.txt', text: 'c' },
@@ -455,7 +456,7 @@ test('memo: a hit answers the chain without running it, its keys join the closur
   assert.is(runs.length, 2);
 
   const again = new Executor({ cache, pool: new StubPool(), reporter: new NullReporter(true) });
-  const hit = await again.memo(chainMemo(lines, again), { repo: 'r', stamp: 's1', files });
+  const hit = await again.memo(chainMemo(lines), { repo: 'r', stamp: 's1', files });
   assert.equal({ value: hit.value, cached: hit.cached, tallies: hit.tallies }, { value: 3, cached: true, tallies: { files: 2 } });
   assert.is(runs.length, 2, 'no item of the chain ran');
   const st = again.statsFor('lines');
@@ -469,12 +470,57 @@ test('memo: a hit answers the chain without running it, its keys join the closur
   assert.is(closure.size, 3, "the chain's two keys and the memo's own");
 });
 
+test('memo: a chain runs its items through the executor its memo gives; a memo inside it hands keys, counts and tallies on to the one around it', async () => {
+  const { exec, cache } = executor();
+  const { stage: lines, runs } = linesStage();
+  const inner = chainMemo(lines);
+  const files = [
+    { repo: 'r', path: 'a.txt', text: 'a\nb' },
+    { repo: 'r', path: 'b.txt', text: 'c' },
+  ];
+  const elsewhere = { repo: 'r', path: 'c.txt', text: 'd\ne\nf' };
+  // The outer memo runs the inner one and one item of its own through ctx.exec, and one more
+  // through the build's executor: that one is the build's, not the memo's.
+  const outer = defineStage<{ repo: string; stamp: string }, number>({
+    name: 'outer',
+    version: '1',
+    deps: ['chain'],
+    description: 'a memo around a memo',
+    memo: true,
+    item: (i) => i.repo,
+    key: (i) => ({ inputs: { stamp: i.stamp }, settings: {} }),
+    run: async (_i, ctx) => {
+      const own = await ctx.exec!.run(lines, { repo: 'r', path: 'own.txt', text: 'x' });
+      await exec.run(lines, elsewhere);
+      const sub = await ctx.exec!.memo(inner, { repo: 'r', stamp: 'inner', files });
+      ctx.exec!.tally('outer', 1);
+      return sub.value + own.value.lines;
+    },
+  });
+  const first = await exec.memo(outer, { repo: 'r', stamp: 'o1' });
+  assert.equal({ value: first.value, cached: first.cached, tallies: first.tallies }, { value: 4, cached: false, tallies: { files: 2, outer: 1 } });
+  assert.is(runs.length, 4);
+  const again = new Executor({ cache, pool: new StubPool(), reporter: new NullReporter(true) });
+  const hit = await again.memo(outer, { repo: 'r', stamp: 'o1' });
+  assert.equal({ value: hit.value, cached: hit.cached, tallies: hit.tallies }, { value: 4, cached: true, tallies: { files: 2, outer: 1 } });
+  assert.is(runs.length, 4, 'nothing ran');
+  const st = again.statsFor('lines');
+  assert.equal({ items: st.items, cached: st.cached }, { items: 3, cached: 3 }, "the inner chain's two items and the outer's own, not the build's");
+  await recordRoot(cache, 't', 'nested', again.usedKeys);
+  const closure = new Set<string>();
+  for await (const keys of rootKeyChunks((h) => cache.getBlob(h), (await cache.getAction(rootKey('t', 'nested')))!, 't/nested')) for (const k of keys) closure.add(k);
+  const key = (text: string) => actionKey({ stage: 'lines', version: '1', inputs: { text: hashText(text) }, settings: {} });
+  for (const t of ['a\nb', 'c', 'x']) assert.ok(closure.has(key(t)), `${JSON.stringify(t)} in the version root`);
+  assert.not.ok(closure.has(key(elsewhere.text)), "an item run through the build's executor is not the memo's");
+  assert.is(closure.size, 5, "three items, the inner memo's key and the outer's");
+});
+
 test('memo: a failed item or status mode stores nothing; a chain record gone is a miss', async () => {
   const { exec, cache } = executor();
   let failing = true;
   const { stage: lines, runs } = linesStage({ fail: () => failing });
   const files = [{ repo: 'r', path: 'a.txt', text: 'x' }];
-  const memo = chainMemo(lines, exec);
+  const memo = chainMemo(lines);
   const failed = await settle(exec.memo(memo, { repo: 'r', stamp: 's', files }));
   assert.is(failed.ok, false, 'the chain failed');
   assert.is(exec.statsFor('chain').items, 0, 'a failed chain is not an item of the memo');
@@ -484,18 +530,18 @@ test('memo: a failed item or status mode stores nothing; a chain record gone is 
   assert.is(runs.length, 2);
 
   const status = new Executor({ cache: new MemoryCache(), pool: new StubPool(), reporter: new NullReporter(true), mode: 'status' });
-  const stale = await settle(status.memo(chainMemo(lines, status), { repo: 'r', stamp: 's', files }));
+  const stale = await settle(status.memo(chainMemo(lines), { repo: 'r', stamp: 's', files }));
   assert.ok(!stale.ok && stale.error instanceof StaleItem, 'status computes nothing');
 
   // The line item's record goes (gc): the memo misses and the chain answers what is left.
   const key = actionKey({ stage: 'lines', version: '1', inputs: { text: hashText('x') }, settings: {} });
   cache.actions.delete(key);
   const fresh = new Executor({ cache, pool: new StubPool(), reporter: new NullReporter(true) });
-  const r = await fresh.memo(chainMemo(lines, fresh), { repo: 'r', stamp: 's', files });
+  const r = await fresh.memo(chainMemo(lines), { repo: 'r', stamp: 's', files });
   assert.is(r.cached, false);
   assert.is(runs.length, 3, 'the missing item ran again');
   const back = new Executor({ cache, pool: new StubPool(), reporter: new NullReporter(true) });
-  assert.is((await back.memo(chainMemo(lines, back), { repo: 'r', stamp: 's', files })).cached, true, 'stored again once whole');
+  assert.is((await back.memo(chainMemo(lines), { repo: 'r', stamp: 's', files })).cached, true, 'stored again once whole');
 });
 
 test('memo: while the cache\'s removal mark is unchanged a hit checks no key; a gc that removes one changes it and the hit checks again (and misses)', async () => {
@@ -518,7 +564,7 @@ test('memo: while the cache\'s removal mark is unchanged a hit checks no key; a 
     ];
     const build = () => {
       const exec = new Executor({ cache: lmdb, pool: new StubPool(), reporter: new NullReporter(true) });
-      return exec.memo(chainMemo(lines, exec), { repo: 'r', stamp: 's', files });
+      return exec.memo(chainMemo(lines), { repo: 'r', stamp: 's', files });
     };
     assert.is((await build()).cached, false);
     assert.is((await build()).cached, true);
@@ -536,7 +582,7 @@ test('memo: while the cache\'s removal mark is unchanged a hit checks no key; a 
     assert.ok(gc.actionsRemoved >= 1, JSON.stringify(gc));
     assert.is.not(again.removalMark(), mark, 'a removal changes the mark');
     const exec = new Executor({ cache: again, pool: new StubPool(), reporter: new NullReporter(true) });
-    const r = await exec.memo(chainMemo(lines, exec), { repo: 'r', stamp: 's', files });
+    const r = await exec.memo(chainMemo(lines), { repo: 'r', stamp: 's', files });
     assert.is(r.cached, false, 'the removed key made the memo miss');
     assert.is(runs.length, 3, 'only the removed item ran again');
     await again.close();

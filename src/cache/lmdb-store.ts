@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { isDiskFull, RetraceError } from '../errors.ts';
 import { hashBytes, isContentHash, type ActionKey, type ContentHash, type RecordKey } from '../hash.ts';
-import { cacheReadContext, type ActionRecord, type Cache, type CacheStats, type DropEvent, type ItemState, type StoreName } from './cache.ts';
+import { type ActionRecord, type Cache, type CacheStats, type DropEvent, type ItemState, type ReadFor, type StoreName } from './cache.ts';
 import { actionRecordProblem, inspectEnvironment, isEnvironmentError, itemStateProblem } from './lmdb-check.ts';
 import { BuildLease, FRESH_MS, liveBuilds, type LeaseValue } from './lease.ts';
 
@@ -392,7 +392,7 @@ export class LmdbCache implements Cache {
    * is retried on a fresh read transaction; an undecodable entry is dropped; any other LMDB error
    * marks the environment.
    */
-  private read<T>(store: StoreName, key: string, get: () => T): T | undefined {
+  private read<T>(store: StoreName, key: string, get: () => T, at?: ReadFor): T | undefined {
     for (let attempt = 1; ; attempt++) {
       try {
         return get();
@@ -405,17 +405,17 @@ export class LmdbCache implements Cache {
           }
           continue;
         }
-        return this.readFailed(store, key, err);
+        return this.readFailed(store, key, err, at);
       }
     }
   }
 
-  private readFailed(store: StoreName, key: string, err: unknown): undefined {
+  private readFailed(store: StoreName, key: string, err: unknown, at?: ReadFor): undefined {
     if (isEnvironmentError(err)) {
       this.markDamaged(`reading ${store} ${key}: ${messageOf(err)}`);
       return undefined;
     }
-    const [stage, item] = store === 'items' ? key.split('\0') : [];
+    const [stage, item] = store === 'items' ? key.split('\0') : [at?.stage, at?.item];
     this.dropEntry(store, key, `does not decode (${messageOf(err)})`, { stage, item });
     return undefined;
   }
@@ -425,8 +425,7 @@ export class LmdbCache implements Cache {
    * environment itself is damaged: then the repair at the end of the run leaves it behind).
    */
   dropEntry(store: StoreName, key: string, reason: string, known: { stage?: string; item?: string; output?: string } = {}): void {
-    const ctx = cacheReadContext.getStore();
-    const event: DropEvent = { store, key, stage: known.stage ?? ctx?.stage ?? 'unknown', item: known.item ?? ctx?.item, reason };
+    const event: DropEvent = { store, key, stage: known.stage ?? 'unknown', item: known.item, reason };
     this.dropped.push(event);
     if (store === 'blobs') this.corruptSeen.push(key as ContentHash);
     this.redo.add(key);
@@ -503,17 +502,17 @@ export class LmdbCache implements Cache {
     }
   }
 
-  async getAction(key: ActionKey | RecordKey): Promise<ActionRecord | undefined> {
+  async getAction(key: ActionKey | RecordKey, at?: ReadFor): Promise<ActionRecord | undefined> {
     const kept = this.overlay.actions.get(key);
     if (kept) return kept;
-    const rec = this.read('actions', key, () => this.actions.get(key));
+    const rec = this.read('actions', key, () => this.actions.get(key), at);
     if (rec === undefined) return undefined;
     const format = (rec as { format?: unknown } | null)?.format;
     if (typeof format === 'number' && format > 1) return undefined; // a newer Retrace's record: not ours to judge
     const problem = actionRecordProblem(rec);
     if (problem) {
       const r = rec as Partial<ActionRecord> | null;
-      this.dropEntry('actions', key, `record ${problem}`, { stage: typeof r?.stage === 'string' ? r.stage : undefined, item: typeof r?.item === 'string' ? r.item : undefined });
+      this.dropEntry('actions', key, `record ${problem}`, { stage: typeof r?.stage === 'string' ? r.stage : at?.stage, item: typeof r?.item === 'string' ? r.item : at?.item });
       return undefined;
     }
     const now = Date.now();
@@ -550,12 +549,12 @@ export class LmdbCache implements Cache {
     this.dropEntry('actions', key, reason, known);
   }
 
-  async getBlob(hash: ContentHash): Promise<Uint8Array | undefined> {
+  async getBlob(hash: ContentHash, at?: ReadFor): Promise<Uint8Array | undefined> {
     this.check();
     const kept = this.overlay.blobs.get(hash);
     if (kept) return copyOf(kept);
     const read = () => {
-      const bytes = this.read('blobs', hash, () => this.blobs.getBinary(hash) as Uint8Array | undefined);
+      const bytes = this.read('blobs', hash, () => this.blobs.getBinary(hash) as Uint8Array | undefined, at);
       // lmdb's getBinary may reuse its buffer on the next read: hand out a copy.
       return bytes && { bytes: copyOf(bytes), whole: hashBytes(bytes) === hash };
     };
@@ -565,7 +564,7 @@ export class LmdbCache implements Cache {
     if (!found?.whole) found = this.freshSnapshot(read);
     if (!found) return undefined;
     if (!found.whole) {
-      this.dropEntry('blobs', hash, 'bytes do not re-hash to their address');
+      this.dropEntry('blobs', hash, 'bytes do not re-hash to their address', { stage: at?.stage, item: at?.item });
       return undefined;
     }
     return found.bytes;

@@ -12,7 +12,7 @@ import { redactUrl } from '../redact.ts';
 import type { ActionKey, ContentHash, RecordKey } from '../hash.ts';
 import type { RemoteCacheConfig } from '../config.ts';
 import type { Reporter } from '../reporter.ts';
-import type { ActionRecord, Cache, ItemState } from './cache.ts';
+import type { ActionRecord, Cache, ItemState, ReadFor } from './cache.ts';
 import type { LmdbCache } from './lmdb-store.ts';
 import { rootKeyChunks } from './closure.ts';
 import { getEngineRecord, putEngineRecord } from './records.ts';
@@ -188,9 +188,9 @@ export class TieredCache implements Cache {
     return p;
   }
 
-  async getAction(key: ActionKey): Promise<ActionRecord | undefined> {
+  async getAction(key: ActionKey, at?: ReadFor): Promise<ActionRecord | undefined> {
     const landing = this.landing.actions.get(key);
-    const rec = landing ?? (await this.local.getAction(key));
+    const rec = landing ?? (await this.local.getAction(key, at));
     // A local result may never have reached the remote (its build was killed between storing
     // and uploading it): in read-write mode, the remote gets it now if it lacks it (issue 19).
     if (rec && !landing && this.mode === 'read-write' && !this.disabled && !this.checked.has(key)) {
@@ -209,11 +209,11 @@ export class TieredCache implements Cache {
    * fetched only if a stage reads them (getBlob): a build that finds the downstream records never
    * downloads the file contents, document texts and token arrays behind them.
    */
-  async refsAvailable(record: ActionRecord): Promise<boolean> {
+  async refsAvailable(record: ActionRecord, at?: ReadFor): Promise<boolean> {
     const ok = await Promise.all(
       record.refs.map(async (h) => {
         if (this.landing.blobs.has(h)) return true;
-        if (await this.local.hasBlob(h)) return (await this.local.getBlob(h)) !== undefined || this.onRemote(h, record.sizes?.[h]);
+        if (await this.local.hasBlob(h)) return (await this.local.getBlob(h, at)) !== undefined || this.onRemote(h, record.sizes?.[h]);
         return this.onRemote(h, record.sizes?.[h]);
       }),
     );
@@ -294,10 +294,10 @@ export class TieredCache implements Cache {
   }
 
   /** A blob's bytes: from this tier, or fetched from the remote now (verified, then kept here). */
-  async getBlob(hash: ContentHash): Promise<Uint8Array | undefined> {
-    const bytes = this.landing.blobs.get(hash) ?? (await this.local.getBlob(hash));
+  async getBlob(hash: ContentHash, at?: ReadFor): Promise<Uint8Array | undefined> {
+    const bytes = this.landing.blobs.get(hash) ?? (await this.local.getBlob(hash, at));
     if (bytes || this.disabled) return bytes;
-    return this.guard(async () => ((await this.fetchBlob(hash)) ? this.landing.blobs.get(hash) ?? this.local.getBlob(hash) : undefined), undefined);
+    return this.guard(async () => ((await this.fetchBlob(hash)) ? this.landing.blobs.get(hash) ?? this.local.getBlob(hash, at) : undefined), undefined);
   }
 
   /** A blob the caller is about to need: a remote copy is fetched into the local tier now. */

@@ -18,6 +18,6 @@ export async function llmCall(
   check?: AnswerCheck,
 ): Promise<string> {
   const res = await run.exec.run(llmStage, { role, item, request: r.request, context: r.context, session, check });
-  session.count(role, res.cached);
+  session.count(role, res.cached, run.exec);
   return res.value.content;
 }

@@ -5,6 +5,8 @@
  * share counters.
  */
 import { RetraceError } from '../../src/errors.ts';
+import type { Executor } from '../../src/executor.ts';
+import { buildRun } from '../chain-run.ts';
 import type { PipelineRun } from '../config.ts';
 import { loadPrompts, type PromptSet } from './prompts.ts';
 import { offlineProvider, openaiProvider, type Provider } from './providers.ts';
@@ -82,10 +84,12 @@ export class LlmSession {
     }
   }
 
-  /** Called for every call, once the executor has answered it. */
-  count(role: AgentRole, cached: boolean): void {
-    // Kept by a repository's memo (source-memo.ts), which replays it on a hit.
-    this.run.exec.tally(`${TALLY}${role}`);
+  /**
+   * Called for every call, once the executor has answered it: `exec` is the one the call ran
+   * through, so a repository's memo (source-memo.ts) keeps the count and replays it on a hit.
+   */
+  count(role: AgentRole, cached: boolean, exec: Executor): void {
+    exec.tally(`${TALLY}${role}`);
     const a = this.agents[role];
     a.calls++;
     if (cached) a.cached++;
@@ -132,17 +136,19 @@ export function replayLlmTallies(run: PipelineRun, tallies: Record<string, numbe
     if (!name.startsWith(TALLY)) continue;
     const role = name.slice(TALLY.length) as AgentRole;
     const session = sessionFor(run);
-    for (let k = 0; k < n; k++) session.count(role, true);
+    for (let k = 0; k < n; k++) session.count(role, true, run.exec);
   }
 }
 
+/** The build's session (one per build, whichever repository's chain asks). */
 export function sessionFor(run: PipelineRun): LlmSession {
-  let s = sessions.get(run);
-  if (!s) sessions.set(run, (s = new LlmSession(run)));
+  const build = buildRun(run);
+  let s = sessions.get(build);
+  if (!s) sessions.set(build, (s = new LlmSession(build)));
   return s;
 }
 
 /** The summary of a run; zeros when it made no LLM call. */
 export function summaryOf(run: PipelineRun): LlmSummary {
-  return sessions.get(run)?.summary() ?? { requests: 0, cached: 0, promptTokens: 0, completionTokens: 0 };
+  return sessions.get(buildRun(run))?.summary() ?? { requests: 0, cached: 0, promptTokens: 0, completionTokens: 0 };
 }

@@ -112,7 +112,7 @@ export function repoSearch(run: PipelineRun, repo: SearchRepo): RepoSearch {
     const generate = async (current: string, iteration: number, candidate: number): Promise<string> => {
       const r = thoughtRequest(llm, facts, current, { iteration, candidate, candidates: settings.candidates });
       const res = await run.exec.run(llmStage, { role: 'search', item: `${id}@think`, request: r.request, context: r.context, session: llm });
-      llm.count('search', res.cached);
+      llm.count('search', res.cached, run.exec);
       return cleanText(parseJsonObject(res.value.content)?.think, MAX_THOUGHT_CHARS) || current;
     };
 

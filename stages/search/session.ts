@@ -4,6 +4,7 @@
  * summarises. One per PipelineRun, like the LLM session.
  */
 import type { LlmClient, PromptLogprobs } from '../../src/llm/client.ts';
+import { buildRun } from '../chain-run.ts';
 import type { PipelineRun } from '../config.ts';
 import { resolveSearchSettings, type SearchSettings } from './settings.ts';
 import type { StepRecord } from './record.ts';
@@ -60,13 +61,15 @@ export class SearchSession {
 
 const sessions = new WeakMap<PipelineRun, SearchSession>();
 
+/** The build's session (one per build, whichever repository's chain asks). */
 export function searchSessionFor(run: PipelineRun): SearchSession {
-  let s = sessions.get(run);
-  if (!s) sessions.set(run, (s = new SearchSession(run)));
+  const build = buildRun(run);
+  let s = sessions.get(build);
+  if (!s) sessions.set(build, (s = new SearchSession(build)));
   return s;
 }
 
 /** The session if the run made one (search enabled and at least one step searched). */
 export function existingSearchSession(run: PipelineRun): SearchSession | undefined {
-  return sessions.get(run);
+  return sessions.get(buildRun(run));
 }
