@@ -352,11 +352,13 @@ async function buildDecided(
                 c.identity = src.identity;
                 c.docId = src.identity.name;
                 await processSource(crun, settings, tokenizerId, src, c, decision, flight, hold);
-                if (c.docs) c.search = searchRecordsOf(run, c.docId!);
               } catch (err) {
+                if (c.docId) searchRecordsOf(run, c.docId); // the search records of a failed source go nowhere
                 Object.assign(o, result()); // a failed source is still named in the manifest
                 throw err;
               }
+              const search = searchRecordsOf(run, c.docId);
+              if (c.docs) c.search = search;
               return result();
             };
             // Where the stat memo misses, the content memo (one lookup, shared by a remote cache)

@@ -135,7 +135,7 @@ export function repoSearch(run: PipelineRun, repo: SearchRepo): RepoSearch {
     }
     const record: StepRecord = { item: id, doc: repo.docId, initial, iterations, final: { ...scored(current, currentScore), thought: current }, truncated };
     const saved = (await run.exec.run(searchStage, record)).value;
-    session.records.push(saved);
+    session.addRecord(saved);
     return saved.final.thought;
   };
   return {

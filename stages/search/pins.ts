@@ -21,9 +21,9 @@ export function searchStages(): StageDef<any, any>[] {
   return [searchCorpusStage, scoreStage, searchStage];
 }
 
-/** This run's search step records of one document (carried by the document's build outcome). */
+/** This run's search step records of one document (carried by the document's build outcome): taken once, at the end of its chain. */
 export function searchRecordsOf(run: PipelineRun, docId: string): StepRecord[] {
-  return (existingSearchSession(run)?.records ?? []).filter((r) => r.doc === docId);
+  return existingSearchSession(run)?.takeRecords(docId) ?? [];
 }
 
 /**

@@ -26,12 +26,31 @@ export interface ScoringStats {
 
 export class SearchSession {
   readonly settings: SearchSettings;
-  readonly records: StepRecord[] = [];
+  /**
+   * The step records of the documents being built, by document: each repository's chain takes
+   * its own when it ends (`takeRecords`), so the session holds the repositories in flight, not
+   * the corpus (a list of every record, filtered per repository, was O(records x repositories)).
+   */
+  private readonly records = new Map<string, StepRecord[]>();
   private client: LlmClient | undefined;
   private readonly counts = { calls: 0, cached: 0, computed: 0, scoredTokens: 0 };
 
   constructor(run: PipelineRun) {
     this.settings = resolveSearchSettings(run.loaded);
+  }
+
+  /** A step of document `record.doc` was searched (or answered from the cache). */
+  addRecord(record: StepRecord): void {
+    const list = this.records.get(record.doc);
+    if (list) list.push(record);
+    else this.records.set(record.doc, [record]);
+  }
+
+  /** The step records of one document, handed over (and forgotten here). */
+  takeRecords(doc: string): StepRecord[] {
+    const list = this.records.get(doc) ?? [];
+    this.records.delete(doc);
+    return list;
   }
 
   /** The prompt's own token log-probabilities from the scoring endpoint. */
