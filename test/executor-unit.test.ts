@@ -74,6 +74,14 @@ function executor(extra: Partial<ExecutorOptions> = {}) {
   return { exec, cache, reporter, pool };
 }
 
+/** Records `exec`'s version root as t/<version> and reads its keys back. */
+async function recordedClosure(cache: MemoryCache, version: string, exec: Executor): Promise<Set<string>> {
+  await recordRoot(cache, 't', version, exec.usedKeys);
+  const keys = new Set<string>();
+  for await (const chunk of rootKeyChunks((h) => cache.getBlob(h), (await cache.getAction(rootKey('t', version)))!, `t/${version}`)) for (const k of chunk) keys.add(k);
+  return keys;
+}
+
 const settle = <T>(p: Promise<T>) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
 const itemEvents = (events: BuildEvent[]) => events.filter((e) => e.type === 'item' || e.type === 'item-failed').map((e) => `${e.type} ${e.item}`).sort();
 
@@ -175,9 +183,7 @@ test('dedupe: identical keys in flight share one run; later requests are cache h
   assert.equal(later.value, { lines: 2 });
   assert.is(runs.length, 2);
   // The used keys reach the cache in chunks (cache/closure.ts); read back through a root.
-  await recordRoot(cache, 't', 'v1', exec.usedKeys);
-  const used = new Set<string>();
-  for await (const keys of rootKeyChunks((h) => cache.getBlob(h), (await cache.getAction(rootKey('t', 'v1')))!, 't/v1')) for (const k of keys) used.add(k);
+  const used = await recordedClosure(cache, 'v1', exec);
   assert.equal(used, new Set([results[0].key, (await other).key]));
 });
 
@@ -463,9 +469,7 @@ test('memo: a hit answers the chain without running it, its keys join the closur
   assert.equal({ items: st.items, cached: st.cached, computed: st.computed }, { items: 2, cached: 2, computed: 0 });
   assert.equal(again.statsFor('chain').cached, 1);
   const lineKeys = files.map((f) => actionKey({ stage: 'lines', version: '1', inputs: { text: hashText(f.text) }, settings: {} }));
-  await recordRoot(cache, 't', 'memo', again.usedKeys);
-  const closure = new Set<string>();
-  for await (const keys of rootKeyChunks((h) => cache.getBlob(h), (await cache.getAction(rootKey('t', 'memo')))!, 't/memo')) for (const k of keys) closure.add(k);
+  const closure = await recordedClosure(cache, 'memo', again);
   for (const k of lineKeys) assert.ok(closure.has(k), `chain key ${k} in the version root`);
   assert.is(closure.size, 3, "the chain's two keys and the memo's own");
 });
@@ -506,9 +510,7 @@ test('memo: a chain runs its items through the executor its memo gives; a memo i
   assert.is(runs.length, 4, 'nothing ran');
   const st = again.statsFor('lines');
   assert.equal({ items: st.items, cached: st.cached }, { items: 3, cached: 3 }, "the inner chain's two items and the outer's own, not the build's");
-  await recordRoot(cache, 't', 'nested', again.usedKeys);
-  const closure = new Set<string>();
-  for await (const keys of rootKeyChunks((h) => cache.getBlob(h), (await cache.getAction(rootKey('t', 'nested')))!, 't/nested')) for (const k of keys) closure.add(k);
+  const closure = await recordedClosure(cache, 'nested', again);
   const key = (text: string) => actionKey({ stage: 'lines', version: '1', inputs: { text: hashText(text) }, settings: {} });
   for (const t of ['a\nb', 'c', 'x']) assert.ok(closure.has(key(t)), `${JSON.stringify(t)} in the version root`);
   assert.not.ok(closure.has(key(elsewhere.text)), "an item run through the build's executor is not the memo's");
